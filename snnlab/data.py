@@ -1,0 +1,202 @@
+"""MNIST for the lessons.
+
+Where the data comes from, in order:
+
+1. the ``root`` argument, else the ``SNNLAB_DATA_DIR`` environment variable, else a per-user
+   cache folder (``$XDG_CACHE_HOME/snnlab`` or ``~/.cache/snnlab``);
+2. if ``<root>/MNIST/raw/`` already holds the extracted files, they are used as they are;
+3. if it holds the four original ``.gz`` files, they are checked (md5) and extracted into the
+   per-user cache, so ``<root>`` may be read-only and is never written to;
+4. otherwise torchvision downloads MNIST into ``<root>`` (if ``download=True``).
+
+Images come out as float tensors ``[1, size, size]`` with values in [0, 1]; labels as ints.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch.utils.data import DataLoader, Dataset, Subset
+
+# The four files of the original MNIST distribution, with their md5 sums.
+MNIST_FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """MNIST is neither on disk nor downloadable."""
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder: ``$XDG_CACHE_HOME/snnlab``, else ``~/.cache/snnlab``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "snnlab"
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder that holds (or will hold) ``MNIST/raw/``: argument, env var, or cache."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("SNNLAB_DATA_DIR"):
+        return Path(os.environ["SNNLAB_DATA_DIR"]).expanduser()
+    return cache_dir()
+
+
+class MNIST(torchvision.datasets.MNIST):
+    """torchvision's MNIST, with every image prepared once as a float tensor in [0, 1].
+
+    ``dataset[i]`` is ``(image, label)`` with ``image`` of shape ``[1, size, size]``. Preparing
+    all images up front (about 200 MB for the training set) makes each epoch fast on a CPU.
+    ``size`` other than 28 resizes with bilinear interpolation (the autoencoder uses 32).
+    """
+
+    def __init__(self, root: Path, train: bool, size: int = 28) -> None:
+        super().__init__(str(root), train=train, download=False)
+        images = self.data.unsqueeze(1).float().div_(255)  # [N, 1, 28, 28]
+        if size != 28:
+            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+            images = images.clamp_(0.0, 1.0)
+        self.images = images
+        self.size = size
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.targets[index])
+
+
+def _missing_error(raw: Path, reason: str) -> MNISTNotFoundError:
+    names = "\n".join(f"  {raw / name}" for name in MNIST_FILES)
+    return MNISTNotFoundError(
+        f"MNIST was not found in {raw} and {reason}.\n"
+        f"Put the four original MNIST files there:\n{names}\n"
+        "or set SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ with them, or pass root=..."
+    )
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _extract_into_cache(raw: Path) -> Path:
+    """Check and extract the ``.gz`` files in ``raw`` into the cache; return the new root."""
+    key = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
+    root = cache_dir() / "extracted" / key
+    target = root / "MNIST" / "raw"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, md5 in MNIST_FILES.items():
+        extracted = target / name.removesuffix(".gz")
+        if extracted.exists():
+            continue
+        if _md5(raw / name) != md5:
+            raise MNISTNotFoundError(
+                f"{raw / name} is damaged: its md5 is not {md5}. Replace it with the original file."
+            )
+        partial = extracted.with_suffix(".partial")
+        with gzip.open(raw / name, "rb") as source, open(partial, "wb") as sink:
+            shutil.copyfileobj(source, sink)
+        partial.replace(extracted)  # atomic, so an interrupted run never leaves half a file
+    return root
+
+
+def _has_extracted(raw: Path) -> bool:
+    return all((raw / name.removesuffix(".gz")).exists() for name in MNIST_FILES)
+
+
+def mnist(
+    train: bool,
+    root: str | os.PathLike | None = None,
+    size: int = 28,
+    subset: int | None = None,
+    download: bool = True,
+    seed: int = 0,
+) -> Dataset:
+    """The MNIST training (``train=True``, 60,000 images) or test set (10,000 images).
+
+    Args:
+        train: the training set if True, else the test set.
+        root: folder holding ``MNIST/raw/`` (default: ``SNNLAB_DATA_DIR``, else the user cache).
+        size: image side in pixels; 28 is the original, 32 suits the autoencoder.
+        subset: if given, a class-balanced random subset of this many images (same for the same
+            ``seed``): ``subset // 10`` per digit, the remainder going to the lowest digits.
+        download: allow torchvision to download MNIST when it is not on disk.
+        seed: seed for choosing the subset.
+    """
+    if not isinstance(size, int) or isinstance(size, bool) or size < 8:
+        raise ValueError(f"size must be an int >= 8 (28 is MNIST's own size), got {size!r}")
+    raw = data_root(root) / "MNIST" / "raw"
+    if _has_extracted(raw):
+        source = raw.parent.parent
+    elif all((raw / name).exists() for name in MNIST_FILES):
+        source = _extract_into_cache(raw)
+    elif not download:
+        raise _missing_error(raw, "download=False")
+    else:
+        source = raw.parent.parent
+        try:
+            torchvision.datasets.MNIST(str(source), train=train, download=True)
+        except Exception as error:  # network errors come in many types; none should leak
+            raise _missing_error(raw, f"could not be downloaded ({type(error).__name__})") from None
+    dataset = MNIST(source, train=train, size=size)
+    return dataset if subset is None else balanced_subset(dataset, subset, seed)
+
+
+def balanced_subset(dataset: MNIST, num_images: int, seed: int = 0) -> Subset:
+    """A seeded subset with (nearly) the same number of images of every digit."""
+    if not isinstance(num_images, int) or not 10 <= num_images <= len(dataset):
+        raise ValueError(
+            f"subset must be an int from 10 to {len(dataset)} (the data set's size), "
+            f"got {num_images!r}"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for digit in range(10):
+        take = num_images // 10 + (1 if digit < num_images % 10 else 0)
+        candidates = (dataset.targets == digit).nonzero().flatten()
+        if take > len(candidates):
+            raise ValueError(f"subset={num_images} asks for {take} images of digit {digit}, "
+                             f"but there are only {len(candidates)}")
+        order = torch.randperm(len(candidates), generator=generator)[:take]
+        chosen.append(candidates[order])
+    indices = torch.cat(chosen).sort().values
+    return Subset(dataset, indices.tolist())
+
+
+def loaders(
+    batch_size: int = 128,
+    size: int = 28,
+    subset: int | None = None,
+    test_subset: int | None = None,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    seed: int = 0,
+    num_workers: int = 0,
+) -> tuple[DataLoader, DataLoader]:
+    """Training and test DataLoaders of MNIST batches ``([B, 1, size, size], [B])``.
+
+    The training loader shuffles (seeded); the test loader keeps the data set's order.
+    The images already sit in memory as tensors, so ``num_workers=0`` is fastest on a CPU;
+    ``pin_memory`` is on only when a CUDA GPU is there to copy to.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    train_set = mnist(True, root=root, size=size, subset=subset, download=download, seed=seed)
+    test_set = mnist(False, root=root, size=size, subset=test_subset, download=download, seed=seed)
+    pin = torch.cuda.is_available()
+    train_loader = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, num_workers=num_workers,
+        pin_memory=pin, generator=torch.Generator().manual_seed(seed),
+    )
+    test_loader = DataLoader(
+        test_set, batch_size=batch_size, shuffle=False, num_workers=num_workers, pin_memory=pin
+    )
+    return train_loader, test_loader
