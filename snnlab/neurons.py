@@ -1,0 +1,420 @@
+"""Leaky integrate-and-fire (LIF) neurons.
+
+A LIF neuron is a leaky bucket: each step its membrane potential U decays by a factor
+beta, adds the input current I, and when U rises above the threshold U_thr the neuron
+spikes and is reset. With reset[t] = 1 if the neuron spiked on the previous step:
+
+    reset[t] = H(U[t-1] - U_thr)                             (no gradient flows through it)
+    U[t]     = beta * U[t-1] + I[t] - reset[t] * U_thr       reset="subtract"
+    U[t]     = beta * (1 - reset[t]) * U[t-1] + I[t]         reset="zero"
+    U[t]     = beta * U[t-1] + I[t]                          reset="none"
+    S[t]     = H(U[t] - U_thr)                               (surrogate gradient backward)
+
+with H(x) = 1 if x > 0 else 0 and U[-1] = 0. These are snnTorch's ``Leaky`` equations and
+give the same numbers. Two ways to run them:
+
+    spk, mem = lif(input, mem)            # one step, for teaching: input [batch, ...]
+    spk_seq, mem_seq = lif.sequence(x)    # all steps at once, for speed: x [num_steps, batch, ...]
+
+``sequence`` gives the same values and gradients as looping over ``lif(input, mem)``, but
+it runs the loop inside one autograd Function with a hand-written backward pass through
+time (see ``_LIFSequence``), so no graph is built step by step.
+
+Stateful mode, ``LIF(..., stateful=True)``: the neuron keeps its membrane in
+``lif.membrane`` and ``lif(input)`` (no ``mem`` argument) uses and updates it, still
+returning ``(spk, mem)``. This lets a network step through time without passing states
+around. Because the state outlives a batch, call ``reset_states(model)`` before every new
+batch. Forgetting it is caught, with a ValueError that says so, in the two common cases:
+the new batch has a different shape from the stored membrane, or the stored membrane is
+part of a graph that ``loss.backward()`` has already been through (detected by a hook
+on the membrane, so only if the loss depended on the neuron's last step). Outside those
+cases the old state silently carries over into the new batch, so make resetting a habit.
+In ``nn.Sequential``, which passes one tensor from layer to layer, wrap the neuron in a
+small module that returns only ``spk``. ``sequence`` always starts from U = 0 and neither
+reads nor writes ``lif.membrane``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from snnlab.surrogate import Surrogate, atan
+
+__all__ = ["LIF", "Lapicque", "reset_states", "RESET_MODES"]
+
+RESET_MODES = ("subtract", "zero", "none")
+
+
+def _check_tensor(name: str, value: object) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    return value
+
+
+def _as_parameter_tensor(name: str, value: float | Tensor) -> Tensor:
+    """beta or threshold as a floating-point tensor (a float becomes a 0-dim tensor)."""
+    if isinstance(value, Tensor):
+        if not value.is_floating_point():
+            raise TypeError(f"{name} must be a float or a floating-point tensor, got {value.dtype}")
+        return value.detach().clone()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float or a tensor, got {type(value).__name__}")
+    return torch.tensor(float(value))
+
+
+class LIF(nn.Module):
+    """Leaky integrate-and-fire neuron with snnTorch ``Leaky`` semantics.
+
+    The update, word for word what ``forward`` does (U = ``mem``, I = ``input``)::
+
+        reset = H(U[t-1] - threshold)                      # detached: a 0/1 constant
+        "subtract": U[t] = beta * U[t-1] + I[t] - reset * threshold
+        "zero":     U[t] = beta * (1 - reset) * U[t-1] + I[t]
+        "none":     U[t] = beta * U[t-1] + I[t]
+        S[t] = surrogate(U[t] - threshold)                 # H forward, surrogate backward
+
+    The reset is computed from the *previous* membrane, so a neuron that crosses the
+    threshold at step t spikes at step t and is reset at step t + 1 (its U[t] is still
+    above threshold). Like snnTorch, beta is clamped to [0, 1] in every step, which
+    matters only once a learned beta drifts outside that range (its gradient is then 0).
+
+    Args:
+        beta: membrane decay per step, in [0, 1]. A float, or a tensor broadcastable to
+            the neuron shape (e.g. ``[num_neurons]``: one beta per neuron).
+        threshold: firing threshold, > 0. A float or a broadcastable tensor.
+        reset: ``"subtract"``, ``"zero"`` or ``"none"``.
+        surrogate: a :class:`snnlab.surrogate.Surrogate`; default ``atan()``.
+        learn_beta, learn_threshold: make beta / threshold an ``nn.Parameter``.
+        stateful: keep the membrane in ``self.membrane`` (see the module docstring).
+
+    Shapes: ``forward``: input and mem ``[batch, ...]`` -> spk, mem ``[batch, ...]``.
+    ``sequence``: ``[num_steps, batch, ...]`` -> spk_seq, mem_seq ``[num_steps, batch, ...]``.
+    """
+
+    def __init__(
+        self,
+        beta: float | Tensor,
+        threshold: float | Tensor = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        stateful: bool = False,
+    ) -> None:
+        super().__init__()
+        beta = _as_parameter_tensor("beta", beta)
+        if not ((beta >= 0) & (beta <= 1)).all():
+            raise ValueError(f"beta must lie in [0, 1], got {_describe(beta)}")
+        threshold = _as_parameter_tensor("threshold", threshold)
+        if not (threshold > 0).all() or not torch.isfinite(threshold).all():
+            raise ValueError(f"threshold must be finite and > 0, got {_describe(threshold)}")
+        if reset not in RESET_MODES:
+            raise ValueError(f"reset must be one of {RESET_MODES}, got {reset!r}")
+        if surrogate is None:
+            surrogate = atan()
+        if not isinstance(surrogate, Surrogate):
+            raise TypeError(
+                "surrogate must be an snnlab.surrogate.Surrogate such as atan() or "
+                f"fast_sigmoid(), got {type(surrogate).__name__}"
+            )
+
+        if learn_beta:
+            self.beta = nn.Parameter(beta)
+        else:
+            self.register_buffer("beta", beta)
+        if learn_threshold:
+            self.threshold = nn.Parameter(threshold)
+        else:
+            self.register_buffer("threshold", threshold)
+        self.reset = reset
+        self.surrogate = surrogate
+        self.stateful = stateful
+        self.membrane: Tensor | None = None  # stateful mode only
+        self._membrane_status = {"backpropagated": False}
+
+    # ---------------------------------------------------------------- one step
+    def forward(self, input: Tensor, mem: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """One time step: ``spk, mem = lif(input, mem)``. ``mem=None`` starts at zeros."""
+        _check_tensor("input", input)
+        self._check_broadcast(input.shape, "input")
+        if self.stateful:
+            if mem is not None:
+                raise ValueError(
+                    "mem must not be passed to a stateful LIF: it uses self.membrane. "
+                    "Create it with stateful=False to pass the membrane yourself."
+                )
+            mem = self._stored_membrane(input)
+        elif mem is None:
+            mem = torch.zeros_like(input)
+        else:
+            _check_tensor("mem", mem)
+            if mem.shape != input.shape or mem.device != input.device:
+                raise ValueError(
+                    f"mem must have the input's shape and device, got mem {tuple(mem.shape)} "
+                    f"on {mem.device} for input {tuple(input.shape)} on {input.device}"
+                )
+
+        beta = self.beta.clamp(0, 1)
+        threshold = self.threshold
+        reset = (mem > threshold).to(input.dtype)  # H(U[t-1] - thr), no gradient
+        if self.reset == "subtract":
+            mem = beta * mem + input - reset * threshold
+        elif self.reset == "zero":
+            mem = beta * (1 - reset) * mem + input
+        else:
+            mem = beta * mem + input
+        spk = self.surrogate(mem - threshold)
+
+        if self.stateful:
+            self._store_membrane(mem)
+        return spk, mem
+
+    # ------------------------------------------------------------ all steps
+    def sequence(self, input_seq: Tensor) -> tuple[Tensor, Tensor]:
+        """All steps at once: ``[num_steps, batch, ...]`` -> ``(spk_seq, mem_seq)``, from U = 0.
+
+        Same values and gradients as calling ``forward`` step by step, much faster to train.
+        """
+        _check_tensor("input_seq", input_seq)
+        if input_seq.dim() == 0 or input_seq.shape[0] == 0:
+            raise ValueError(
+                "input_seq must be time-first, [num_steps, batch, ...] with num_steps >= 1, "
+                f"got shape {tuple(input_seq.shape)}"
+            )
+        self._check_broadcast(input_seq.shape[1:], "input_seq[t]")
+        like = {"dtype": input_seq.dtype, "device": input_seq.device}
+        beta = self.beta.clamp(0, 1).to(**like)
+        threshold = self.threshold.to(**like)
+        return _LIFSequence.apply(
+            input_seq, beta, threshold, self.reset, self.surrogate.derivative
+        )
+
+    # ------------------------------------------------------------ stateful mode
+    def reset_state(self) -> None:
+        """Forget the stored membrane (stateful mode): the next step starts from U = 0."""
+        self.membrane = None
+        self._membrane_status = {"backpropagated": False}
+
+    def _stored_membrane(self, input: Tensor) -> Tensor:
+        if self.membrane is None:
+            return torch.zeros_like(input)
+        if self.membrane.shape != input.shape or self.membrane.device != input.device:
+            raise ValueError(
+                f"this stateful LIF holds a membrane of shape {tuple(self.membrane.shape)} "
+                f"but got input of shape {tuple(input.shape)}: the state is left over from an "
+                "earlier batch. Call snnlab.neurons.reset_states(model) before each new batch."
+            )
+        if self._membrane_status["backpropagated"]:
+            raise ValueError(
+                "this stateful LIF's membrane belongs to a graph that loss.backward() has "
+                "already used, so it is left over from an earlier batch. Call "
+                "snnlab.neurons.reset_states(model) before each new batch."
+            )
+        return self.membrane
+
+    def _store_membrane(self, mem: Tensor) -> None:
+        self.membrane = mem
+        status = {"backpropagated": False}
+        self._membrane_status = status
+        if mem.requires_grad:
+
+            def note_backward(grad: Tensor) -> None:
+                status["backpropagated"] = True
+
+            mem.register_hook(note_backward)
+
+    # ------------------------------------------------------------ helpers
+    def _check_broadcast(self, shape: torch.Size, name: str) -> None:
+        for param_name in ("beta", "threshold"):
+            param_shape = getattr(self, param_name).shape
+            try:
+                fits = torch.broadcast_shapes(param_shape, shape) == shape
+            except RuntimeError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"{param_name} of shape {tuple(param_shape)} does not broadcast to "
+                    f"{name} of shape {tuple(shape)}"
+                )
+
+    def extra_repr(self) -> str:
+        return (
+            f"beta={_describe(self.beta)}, threshold={_describe(self.threshold)}, "
+            f"reset={self.reset!r}, surrogate={self.surrogate!r}"
+            + (", stateful=True" if self.stateful else "")
+        )
+
+
+def _describe(value: Tensor) -> str:
+    """A short text for a parameter: the number itself, or the range for per-neuron values."""
+    value = value.detach()
+    if value.numel() == 1:
+        return f"{value.item():g}"
+    return f"{tuple(value.shape)} values in [{value.min().item():g}, {value.max().item():g}]"
+
+
+def reset_states(module: nn.Module) -> None:
+    """Call ``reset_state()`` on every LIF inside ``module`` (itself included)."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    for layer in module.modules():
+        if isinstance(layer, LIF):
+            layer.reset_state()
+
+
+class _LIFSequence(torch.autograd.Function):
+    """The LIF loop over time with a hand-written backward pass (backpropagation through time).
+
+    Forward, for t = 0 .. T-1 with U[-1] = 0 and reset[t] = H(U[t-1] - thr):
+    the equations of ``LIF``. Backward: let g[t] be the gradient reaching U[t] directly,
+    from mem_seq and through the spike,
+
+        g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - thr),
+
+    and a[t] = dU[t]/dU[t-1] the decay (beta, or beta * (1 - reset[t]) for "zero").
+    The total gradient on U[t] runs backwards in time, one fused op per step:
+
+        lam[T-1] = g[T-1],    lam[t] = g[t] + a[t+1] * lam[t+1]
+
+    and then, with sums over time and batch reduced to the parameter's shape,
+
+        dL/dI[t] = lam[t]
+        dL/dbeta = sum_t lam[t] * U[t-1]                 (* (1 - reset[t]) for "zero")
+        dL/dthr  = -sum_t dL/dspk_seq[t] * surrogate'(U[t] - thr)
+                   -sum_t lam[t] * reset[t]              (only for "subtract")
+
+    Everything but the two short loops is a handful of whole-sequence tensor ops.
+    """
+
+    @staticmethod
+    def forward(ctx, input_seq, beta, threshold, reset_mode, derivative):
+        num_steps = input_seq.shape[0]
+        mem_seq = torch.empty(input_seq.shape, dtype=input_seq.dtype, device=input_seq.device)
+        spk_seq = torch.empty_like(mem_seq)
+        mem = torch.zeros_like(mem_seq[0])  # U[-1]
+        reset = (mem > threshold).to(mem.dtype)  # reset[0]
+        for t in range(num_steps):
+            new = mem_seq[t]
+            torch.mul(beta, mem, out=new)  # beta * U[t-1]
+            if reset_mode == "subtract":
+                new.add_(input_seq[t]).addcmul_(reset, threshold, value=-1)
+            elif reset_mode == "zero":
+                new.addcmul_(new, reset, value=-1).add_(input_seq[t])  # zero where reset = 1
+            else:
+                new.add_(input_seq[t])
+            torch.gt(new, threshold, out=spk_seq[t])  # S[t] = H(U[t] - thr)
+            mem, reset = new, spk_seq[t]  # S[t] is reset[t + 1]
+        ctx.save_for_backward(mem_seq, beta, threshold)
+        ctx.reset_mode = reset_mode
+        ctx.derivative = derivative
+        ctx.set_materialize_grads(False)
+        return spk_seq, mem_seq
+
+    @staticmethod
+    def backward(ctx, grad_spk, grad_mem):
+        mem_seq, beta, threshold = ctx.saved_tensors
+        need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
+        if grad_spk is None and grad_mem is None:
+            return None, None, None, None, None
+
+        # g[t]: gradient reaching U[t] directly. It becomes lam in place below.
+        lam = torch.zeros_like(mem_seq) if grad_mem is None else grad_mem.clone()
+        spike_grad = None
+        if grad_spk is not None:
+            spike_grad = grad_spk * ctx.derivative(mem_seq - threshold)
+            lam += spike_grad
+
+        mem_prev = torch.cat([torch.zeros_like(mem_seq[:1]), mem_seq[:-1]])  # U[t-1]
+        reset = (mem_prev > threshold).to(mem_seq.dtype)  # reset[t]
+        if ctx.reset_mode == "zero":
+            keep = 1 - reset
+            decay = beta * keep  # a[t]
+            for t in range(mem_seq.shape[0] - 2, -1, -1):
+                lam[t].addcmul_(decay[t + 1], lam[t + 1])
+        else:
+            for t in range(mem_seq.shape[0] - 2, -1, -1):
+                lam[t].addcmul_(beta, lam[t + 1])
+
+        grad_input = lam if need_input else None
+        grad_beta = grad_threshold = None
+        if need_beta:
+            drive = mem_prev * keep if ctx.reset_mode == "zero" else mem_prev
+            grad_beta = (lam * drive).sum_to_size(beta.shape)
+        if need_threshold:
+            grad_threshold = torch.zeros_like(mem_seq[0])
+            if spike_grad is not None:
+                grad_threshold = -spike_grad.sum(0)
+            if ctx.reset_mode == "subtract":
+                grad_threshold = grad_threshold - (lam * reset).sum(0)
+            grad_threshold = grad_threshold.sum_to_size(threshold.shape)
+        return grad_input, grad_beta, grad_threshold, None, None
+
+
+class Lapicque(LIF):
+    """Lapicque's RC-circuit neuron, stepped with forward Euler: a LIF with physical units.
+
+    A capacitor C (the membrane) in parallel with a leak resistor R, fed by a current I:
+
+        C dU/dt = I - U / R,        tau = R * C
+
+    One forward-Euler step of length time_step = dt:
+
+        U[t+1] = U[t] + dt/C * (I[t+1] - U[t]/R) = (1 - dt/(R C)) * U[t] + (dt/C) * I[t+1]
+
+    which is ``LIF`` with beta = 1 - dt/tau and input current scaled by dt/C. (Solving the
+    equation exactly over one step gives beta = exp(-dt/tau) instead; the Euler beta is
+    its first-order Taylor expansion, close when dt << tau.) Threshold, reset and
+    surrogate work as in ``LIF``, and for reset="subtract" this matches snnTorch's
+    ``Lapicque(R=R, C=C, time_step=dt)``. For reset="zero" it uses the ``Leaky`` reset of
+    ``LIF``; snnTorch's ``Lapicque`` instead zeroes the freshly updated U[t+1].
+
+    Args:
+        R: leak resistance, > 0.      C: membrane capacitance, > 0.
+        time_step: dt, > 0 and at most R*C (so that beta >= 0).
+        threshold, reset, surrogate, stateful: as in ``LIF``.
+    """
+
+    def __init__(
+        self,
+        R: float,
+        C: float,
+        time_step: float,
+        threshold: float | Tensor = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        stateful: bool = False,
+    ) -> None:
+        for name, value in (("R", R), ("C", C), ("time_step", time_step)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number > 0, got {type(value).__name__}")
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if time_step > R * C:
+            raise ValueError(
+                f"time_step must be at most R*C = {R * C:g} (else beta = 1 - time_step/(R*C) "
+                f"is negative), got {time_step:g}"
+            )
+        super().__init__(
+            beta=1 - time_step / (R * C),
+            threshold=threshold,
+            reset=reset,
+            surrogate=surrogate,
+            stateful=stateful,
+        )
+        self.R, self.C, self.time_step = float(R), float(C), float(time_step)
+
+    def forward(self, input: Tensor, mem: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """One Euler step: ``spk, mem = neuron(current, mem)``."""
+        _check_tensor("input", input)
+        return super().forward(input * (self.time_step / self.C), mem)
+
+    def sequence(self, input_seq: Tensor) -> tuple[Tensor, Tensor]:
+        """All steps at once, ``[num_steps, batch, ...]`` currents -> ``(spk_seq, mem_seq)``."""
+        _check_tensor("input_seq", input_seq)
+        return super().sequence(input_seq * (self.time_step / self.C))
+
+    def extra_repr(self) -> str:
+        return f"R={self.R:g}, C={self.C:g}, time_step={self.time_step:g}, " + super().extra_repr()
