@@ -1,0 +1,585 @@
+"""Handouts: a lesson notebook as a student sheet (exercises, no solutions) or an instructor sheet.
+
+``python -m snnlab handout NOTEBOOK... --version {student,instructor} --to {ipynb,html,pdf}
+--out DIR [--execute] [--quick]``
+
+How a lesson marks its exercises (the nbgrader convention, with cell tags):
+
+- a markdown cell states the exercise;
+- the next code cell, tagged ``solution``, holds the reference solution: a function with its
+  signature, docstring and body;
+- a code cell calls ``snnlab.exercises.check_<name>(your_function)``;
+- cells tagged ``solution-explanation`` may follow, discussing the solution.
+
+The student version turns every ``solution`` cell into a stub (signature and docstring kept, the
+body replaced by ``# YOUR CODE HERE`` and ``raise NotImplementedError``), clears the outputs of
+solution and check cells, and drops the ``solution-explanation`` cells. The checkers stay, so a
+student who runs one before writing the function reads "not implemented yet".
+
+With ``--execute`` the full notebook runs first (in quick mode with ``--quick``), and the student
+version is stripped from that run, so its figures are real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import base64
+import copy
+import html
+import io
+import mimetypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+COURSE_TITLE = "snnlab: Spiking Neural Networks"
+VERSIONS = ("student", "instructor")
+FORMATS = ("ipynb", "html", "pdf")
+SOLUTION_TAG = "solution"
+EXPLANATION_TAG = "solution-explanation"
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError")
+CHROMIUM_ENV_VARS = ("SNNLAB_CHROMIUM", "CHROME_PATH")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class HandoutError(Exception):
+    """A handout could not be built; the message says which notebook, which cell and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The lesson: number and title
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Lesson:
+    path: Path
+    number: str | None  # "02" from 02_lif_neuron.ipynb; None when the name has no NN_ prefix
+    title: str  # the first markdown heading
+
+    @property
+    def heading(self) -> str:
+        """'Lesson 02: The leaky integrate-and-fire neuron' (or just the title)."""
+        return f"Lesson {self.number}: {self.title}" if self.number else self.title
+
+
+def lesson_info(path: Path, nb: Any) -> Lesson:
+    """The lesson number from the file name prefix (NN_...) and the title from the first heading.
+
+    A heading that already starts with "Lesson N:" loses that prefix, so it is not said twice.
+    """
+    number = re.match(r"(\d+)_", path.name)
+    title = path.stem
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        heading = re.search(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", cell.source, flags=re.MULTILINE)
+        if heading:
+            title = re.sub(r"^Lesson\s+\d+\s*[:.\u2013\u2014-]\s*", "", heading.group(1))
+            break
+    return Lesson(path=path, number=number.group(1) if number else None, title=title)
+
+
+# ---------------------------------------------------------------------------------------------
+# The student version: solutions become stubs
+# ---------------------------------------------------------------------------------------------
+
+
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def is_check_cell(cell: Any) -> bool:
+    """A code cell that calls a checker, ``check_<name>(...)``, at its top level."""
+    if cell.cell_type != "code":
+        return False
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:  # IPython magics: fall back to reading the text
+        return bool(re.search(r"^\s*(\w+\.)*check_\w+\s*\(", cell.source, flags=re.MULTILINE))
+    for statement in tree.body:
+        value = getattr(statement, "value", None)  # `check_x(f)` or `ok = check_x(f)`
+        if isinstance(value, ast.Call):
+            function = value.func
+            name = getattr(function, "attr", None) or getattr(function, "id", "")
+            if name.startswith("check_"):
+                return True
+    return False
+
+
+def _docstring_node(node: ast.AST) -> ast.Expr | None:
+    body = getattr(node, "body", [])
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        if isinstance(first.value.value, str):
+            return first
+    return None
+
+
+def _stub_function(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> list[str]:
+    """The function's decorators, signature and docstring as written, then the stub body."""
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    first = node.body[0]
+    docstring = _docstring_node(node)
+    header_end = docstring.end_lineno if docstring else first.lineno - 1
+    indent = " " * first.col_offset
+    if lines[first.lineno - 1][: first.col_offset].strip():  # body on the `def` line itself
+        bare = copy.copy(node)
+        bare.decorator_list, bare.body = [], [ast.Pass()]
+        signature = ast.unparse(bare).splitlines()[0]
+        decorators = [f"@{ast.unparse(d)}" for d in node.decorator_list]
+        indent = " " * (node.col_offset + 4)
+        doc = [indent + repr(docstring.value.value)] if docstring else []
+        header = [" " * node.col_offset + line for line in decorators + [signature.strip()]] + doc
+    else:
+        header = lines[start:header_end]
+    return header + [indent + line for line in STUB_LINES]
+
+
+def _stub_class(node: ast.ClassDef, lines: list[str]) -> list[str]:
+    """The class header and docstring, its non-method statements, and every method as a stub."""
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    docstring = _docstring_node(node)
+    header_end = docstring.end_lineno if docstring else node.body[0].lineno - 1
+    out = lines[start:header_end]
+    for statement in node.body:
+        if statement is docstring:
+            continue
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out += [""] + _stub_function(statement, lines)
+        else:
+            out += lines[statement.lineno - 1 : statement.end_lineno]
+    return out
+
+
+def stub_solution(source: str) -> str:
+    """The student's stub for a solution cell.
+
+    Imports and every function (and class) keep their signatures and docstrings; function bodies
+    become ``# YOUR CODE HERE`` / ``raise NotImplementedError``. Any other top-level statement
+    is part of the solution and is dropped. A cell with no function becomes just the stub lines.
+    """
+    tree = ast.parse(source)  # SyntaxError is reported by the caller with the cell number
+    lines = source.splitlines()
+    imports: list[str] = []
+    definitions: list[list[str]] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports += lines[node.lineno - 1 : node.end_lineno]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            definitions.append(_stub_function(node, lines))
+        elif isinstance(node, ast.ClassDef):
+            definitions.append(_stub_class(node, lines))
+    if not definitions:
+        return "\n".join(imports + list(STUB_LINES))
+    blocks = ["\n".join(imports)] if imports else []
+    blocks += ["\n".join(definition) for definition in definitions]
+    return "\n\n\n".join(blocks)
+
+
+def student_version(nb: Any, name: str = "notebook") -> Any:
+    """A copy of ``nb`` for students: solutions stubbed, explanations removed, their outputs gone.
+
+    Check cells keep their code, but lose the output of the instructor's run ("passed").
+    """
+    nb = copy.deepcopy(nb)
+    cells = []
+    for number, cell in enumerate(nb.cells, start=1):
+        tags = _tags(cell)
+        if EXPLANATION_TAG in tags:
+            continue
+        if SOLUTION_TAG in tags:
+            if cell.cell_type != "code":
+                continue  # a solution written out in markdown: nothing of it is for students
+            try:
+                cell.source = stub_solution(cell.source)
+            except SyntaxError as error:
+                raise HandoutError(
+                    f"{name}: cell {number} is tagged '{SOLUTION_TAG}' but is not plain Python "
+                    f"(line {error.lineno}: {error.msg}), so it cannot be turned into a stub"
+                ) from None
+            cell.outputs, cell.execution_count = [], None
+        elif is_check_cell(cell):
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a notebook
+# ---------------------------------------------------------------------------------------------
+
+
+def execute(nb: Any, lesson: Lesson, quick: bool, timeout: int) -> Any:
+    """Run every cell of ``nb`` (in place) in a fresh kernel in the notebook's folder.
+
+    ``quick`` sets SNNLAB_QUICK=1 for the kernel (else 0). A cell that fails or runs longer than
+    ``timeout`` seconds raises HandoutError naming the cell number and the error.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(lesson.path.parent)}})
+    env = dict(os.environ, SNNLAB_QUICK="1" if quick else "0")
+    total = len(nb.cells)
+    # The kernel process's own log lines (transport warnings, shutdown notes) are noise here;
+    # everything a cell prints reaches its outputs through the kernel protocol instead.
+    with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
+        for index, cell in enumerate(nb.cells):
+            where = f"{lesson.path.name}: cell {index + 1} of {total}"
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                raise HandoutError(f"{where} failed: {error.ename}: {error.evalue}") from None
+            except CellTimeoutError:
+                raise HandoutError(f"{where} ran longer than the {timeout} s timeout "
+                                   "(raise it with --timeout, or use --quick)") from None
+            except DeadKernelError as error:
+                raise HandoutError(f"{where}: the kernel died ({error})") from None
+    return nb
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+
+# Print rules: code wraps instead of running off the page; figures and videos stay whole.
+HANDOUT_CSS = """
+.snnlab-header { font-family: var(--jp-content-font-family); }
+math[display="block"] { margin: 0.6em 0; font-size: 1.1em; }
+.snnlab-header { border-bottom: 2px solid #3b6ea5; margin: 0 0 1.5em 0; padding: 0.5em 0; }
+.snnlab-header .snnlab-course { color: #3b6ea5; font-size: 0.95em; letter-spacing: 0.03em; }
+.snnlab-header .snnlab-lesson { font-size: 1.6em; font-weight: 600; margin-top: 0.2em; }
+.snnlab-header .snnlab-version { color: #666; font-size: 0.85em; margin-top: 0.2em; }
+.jp-OutputArea-output img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+.jp-OutputArea-output video { max-width: 100%; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body, main { padding: 0 !important; margin: 0 !important; }
+  pre, code, .cm-editor .highlight pre, .jp-RenderedText pre {
+    white-space: pre-wrap !important; overflow-wrap: anywhere; word-break: break-word;
+  }
+  .jp-InputArea, .jp-InputArea-editor, .jp-OutputArea, .jp-OutputArea-output {
+    overflow: visible !important;
+  }
+  .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
+  video::-webkit-media-controls { display: none !important; }
+  img, video, svg, figure, .jp-RenderedImage, .jp-RenderedSVG {
+    break-inside: avoid; page-break-inside: avoid;
+  }
+  .jp-RenderedImage img, .jp-RenderedHTMLCommon img, video { max-height: 240mm; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+}
+"""
+
+HANDOUT_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block extra_css -%}<style type="text/css">{{ resources.snnlab.css }}</style>{%- endblock -%}
+{%- block body_header -%}
+{{ super() }}
+<header class="snnlab-header">
+<div class="snnlab-course">{{ resources.snnlab.course | e }}</div>
+<div class="snnlab-lesson">{{ resources.snnlab.lesson | e }}</div>
+<div class="snnlab-version">{{ resources.snnlab.version | e }}</div>
+</header>
+{%- endblock body_header -%}
+"""
+
+
+def _without_widget_views(nb: Any) -> Any:
+    """A copy without live-widget outputs and saved widget state.
+
+    Outside a kernel a widget cannot draw; the course's panels also emit a static figure as a
+    plain output, and that is what the handout shows.
+    """
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+    return nb
+
+
+# Code in markdown (fenced blocks, inline spans) is left alone; math is $...$ or $$...$$.
+MARKDOWN_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", flags=re.DOTALL)
+MARKDOWN_MATH = re.compile(
+    r"(?<![\\$])\$\$(?P<display>.+?)\$\$"  # $$ display $$
+    r"|(?<![\\$\w])\$(?=\S)(?P<inline>(?:\\\$|[^$])+?)(?<=\S)\$(?![$\w])",  # $inline$
+    flags=re.DOTALL,
+)
+
+
+def _math_as_mathml(nb: Any) -> tuple[Any, dict[str, str]]:
+    """Markdown math as MathML, which browsers draw with no script and no network.
+
+    Each formula is swapped for a plain placeholder word before nbconvert's markdown pass (so
+    markdown cannot touch it) and the MathML goes in after. Returns the notebook and the map
+    from placeholder to MathML. A formula that cannot be converted stays as TeX, with a warning.
+    """
+    from latex2mathml.converter import convert
+
+    nb = copy.deepcopy(nb)
+    formulas: dict[str, str] = {}
+
+    def swap(match: re.Match) -> str:
+        display = match.group("display") is not None
+        tex = match.group("display") if display else match.group("inline")
+        tex = re.sub(r"\\(begin|end)\{aligned\}", r"\\\1{align*}", tex.strip())
+        try:
+            mathml = convert(tex, display="block" if display else "inline")
+        except Exception as error:  # latex2mathml raises many kinds; keep the TeX readable
+            print(f"warning: could not typeset ${tex}$ ({type(error).__name__}: {error})",
+                  file=sys.stderr)
+            return match.group(0)
+        key = f"snnlabmath{len(formulas)}x"
+        formulas[key] = mathml
+        return key
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts = MARKDOWN_CODE.split(cell.source)  # odd indices are code
+            parts[::2] = [MARKDOWN_MATH.sub(swap, text) for text in parts[::2]]
+            cell.source = "".join(parts)
+    return nb, formulas
+
+
+def _embed_local_media(page: str, base_dir: Path) -> str:
+    """Inline every <img>/<video>/<source> whose src is a local file, as a data: URI."""
+
+    def inline(match: re.Match) -> str:
+        src = html.unescape(match.group(3))
+        if re.match(r"^(data:|https?:|//)", src):
+            return match.group(0)
+        file = (base_dir / src.split("?")[0].split("#")[0]).resolve()
+        if not file.is_file():
+            raise HandoutError(f"the notebook shows {src!r}, but {file} does not exist")
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        data = base64.b64encode(file.read_bytes()).decode("ascii")
+        return f"{match.group(1)}{match.group(2)}data:{kind};base64,{data}{match.group(2)}"
+
+    return re.sub(r"(<(?:img|video|source)\b[^>]*?\bsrc=)([\"'])(.*?)\2", inline, page)
+
+
+def _first_frame_png(video: bytes) -> bytes:
+    """The first frame of a video, as PNG bytes (decoded with the ffmpeg from imageio-ffmpeg)."""
+    import imageio_ffmpeg
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="snnlab-video-") as scratch:
+        clip = Path(scratch) / "clip"
+        clip.write_bytes(video)
+        frames = imageio_ffmpeg.read_frames(str(clip))
+        meta = next(frames)
+        width, height = meta["size"]
+        frame = next(frames)
+        frames.close()
+    picture = Image.frombytes("RGB", (width, height), frame)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _add_video_posters(page: str) -> str:
+    """Give every embedded video without a poster its first frame as one: a printed page cannot
+    play a video, and without a poster Chromium prints a black box."""
+
+    def add_poster(match: re.Match) -> str:
+        tag, body = match.group(1), match.group(2)
+        if re.search(r"\bposter=", tag):
+            return match.group(0)
+        data = re.search(r"src=([\"'])data:video/[\w.+-]+;base64,([A-Za-z0-9+/=\s]+)\1",
+                         tag + body)
+        if not data:
+            return match.group(0)
+        try:
+            poster = _first_frame_png(base64.b64decode(data.group(2)))
+        except (StopIteration, OSError, RuntimeError):  # not decodable: keep the video as is
+            return match.group(0)
+        uri = "data:image/png;base64," + base64.b64encode(poster).decode("ascii")
+        return f'{tag[:-1]} poster="{uri}">{body}'
+
+    return re.sub(r"(<video\b[^>]*>)(.*?</video>)", add_poster, page, flags=re.DOTALL)
+
+
+def to_html(nb: Any, lesson: Lesson, version: str) -> str:
+    """A self-contained HTML page: the course header, the lesson, images and videos inline."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="snnlab_handout.html.j2",
+        extra_loaders=[DictLoader({"snnlab_handout.html.j2": HANDOUT_TEMPLATE})],
+        embed_images=True,
+    )
+    resources = {
+        "metadata": {"name": f"{lesson.heading} | snnlab", "path": str(lesson.path.parent)},
+        "snnlab": {"course": COURSE_TITLE, "lesson": lesson.heading, "css": HANDOUT_CSS,
+                   "version": f"{version.capitalize()} version"},
+    }
+    nb, formulas = _math_as_mathml(_without_widget_views(nb))
+    page, _ = exporter.from_notebook_node(nb, resources=resources)
+    # The closing "x" keeps "snnlabmath1x" from matching inside "snnlabmath12x".
+    for key, mathml in formulas.items():
+        page = page.replace(key, mathml)
+    return _add_video_posters(_embed_local_media(page, lesson.path.parent))
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF, printed by headless Chromium
+# ---------------------------------------------------------------------------------------------
+
+
+def find_chromium() -> str:
+    """The Chromium (or Chrome) to print with: $SNNLAB_CHROMIUM, $CHROME_PATH, then the PATH."""
+    for variable in CHROMIUM_ENV_VARS:
+        value = os.environ.get(variable)
+        if value:
+            found = shutil.which(value)
+            if not found:
+                raise HandoutError(f"{variable}={value!r} is not an executable browser")
+            return found
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise HandoutError("PDF export needs Chromium, which was not found: install it "
+                       "(Debian/Ubuntu: apt-get install chromium) or set SNNLAB_CHROMIUM "
+                       "to the browser's path")
+
+
+def html_to_pdf(html_file: Path, pdf_file: Path, chromium: str, timeout: int = 180) -> None:
+    """Print ``html_file`` to ``pdf_file`` (A4, no browser header/footer) with headless Chromium."""
+    with tempfile.TemporaryDirectory(prefix="snnlab-chromium-") as profile:
+        command = [
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+            "--run-all-compositor-stages-before-draw", "--virtual-time-budget=20000",
+            f"--print-to-pdf={pdf_file}", html_file.resolve().as_uri(),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise HandoutError(f"Chromium took longer than {timeout} s to print "
+                               f"{html_file.name}") from None
+    if done.returncode != 0 or not pdf_file.is_file() or pdf_file.stat().st_size == 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise HandoutError(f"Chromium could not print {html_file.name} "
+                           f"(exit code {done.returncode}): {last}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------------
+
+
+def all_lessons(root: Path) -> list[Path]:
+    """The course's lessons: notebooks/NN_*.ipynb under ``root`` (the current folder)."""
+    folder = root / "notebooks"
+    lessons = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not lessons:
+        raise HandoutError(f"--all found no lessons: expected {folder}/NN_*.ipynb; run it from "
+                           "the snnlab repository's top folder")
+    return lessons
+
+
+def build(path: Path, version: str, to: str, out: Path, execute_first: bool = False,
+          quick: bool = False, timeout: int = 600, chromium: str | None = None) -> Path:
+    """Build one handout and return the file written: ``out/<stem>-<version>.<to>``."""
+    import nbformat
+
+    if version not in VERSIONS:
+        raise ValueError(f"version must be one of {VERSIONS}, got {version!r}")
+    if to not in FORMATS:
+        raise ValueError(f"to must be one of {FORMATS}, got {to!r}")
+    if not path.is_file():
+        raise HandoutError(f"{path}: no such notebook")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as error:  # a broken file: say which and why, without a deep traceback
+        raise HandoutError(f"{path}: not a readable notebook ({error})") from None
+    lesson = lesson_info(path.resolve(), nb)
+    if execute_first:
+        execute(nb, lesson, quick=quick, timeout=timeout)
+    if version == "student":
+        nb = student_version(nb, name=path.name)
+
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{path.stem}-{version}.{to}"
+    if to == "ipynb":
+        nbformat.write(nb, target)
+        return target
+    page = to_html(nb, lesson, version)
+    if to == "html":
+        target.write_text(page, encoding="utf-8")
+        return target
+    with tempfile.TemporaryDirectory(prefix="snnlab-handout-") as scratch:
+        html_file = Path(scratch) / f"{path.stem}.html"
+        html_file.write_text(page, encoding="utf-8")
+        html_to_pdf(html_file, target, chromium or find_chromium())
+    return target
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
+                        help="lesson notebooks to export")
+    parser.add_argument("--all", action="store_true",
+                        help="export every lesson, notebooks/NN_*.ipynb under the current folder")
+    parser.add_argument("--version", choices=VERSIONS, required=True,
+                        help="student: solutions become stubs; instructor: everything")
+    parser.add_argument("--to", choices=FORMATS, required=True, help="output format")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="folder for the handouts (created if missing)")
+    parser.add_argument("--execute", action="store_true",
+                        help="run each notebook first, so every output is fresh")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --execute: run in quick mode (SNNLAB_QUICK=1)")
+    parser.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
+                        help="with --execute: longest time one cell may run (default 600)")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.all and args.notebooks:
+        print("error: give either NOTEBOOK files or --all, not both", file=sys.stderr)
+        return 2
+    if args.quick and not args.execute:
+        print("error: --quick only applies with --execute (it sets how the notebooks are run)",
+              file=sys.stderr)
+        return 2
+    if args.timeout <= 0:
+        print(f"error: --timeout must be a positive number of seconds, got {args.timeout}",
+              file=sys.stderr)
+        return 2
+    try:
+        notebooks = all_lessons(Path.cwd()) if args.all else list(args.notebooks)
+        if not notebooks:
+            raise HandoutError("no notebooks given: name NOTEBOOK files or use --all")
+        chromium = find_chromium() if args.to == "pdf" else None  # fail before any slow work
+    except HandoutError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failures = 0
+    for path in notebooks:
+        try:
+            target = build(path, args.version, args.to, args.out, execute_first=args.execute,
+                           quick=args.quick, timeout=args.timeout, chromium=chromium)
+        except HandoutError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+    if failures:
+        print(f"{failures} of {len(notebooks)} handouts failed", file=sys.stderr)
+    return 1 if failures else 0
