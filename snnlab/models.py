@@ -1,0 +1,304 @@
+"""Four classic spiking networks for MNIST.
+
+Every model returns a time-first record of its output layer::
+
+    spikes, membrane = model(x)      # each [num_steps, batch, ...]
+
+and each has two forward passes that compute exactly the same numbers:
+
+- ``forward_steps(x)``: the loop you write by hand in the lessons, one time step at a time.
+- ``forward(x)``: the fast version. Three tricks, none of which changes the result:
+
+  1. A static input (the same image at every step) gives the same first-layer current at
+     every step, so that layer runs once, not ``num_steps`` times.
+  2. Layers without state (linear, convolution, pooling) do not care which time step a
+     sample comes from, so all steps go through them as one big batch ``[T*B, ...]``.
+  3. The neurons run over the whole sequence with ``LIF.sequence``.
+
+Only the neurons carry state from one step to the next, so only they need the time loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from snnlab import surrogate
+from snnlab.neurons import LIF
+
+
+def _check_num_steps(num_steps: int) -> None:
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+
+
+def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
+    """Apply a stateless layer to every step at once: [T, B, ...] -> [T, B, ...]."""
+    num_steps, batch = x_seq.shape[:2]
+    out = layer(x_seq.flatten(0, 1))
+    return out.unflatten(0, (num_steps, batch))
+
+
+def _step_by_step(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
+    """Apply a layer to each step on its own. BatchNorm needs this while training: it
+    normalises with the statistics of the batch it sees, which is one step's batch."""
+    return torch.stack([layer(x) for x in x_seq])
+
+
+def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+    spikes, membranes = zip(*records, strict=True)
+    return torch.stack(spikes), torch.stack(membranes)
+
+
+class FCSNN(nn.Module):
+    """Two fully connected layers of leaky integrate-and-fire neurons (784-1000-10).
+
+        I1[t] = W1 x[t] + b1,        S1[t], U1[t] = LIF_beta(I1[t], U1[t-1])
+        I2[t] = W2 S1[t] + b2,       S2[t], U2[t] = LIF_beta(I2[t], U2[t-1])
+
+    Input, either of:
+
+    - a static image, ``[B, 1, 28, 28]`` or ``[B, 784]``: the same input current at each of
+      the ``num_steps`` steps;
+    - a spike train ``[T, B, 784]``: its own length ``T`` sets the number of steps.
+
+    Returns the output layer's ``(spikes, membrane)``, each ``[T, B, num_outputs]``.
+    """
+
+    def __init__(self, num_inputs: int = 784, num_hidden: int = 1000, num_outputs: int = 10,
+                 beta: float = 0.95, num_steps: int = 25) -> None:
+        super().__init__()
+        _check_num_steps(num_steps)
+        self.config = dict(num_inputs=num_inputs, num_hidden=num_hidden,
+                           num_outputs=num_outputs, beta=beta, num_steps=num_steps)
+        self.num_steps = num_steps
+        self.fc1 = nn.Linear(num_inputs, num_hidden)
+        self.lif1 = LIF(beta)
+        self.fc2 = nn.Linear(num_hidden, num_outputs)
+        self.lif2 = LIF(beta)
+
+    def _split_input(self, x: Tensor) -> tuple[Tensor, bool]:
+        """Return ``(x, is_static)`` with x as [B, num_inputs] or [T, B, num_inputs]."""
+        num_inputs = self.fc1.in_features
+        if x.dim() == 3 and x.shape[-1] == num_inputs:
+            return x, False
+        if x.dim() in (2, 4) and x[0].numel() == num_inputs:
+            return x.flatten(1), True
+        raise ValueError(
+            f"FCSNN: x must be static images [B, {num_inputs}] or [B, 1, H, W] with "
+            f"H*W={num_inputs}, or a spike train [T, B, {num_inputs}]; got {tuple(x.shape)}")
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x, is_static = self._split_input(x)
+        if is_static:
+            current1 = self.fc1(x)  # once, not num_steps times
+            current1 = current1.expand(self.num_steps, *current1.shape)  # [T, B, H], no copy
+        else:
+            current1 = self.fc1(x)  # all steps in one matrix product
+        spikes1, _ = self.lif1.sequence(current1)
+        return self.lif2.sequence(self.fc2(spikes1))
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x, is_static = self._split_input(x)
+        num_steps = self.num_steps if is_static else x.shape[0]
+        mem1 = mem2 = None  # None: the neurons start at rest
+        record = []
+        for t in range(num_steps):
+            x_t = x if is_static else x[t]
+            spk1, mem1 = self.lif1(self.fc1(x_t), mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            record.append((spk2, mem2))
+        return _stack(record)
+
+
+class SingleLayerSNN(nn.Module):
+    """784 inputs straight to 10 LIF neurons, no bias, fed by Poisson (rate) spikes.
+
+    SpikingJelly's classic first example. It writes the neuron with a time constant tau::
+
+        U[t] = U[t-1] + (I[t] - U[t-1]) / tau  =  (1 - 1/tau) U[t-1] + I[t] / tau
+
+    which is snnlab's LIF with ``beta = 1 - 1/tau`` and the input current scaled by
+    ``1/tau``. Like SpikingJelly's neuron it resets to zero after a spike (``reset="zero"``)
+    and uses the arctan surrogate.
+
+    Input: images ``[B, 1, 28, 28]`` or ``[B, 784]`` with values in [0, 1], which the model
+    turns into a fresh Poisson spike train of ``num_steps`` steps (each pixel fires with
+    probability equal to its value, as ``snnlab.encoding.rate`` does; so two calls give
+    slightly different answers), or a spike
+    train ``[T, B, 784]`` you made yourself. Returns ``(spikes, membrane)``, each ``[T, B, 10]``.
+    Train it with ``training.mse_rate``: the correct neuron should fire at every step.
+    """
+
+    def __init__(self, tau: float = 2.0, num_steps: int = 100) -> None:
+        super().__init__()
+        _check_num_steps(num_steps)
+        if not tau > 1.0:
+            raise ValueError(f"SingleLayerSNN: tau must be > 1 (so 0 < beta < 1), got {tau!r}")
+        self.config = dict(tau=tau, num_steps=num_steps)
+        self.tau = tau
+        self.num_steps = num_steps
+        self.fc = nn.Linear(784, 10, bias=False)
+        self.lif = LIF(beta=1.0 - 1.0 / tau, reset="zero", surrogate=surrogate.atan())
+
+    def _spike_train(self, x: Tensor) -> Tensor:
+        if x.dim() == 3 and x.shape[-1] == 784:
+            return x
+        if x.dim() in (2, 4) and x[0].numel() == 784:
+            # Poisson (rate) coding: each pixel fires at each step with probability = its value
+            probability = x.flatten(1).clamp(0, 1)
+            return (torch.rand(self.num_steps, *probability.shape, device=x.device)
+                    < probability).to(x.dtype)  # [T, B, 784]
+        raise ValueError(f"SingleLayerSNN: x must be images [B, 784] or [B, 1, 28, 28], or a "
+                         f"spike train [T, B, 784]; got {tuple(x.shape)}")
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        input_spikes = self._spike_train(x)
+        current = self.fc(input_spikes) / self.tau  # all steps in one matrix product
+        return self.lif.sequence(current)
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        input_spikes = self._spike_train(x)
+        mem = None
+        record = []
+        for x_t in input_spikes:
+            spk, mem = self.lif(self.fc(x_t) / self.tau, mem)
+            record.append((spk, mem))
+        return _stack(record)
+
+
+class CSNN(nn.Module):
+    """A convolutional SNN: 12C5-MP2-64C5-MP2-1024FC10, with the fast-sigmoid surrogate.
+
+        S1 = LIF(maxpool2(conv5x5(x, 12 channels)))          [B, 12, 12, 12]
+        S2 = LIF(maxpool2(conv5x5(S1, 64 channels)))         [B, 64, 4, 4]
+        S3 = LIF(linear(flatten(S2), 10))                    [B, 10]
+
+    (each at every step, each LIF with its own membrane). Input: static images
+    ``[B, 1, 28, 28]``, the same at every step. Returns ``(spikes, membrane)`` of the
+    output layer, each ``[num_steps, B, 10]``.
+    """
+
+    def __init__(self, beta: float = 0.5, num_steps: int = 25) -> None:
+        super().__init__()
+        _check_num_steps(num_steps)
+        self.config = dict(beta=beta, num_steps=num_steps)
+        self.num_steps = num_steps
+        spike = surrogate.fast_sigmoid(25.0)
+        self.conv1 = nn.Conv2d(1, 12, 5)
+        self.lif1 = LIF(beta, surrogate=spike)
+        self.conv2 = nn.Conv2d(12, 64, 5)
+        self.lif2 = LIF(beta, surrogate=spike)
+        self.fc = nn.Linear(64 * 4 * 4, 10)
+        self.lif3 = LIF(beta, surrogate=spike)
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"CSNN: x must be images [B, 1, 28, 28], got {tuple(x.shape)}")
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        self._check_input(x)
+        current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
+        spikes1, _ = self.lif1.sequence(current1.expand(self.num_steps, *current1.shape))
+        current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
+        spikes2, _ = self.lif2.sequence(current2)
+        return self.lif3.sequence(self.fc(spikes2.flatten(2)))
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        self._check_input(x)
+        mem1 = mem2 = mem3 = None
+        record = []
+        for _ in range(self.num_steps):
+            spk1, mem1 = self.lif1(F.max_pool2d(self.conv1(x), 2), mem1)
+            spk2, mem2 = self.lif2(F.max_pool2d(self.conv2(spk1), 2), mem2)
+            spk3, mem3 = self.lif3(self.fc(spk2.flatten(1)), mem3)
+            record.append((spk3, mem3))
+        return _stack(record)
+
+
+class SpikingAutoencoder(nn.Module):
+    """A convolutional spiking autoencoder for 32x32 images.
+
+    Encoder: three stride-2 3x3 convolutions (32, 64, 128 channels; 32 -> 16 -> 8 -> 4 pixels),
+    each followed by BatchNorm and LIF, then a linear layer to ``latent_dim`` spiking neurons.
+    Decoder, the mirror image: linear to 128x4x4 and LIF, two stride-2 transposed
+    convolutions with BatchNorm and LIF (64, 32 channels), and a last transposed convolution
+    to one channel feeding a *non-spiking* output layer (``reset="none"``): its membrane
+    only integrates, ``U[t] = beta U[t-1] + I[t]``, and the reconstruction is its value at
+    the last step, ``membrane[-1]``.
+
+    Input: static images ``[B, 1, 32, 32]`` (``snnlab.data.loaders(..., size=32)``).
+    Returns ``(latent_spikes [T, B, latent_dim], membrane [T, B, 1, 32, 32])``.
+    """
+
+    def __init__(self, latent_dim: int = 32, beta: float = 0.5, num_steps: int = 5,
+                 threshold: float = 1.0) -> None:
+        super().__init__()
+        _check_num_steps(num_steps)
+        self.config = dict(latent_dim=latent_dim, beta=beta, num_steps=num_steps,
+                           threshold=threshold)
+        self.num_steps = num_steps
+
+        def lif() -> LIF:
+            return LIF(beta, threshold=threshold)
+
+        def down(c_in: int, c_out: int) -> nn.Conv2d:
+            return nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
+
+        def up(c_in: int, c_out: int) -> nn.ConvTranspose2d:
+            return nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)
+
+        self.conv1, self.bn1, self.lif1 = down(1, 32), nn.BatchNorm2d(32), lif()
+        self.conv2, self.bn2, self.lif2 = down(32, 64), nn.BatchNorm2d(64), lif()
+        self.conv3, self.bn3, self.lif3 = down(64, 128), nn.BatchNorm2d(128), lif()
+        self.to_latent, self.lif_latent = nn.Linear(128 * 4 * 4, latent_dim), lif()
+        self.from_latent, self.lif4 = nn.Linear(latent_dim, 128 * 4 * 4), lif()
+        self.deconv1, self.bn5, self.lif5 = up(128, 64), nn.BatchNorm2d(64), lif()
+        self.deconv2, self.bn6, self.lif6 = up(64, 32), nn.BatchNorm2d(32), lif()
+        self.deconv3, self.lif_out = up(32, 1), LIF(beta, threshold=threshold, reset="none")
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() == 4 and tuple(x.shape[1:]) == (1, 28, 28):
+            raise ValueError("SpikingAutoencoder: x is 28x28, but the autoencoder takes 32x32 "
+                             "images; load MNIST with size=32 "
+                             "(snnlab.data.loaders(..., size=32))")
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 32, 32):
+            raise ValueError(f"SpikingAutoencoder: x must be images [B, 1, 32, 32], "
+                             f"got {tuple(x.shape)}")
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        self._check_input(x)
+        # Encoder. The first convolution sees the same image at every step: run it once.
+        current = self.conv1(x).expand(self.num_steps, -1, -1, -1, -1)
+        s, _ = self.lif1.sequence(_step_by_step(self.bn1, current))
+        s, _ = self.lif2.sequence(_step_by_step(self.bn2, _over_time(self.conv2, s)))
+        s, _ = self.lif3.sequence(_step_by_step(self.bn3, _over_time(self.conv3, s)))
+        latent_spikes, _ = self.lif_latent.sequence(self.to_latent(s.flatten(2)))
+        # Decoder
+        s, _ = self.lif4.sequence(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
+        s, _ = self.lif5.sequence(_step_by_step(self.bn5, _over_time(self.deconv1, s)))
+        s, _ = self.lif6.sequence(_step_by_step(self.bn6, _over_time(self.deconv2, s)))
+        _, membrane = self.lif_out.sequence(_over_time(self.deconv3, s))
+        return latent_spikes, membrane
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        self._check_input(x)
+        mem = [None] * 8  # one membrane per LIF layer, all at rest
+        record = []
+        for _ in range(self.num_steps):
+            s, mem[0] = self.lif1(self.bn1(self.conv1(x)), mem[0])
+            s, mem[1] = self.lif2(self.bn2(self.conv2(s)), mem[1])
+            s, mem[2] = self.lif3(self.bn3(self.conv3(s)), mem[2])
+            latent, mem[3] = self.lif_latent(self.to_latent(s.flatten(1)), mem[3])
+            s, mem[4] = self.lif4(self.from_latent(latent).unflatten(1, (128, 4, 4)), mem[4])
+            s, mem[5] = self.lif5(self.bn5(self.deconv1(s)), mem[5])
+            s, mem[6] = self.lif6(self.bn6(self.deconv2(s)), mem[6])
+            _, mem[7] = self.lif_out(self.deconv3(s), mem[7])
+            record.append((latent, mem[7]))
+        return _stack(record)
+
+
+MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder)

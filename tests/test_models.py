@@ -1,0 +1,150 @@
+"""The four networks: shapes, input checks, and the fast path agreeing with the step loop."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from snnlab import models
+
+
+def _spike_train(num_steps: int, batch: int, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(num_steps, batch, 784, generator=generator) < 0.3).float()
+
+
+CASES = {
+    "fc": (lambda: models.FCSNN(num_hidden=50, num_steps=6), lambda: torch.rand(4, 1, 28, 28)),
+    "fc-spikes": (lambda: models.FCSNN(num_hidden=50), lambda: _spike_train(7, 4)),
+    "single": (lambda: models.SingleLayerSNN(num_steps=9), lambda: _spike_train(9, 4)),
+    "csnn": (lambda: models.CSNN(num_steps=5), lambda: torch.rand(4, 1, 28, 28)),
+    "sae": (lambda: models.SpikingAutoencoder(latent_dim=8, num_steps=4),
+            lambda: torch.rand(4, 1, 32, 32)),
+}
+SHAPES = {"fc": [(6, 4, 10)] * 2, "fc-spikes": [(7, 4, 10)] * 2, "single": [(9, 4, 10)] * 2,
+          "csnn": [(5, 4, 10)] * 2, "sae": [(4, 4, 8), (4, 4, 1, 32, 32)]}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_output_shapes_are_time_first(case):
+    torch.manual_seed(0)
+    build, make_input = CASES[case]
+    spikes, membrane = build()(make_input())
+    assert [tuple(spikes.shape), tuple(membrane.shape)] == SHAPES[case]
+    if case != "sae":  # classifiers: spikes are 0/1
+        assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+
+
+def _make_active(model: torch.nn.Module) -> None:
+    """Scale the weights up so that every layer fires a fair amount (a better test)."""
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "weight" in name and parameter.dim() > 1:
+                parameter.mul_(3.0)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_fast_forward_matches_step_by_step_loop(case, mode):
+    torch.manual_seed(0)
+    build, make_input = CASES[case]
+    fast, slow = build(), build()
+    slow.load_state_dict(fast.state_dict())
+    _make_active(fast)
+    _make_active(slow)
+    fast.train(mode == "train")
+    slow.train(mode == "train")
+    x = make_input()
+
+    spikes_fast, membrane_fast = fast(x)
+    spikes_slow, membrane_slow = slow.forward_steps(x)
+    torch.testing.assert_close(spikes_fast, spikes_slow)
+    torch.testing.assert_close(membrane_fast, membrane_slow, rtol=1e-5, atol=1e-5)
+    # the test needs some activity to mean anything (in eval mode, the autoencoder's fresh
+    # BatchNorm statistics keep its latent layer quiet; its output membrane still moves)
+    assert spikes_fast.sum() > 0 or (case == "sae" and membrane_fast.abs().sum() > 0)
+
+    # same gradients for every parameter
+    (membrane_fast.square().mean() + spikes_fast.mean()).backward()
+    (membrane_slow.square().mean() + spikes_slow.mean()).backward()
+    for (name, p_fast), (_, p_slow) in zip(fast.named_parameters(), slow.named_parameters(),
+                                           strict=True):
+        torch.testing.assert_close(p_fast.grad, p_slow.grad, rtol=1e-4, atol=1e-5, msg=name)
+    # and BatchNorm's running statistics moved the same way
+    for (name, b_fast), (_, b_slow) in zip(fast.named_buffers(), slow.named_buffers(),
+                                           strict=True):
+        torch.testing.assert_close(b_fast, b_slow, msg=name)
+
+
+def test_fcsnn_static_image_is_the_same_current_at_every_step():
+    torch.manual_seed(0)
+    model = models.FCSNN(num_hidden=40, num_steps=8)
+    image = torch.rand(3, 1, 28, 28)
+    repeated = image.flatten(1).expand(8, 3, 784)  # the same image as an 8-step "spike train"
+    for a, b in zip(model(image), model(repeated), strict=True):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(model(image), model(image.flatten(1)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_single_layer_uses_the_tau_form():
+    """U[t] = (1 - 1/tau) U[t-1] + W x[t] / tau, reset to zero after a spike."""
+    model = models.SingleLayerSNN(tau=4.0, num_steps=3)
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.weight[0, 0] = 2.0  # neuron 0 gets 2.0 * input 0
+    x = torch.zeros(3, 1, 784)
+    x[:, 0, 0] = 1.0
+    _, membrane = model(x)
+    # 0.5; 0.75 * 0.5 + 0.5 = 0.875; 0.75 * 0.875 + 0.5 = 1.15625
+    torch.testing.assert_close(membrane[:, 0, 0], torch.tensor([0.5, 0.875, 1.15625]))
+    assert model.lif.reset == "zero"
+
+
+def test_single_layer_encodes_images_as_poisson_spikes():
+    torch.manual_seed(0)
+    model = models.SingleLayerSNN(num_steps=50)
+    images = torch.zeros(2, 1, 28, 28)
+    images[0] = 1.0  # always-on pixels: every input neuron fires at every step
+    with torch.no_grad():
+        model.fc.weight.fill_(0.01)
+    spikes, membrane = model(images)
+    assert spikes.shape == (50, 2, 10)
+    # sample 1 sees no input spikes at all, so its membrane stays at rest
+    assert membrane[:, 1].abs().max() == 0
+    # sample 0 gets 784 * 0.01 / tau = 3.92 per step: over threshold at every step
+    assert spikes[:, 0].min() == 1.0
+
+
+def test_models_record_their_constructor_arguments():
+    model = models.FCSNN(num_hidden=30, beta=0.9, num_steps=7)
+    assert model.config == dict(num_inputs=784, num_hidden=30, num_outputs=10, beta=0.9,
+                                num_steps=7)
+    rebuilt = models.FCSNN(**model.config)
+    assert rebuilt.fc1.weight.shape == (30, 784)
+
+
+@pytest.mark.parametrize("build, x, words", [
+    (lambda: models.FCSNN(), torch.rand(2, 3, 28, 28), ["FCSNN", "(2, 3, 28, 28)"]),
+    (lambda: models.FCSNN(), torch.rand(5, 2, 100), ["spike train", "(5, 2, 100)"]),
+    (lambda: models.SingleLayerSNN(), torch.rand(2, 10), ["SingleLayerSNN", "(2, 10)"]),
+    (lambda: models.CSNN(), torch.rand(2, 784), ["CSNN", "[B, 1, 28, 28]"]),
+    (lambda: models.SpikingAutoencoder(), torch.rand(2, 1, 28, 28), ["size=32", "32x32"]),
+    (lambda: models.SpikingAutoencoder(), torch.rand(2, 3, 32, 32), ["[B, 1, 32, 32]"]),
+])
+def test_wrong_input_shapes_give_clear_errors(build, x, words):
+    with pytest.raises(ValueError) as error:
+        build()(x)
+    for word in words:
+        assert word in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_num_steps_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="num_steps"):
+        models.CSNN(num_steps=bad)
+
+
+def test_single_layer_tau_must_exceed_one():
+    with pytest.raises(ValueError, match="tau"):
+        models.SingleLayerSNN(tau=1.0)
