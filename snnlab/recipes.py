@@ -1,0 +1,236 @@
+"""Training recipes: how each of the course's networks is trained, in one table.
+
+=========  ======================  ===========  ==========  ======  =====  ====  =====
+name       model                   loss         metric      epochs  batch  lr    image
+=========  ======================  ===========  ==========  ======  =====  ====  =====
+fc         FCSNN (784-1000-10)     ce_membrane  accuracy    see RECIPES below
+single     SingleLayerSNN (tau=2)  mse_rate     accuracy
+csnn       CSNN (12C5-MP2-64C5..)  ce_rate      accuracy
+sae        SpikingAutoencoder      reconstruction  mse
+=========  ======================  ===========  ==========  ======  =====  ====  =====
+
+Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to ``lr``
+over the first 30% of the steps, then anneals to nearly zero. That gets close to the final
+accuracy in a few epochs, which is what a laptop CPU can afford.
+
+From Python::
+
+    from snnlab import recipes
+    model, history = recipes.train("fc", epochs=1, subset=2000)   # train (quick)
+    model = recipes.pretrained("fc")                               # or load the course's weights
+
+From the shell: ``python -m snnlab train fc --epochs 1 --subset 2000`` (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from snnlab import config, data, models, training
+
+# The committed, pretrained checkpoints (see assets/checkpoints/README.md).
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to train one network: model, loss, optimizer settings, data."""
+
+    model: type[nn.Module]
+    model_kwargs: dict
+    loss: training.LossFn
+    metric: str  # "accuracy" or "mse"
+    epochs: int
+    batch_size: int
+    lr: float  # the peak of the one-cycle schedule
+    image_size: int = 28  # 28, or 32 for the autoencoder
+    note: str = field(default="", compare=False)
+
+
+RECIPES: dict[str, Recipe] = {
+    "fc": Recipe(
+        models.FCSNN, dict(num_hidden=1000, beta=0.95, num_steps=25),
+        training.ce_membrane, "accuracy", epochs=8, batch_size=128, lr=2e-3,
+        note="snnTorch tutorial 5's network; cross-entropy on the membrane at every step"),
+    "single": Recipe(
+        models.SingleLayerSNN, dict(tau=2.0, num_steps=100),
+        training.mse_rate, "accuracy", epochs=5, batch_size=128, lr=1e-2,
+        note="SpikingJelly's first example: Poisson input, MSE between rate and one-hot"),
+    "csnn": Recipe(
+        models.CSNN, dict(beta=0.5, num_steps=25),
+        training.ce_rate, "accuracy", epochs=3, batch_size=128, lr=5e-3,
+        note="snnTorch tutorial 6's network; cross-entropy on the spike counts"),
+    "sae": Recipe(
+        models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
+        training.reconstruction, "mse", epochs=3, batch_size=128, lr=2e-3, image_size=32,
+        note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
+}
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def build_model(name: str, **overrides: object) -> nn.Module:
+    """The recipe's network, with some constructor arguments overridden (e.g. num_steps=10)."""
+    recipe = _recipe(name)
+    return recipe.model(**{**recipe.model_kwargs, **overrides})
+
+
+def train(
+    name: str,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    data_dir: str | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+    **model_overrides: object,
+) -> tuple[nn.Module, training.History]:
+    """Train recipe ``name`` ("fc", "single", "csnn" or "sae") on MNIST.
+
+    Arguments left as None take the recipe's values. ``subset``/``test_subset`` train and
+    test on class-balanced subsets (quick runs). ``model_overrides`` change the network
+    (``num_steps=10``, ``beta=0.9``, ``tau=3.0``, ...). With ``out``, the folder receives
+    ``<name>.pt`` (checkpoint, saved after every epoch), ``metrics.json``, ``history.csv``
+    (per epoch) and ``steps.csv`` (per optimizer step).
+
+    Returns ``(model, history)``.
+    """
+    recipe = _recipe(name)
+    epochs = recipe.epochs if epochs is None else epochs
+    batch_size = recipe.batch_size if batch_size is None else batch_size
+    lr = recipe.lr if lr is None else lr
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+
+    config.seed_everything(seed)
+    model = build_model(name, **model_overrides)
+    train_loader, test_loader = data.loaders(
+        batch_size, size=recipe.image_size, subset=subset, test_subset=test_subset,
+        root=data_dir, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=epochs * len(train_loader), pct_start=0.3)
+    checkpoint = Path(out) / f"{name}.pt" if out is not None else None
+
+    start = time.perf_counter()
+    history = training.fit(
+        model, train_loader, recipe.loss, optimizer, epochs, test_loader,
+        metric=recipe.metric, scheduler=scheduler, device=device, checkpoint=checkpoint,
+        progress=progress)
+    seconds = time.perf_counter() - start
+
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        history.to_csv(out / "history.csv")
+        history.to_csv(out / "steps.csv", per="step")
+        metrics = {
+            "recipe": name, "model": type(model).__name__, "model_config": model.config,
+            "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+            "subset": subset, "test_subset": test_subset, "seconds": round(seconds, 1),
+            "stopped": history.stopped,
+            **{key: _json_number(value) for key, value in history.final().items()},
+        }
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return model, history
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module:
+    """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``."""
+    _recipe(name)
+    return training.load_checkpoint(CHECKPOINT_DIR / f"{name}.pt",
+                                    model_class=RECIPES[name].model, device=device)
+
+
+# --------------------------------------------------------------------------------------
+# Command line: python -m snnlab train {fc,single,csnn,sae} ...
+# --------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` subcommand's arguments to ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "recipes (defaults):\n" + "\n".join(
+        f"  {name:7s} {recipe.model.__name__}, {recipe.loss.__name__}, {recipe.epochs} epochs, "
+        f"batch {recipe.batch_size}, lr {recipe.lr:g}" for name, recipe in RECIPES.items()
+    ) + ("\n\nexample:\n  python -m snnlab train fc --epochs 1 --subset 2000 --out runs/fc")
+    parser.add_argument("model", choices=sorted(RECIPES),
+                        help="which network: fc (FCSNN), single (SingleLayerSNN), csnn (CSNN), "
+                             "sae (SpikingAutoencoder)")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
+    parser.add_argument("--num-steps", type=int,
+                        help="simulation time steps per sample (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+    parser.add_argument("--lr", type=float,
+                        help="peak learning rate of the one-cycle schedule (default: the recipe's)")
+    parser.add_argument("--beta", type=float,
+                        help="membrane decay per step, 0 < beta < 1 (fc, csnn, sae)")
+    parser.add_argument("--tau", type=float,
+                        help="membrane time constant, > 1 (single only; beta = 1 - 1/tau)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: a GPU if there is one)")
+    parser.add_argument("--data-dir",
+                        help="folder holding MNIST/raw/ (default: $SNNLAB_DATA_DIR or the cache)")
+    parser.add_argument("--out", default=None,
+                        help="folder for the checkpoint, metrics.json and history CSVs "
+                             "(default: runs/<model>)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--subset", type=int,
+                        help="train on a class-balanced subset of this many images "
+                             "(the test set shrinks to a fifth of it)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``python -m snnlab train ...``; return the exit status."""
+    overrides: dict[str, object] = {}
+    if args.num_steps is not None:
+        overrides["num_steps"] = args.num_steps
+    if args.tau is not None:
+        if args.model != "single":
+            raise SystemExit("--tau is for the 'single' model; use --beta for the others")
+        overrides["tau"] = args.tau
+    if args.beta is not None:
+        if args.model == "single":
+            raise SystemExit("--beta is not used by 'single'; give --tau (beta = 1 - 1/tau)")
+        overrides["beta"] = args.beta
+    out = Path(args.out) if args.out is not None else Path("runs") / args.model
+    test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
+    try:
+        model, history = train(
+            args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            subset=args.subset, test_subset=test_subset, seed=args.seed, device=args.device,
+            data_dir=args.data_dir, out=out, progress=not args.no_progress, **overrides)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error}") from None
+    final = history.final()
+    metric = history.metric
+    if not final:
+        print(f"stopped before the first epoch finished ({history.stopped}); nothing saved")
+        return 1
+    print(f"{args.model}: test {metric} {final[f'test_{metric}']:.4f} after "
+          f"{int(final['epoch'])} epochs; wrote {out}/{args.model}.pt, metrics.json, "
+          "history.csv, steps.csv" + (f" (stopped: {history.stopped})" if history.stopped else ""))
+    return 0 if history.stopped is None else 1
