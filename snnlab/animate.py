@@ -1,0 +1,365 @@
+"""Spike videos for notebooks: watch spikes move, step by step.
+
+Two ways to make a video, one result type (:class:`Video`):
+
+- :func:`spikes` and :func:`spike_counts` draw every frame with matplotlib (a title with the
+  time step, axes, bars), for clips that need labels.
+- :func:`video` is the fast path for long spike videos: raw frames are scaled up (nearest
+  neighbour, so every pixel stays a crisp square) with no matplotlib drawing at all.
+
+Either way the frames are piped raw into ffmpeg (via ``ffmpeg-python``).
+
+A :class:`Video` shows itself inline in Jupyter / Colab as an embedded MP4 (H.264, yuv420p, so
+every browser plays it) when it is the last expression of a cell, and ``video.save(path)``
+writes ``.mp4`` or ``.gif``.
+
+The ffmpeg binary comes from the ``imageio-ffmpeg`` pip package: on import this module points
+``matplotlib.rcParams["animation.ffmpeg_path"]`` at it, so no system ffmpeg is needed. Without a
+usable ffmpeg nothing raises: one warning names what is missing, matplotlib videos show as
+matplotlib's JavaScript player and fast-path videos as an inline GIF, and files are written as
+GIF by Pillow.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.animation import FuncAnimation
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from snnlab.plot import BAR, HIGHLIGHT, WIDTH, _class_names, _time_by_neuron, to_numpy
+
+try:
+    import ffmpeg  # the ffmpeg-python package: builds the ffmpeg command line for the fast path
+except ImportError:  # pragma: no cover - it is a dependency, but importing must never fail
+    ffmpeg = None
+
+CRF = 23                  # H.264 quality: 0 lossless ... 51 worst; 23 is ffmpeg's default
+EMBED_LIMIT_MB = 5.0      # cap for the JavaScript-player fallback, so notebooks stay < 8 MB
+DPI = 100                 # matplotlib videos: pixels per inch (figure sizes give even pixels)
+
+
+def _use_imageio_ffmpeg() -> None:
+    """Point matplotlib at the ffmpeg binary shipped inside the imageio-ffmpeg wheel."""
+    try:
+        import imageio_ffmpeg
+
+        matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:  # package missing, or no binary for this platform: warn when it matters
+        pass
+
+
+_use_imageio_ffmpeg()
+
+
+def ffmpeg_exe() -> str | None:
+    """The ffmpeg binary videos are encoded with (``rcParams["animation.ffmpeg_path"]``),
+    or None when it does not exist or is not executable."""
+    return shutil.which(str(matplotlib.rcParams["animation.ffmpeg_path"]))
+
+
+def _missing_ffmpeg() -> str | None:
+    """What is missing for MP4 encoding, in words, or None when ffmpeg is usable."""
+    if ffmpeg is None:
+        return "the ffmpeg-python package is missing (`pip install ffmpeg-python`)"
+    if ffmpeg_exe() is None:
+        path = matplotlib.rcParams["animation.ffmpeg_path"]
+        return (f"no usable ffmpeg binary (matplotlib's animation.ffmpeg_path is {path!r}); "
+                "`pip install imageio-ffmpeg` provides one")
+    return None
+
+
+_warned = False
+
+
+def _warn_once(missing: str) -> None:
+    """One clear warning per session about the missing piece and what happens instead."""
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(f"snnlab.animate: {missing}. Videos show as a JavaScript player or GIF "
+                      "instead of MP4, and .mp4 files are saved as .gif.", stacklevel=4)
+
+
+# --------------------------------------------------------------------------------- the result
+
+class Video:
+    """A spike video: inline in a notebook as an MP4, ``save(path)`` to ``.mp4`` or ``.gif``.
+
+    A subclass says how to make the frames (``frames()``: uint8 ``[H, W]`` grey or
+    ``[H, W, 3]`` RGB arrays, even H and W); encoding is the same for every video.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self._html: str | None = None
+
+    def frames(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def _write_mp4(self, path: Path) -> None:
+        """Pipe the raw frames into ffmpeg's H.264 encoder (yuv420p: every browser plays it)."""
+        frames = self.frames()
+        first = next(frames)
+        height, width = first.shape[:2]
+        process = (
+            ffmpeg.input("pipe:", format="rawvideo", pix_fmt="gray" if first.ndim == 2 else "rgb24",
+                         s=f"{width}x{height}", framerate=self.fps)
+            .output(str(path), vcodec="libx264", pix_fmt="yuv420p", crf=CRF,
+                    movflags="+faststart")
+            .global_args("-loglevel", "error")  # so the stderr pipe never fills up
+            .overwrite_output()
+            .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True)
+        )
+        try:
+            for frame in itertools.chain([first], frames):
+                process.stdin.write(frame.tobytes())
+        except BrokenPipeError:  # ffmpeg stopped early; its own message follows
+            pass
+        process.stdin.close()
+        error = process.stderr.read().decode(errors="replace")
+        if process.wait() != 0:
+            raise RuntimeError(error)
+
+    def _write_gif(self, path: Path) -> None:
+        # Pillow merges identical consecutive frames into one longer frame; timing is unchanged.
+        images = [Image.fromarray(frame) for frame in self.frames()]
+        images[0].save(path, save_all=True, append_images=images[1:],
+                       duration=round(1000 / self.fps), loop=0)
+
+    def _fallback_html(self) -> str:
+        """Without ffmpeg: the video as an inline GIF."""
+        with tempfile.TemporaryDirectory() as folder:
+            gif = Path(folder) / "video.gif"
+            self._write_gif(gif)
+            data = base64.b64encode(gif.read_bytes()).decode("ascii")
+        return f'<img src="data:image/gif;base64,{data}">'
+
+    def _try_mp4(self, path: Path) -> bool:
+        """Write an MP4 if ffmpeg is usable; else warn (once) and return False. Never raises."""
+        missing = _missing_ffmpeg()
+        if missing is None:
+            try:
+                self._write_mp4(path)
+                return True
+            except (OSError, RuntimeError) as error:
+                missing = f"ffmpeg failed ({str(error).strip()[-300:]})"
+        _warn_once(missing)
+        return False
+
+    def save(self, path: str | Path) -> Path:
+        """Write the video to ``path`` (``.mp4`` or ``.gif``) and return the path written.
+
+        Without ffmpeg an ``.mp4`` request writes a GIF next to it (same name, ``.gif``).
+        """
+        path = Path(path)
+        if path.suffix.lower() not in (".mp4", ".gif"):
+            raise ValueError(f"path must end in .mp4 or .gif, got {str(path)!r}")
+        if path.suffix.lower() == ".mp4":
+            if self._try_mp4(path):
+                return path
+            path = path.with_suffix(".gif")
+        self._write_gif(path)
+        return path
+
+    def to_html(self) -> str:
+        """HTML that plays the video: an embedded MP4, or the fallback without ffmpeg."""
+        if self._html is None:
+            with tempfile.TemporaryDirectory() as folder:
+                mp4 = Path(folder) / "video.mp4"
+                if self._try_mp4(mp4):
+                    data = base64.b64encode(mp4.read_bytes()).decode("ascii")
+                    self._html = ('<video controls autoplay loop muted playsinline>'
+                                  f'<source type="video/mp4" src="data:video/mp4;base64,{data}">'
+                                  '</video>')
+                else:
+                    self._html = self._fallback_html()
+        return self._html
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+class ArrayVideo(Video):
+    """The fast path: ready-made uint8 frames ``[T, H, W]``."""
+
+    def __init__(self, pixels: np.ndarray, fps: float) -> None:
+        super().__init__(fps)
+        self.pixels = pixels
+
+    def frames(self) -> Iterator[np.ndarray]:
+        return iter(self.pixels)
+
+
+class FigureVideo(Video):
+    """The matplotlib path: ``draw(t)`` updates ``fig`` to time step t and returns the artists
+    it changed.
+
+    Everything else (axes, ticks, labels) is drawn once and reused as a background, so each
+    frame only redraws what moves ("blitting"). The figure is not managed by pyplot, so Jupyter
+    shows no stray static copy of it.
+    """
+
+    def __init__(self, fig: Figure, draw: Callable[[int], list[Artist]], num_frames: int,
+                 fps: float) -> None:
+        super().__init__(fps)
+        self.fig, self.draw, self.num_frames = fig, draw, num_frames
+        for artist in draw(0):
+            artist.set_animated(True)  # left out of the background
+        fig.canvas.draw()  # lays the figure out (once, for the first frame) ...
+        fig.set_layout_engine("none")  # ... and freezes that layout
+        self._background = fig.canvas.copy_from_bbox(fig.bbox)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        canvas = self.fig.canvas
+        for t in range(self.num_frames):
+            canvas.restore_region(self._background)
+            for artist in self.draw(t):
+                self.fig.draw_artist(artist)
+            yield np.array(canvas.buffer_rgba())[..., :3]  # a copy: the buffer is reused
+
+    def _fallback_html(self) -> str:
+        """Without ffmpeg: matplotlib's JavaScript player, capped so notebooks stay small."""
+        animation = FuncAnimation(self.fig, self.draw, frames=self.num_frames,
+                                  interval=1000 / self.fps, cache_frame_data=False)
+        with matplotlib.rc_context({"animation.embed_limit": EMBED_LIMIT_MB}):
+            return animation.to_jshtml(fps=self.fps, default_mode="loop")
+
+
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure for a video, drawn by Agg and unknown to pyplot; width x height in inches.
+
+    Sizes times DPI should be even (H.264 with yuv420p needs even sides)."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+# --------------------------------------------------------------------------------- inputs
+
+def _frames(x: Any, name: str) -> np.ndarray:
+    """``x`` as float frames ``[T, H, W]``: ``[T, N]`` becomes one row of N cells."""
+    a = to_numpy(x, name).astype(np.float32)
+    allowed = "[T, H, W], [T, N], or [T, 1, H, W] (size-1 axes between T and H)"
+    if a.ndim < 2 or a.shape[0] == 0 or a.size == 0:
+        raise ValueError(f"{name} must have shape {allowed}, got shape {a.shape}")
+    if a.ndim == 2:
+        return a[:, None, :]
+    if any(d != 1 for d in a.shape[1:-2]):
+        raise ValueError(f"{name} must have shape {allowed}, got shape {a.shape}; "
+                         "pick one sample first, e.g. spikes[:, 0]")
+    return a.reshape(a.shape[0], a.shape[-2], a.shape[-1])
+
+
+def _check_fps(fps: float) -> float:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    return float(fps)
+
+
+# --------------------------------------------------------------------------------- the fast path
+
+def video(frames: Any, fps: float = 25, scale: int = 8) -> Video:
+    """A spike video without matplotlib: frames scaled up and piped straight into ffmpeg.
+
+    Args:
+        frames: ``[T, H, W]`` (e.g. a rate-coded digit ``[200, 28, 28]``), ``[T, 1, H, W]``, or
+            ``[T, N]`` (one row of N cells). Values in [0, 1] map to black..white (spikes are
+            white); other ranges are scaled by the whole video's min and max.
+        fps: frames (time steps) per second.
+        scale: each value becomes a ``scale x scale`` square of pixels (nearest neighbour).
+    """
+    fps = _check_fps(fps)
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    a = _frames(frames, "frames")
+    low, high = float(a.min()), float(a.max())
+    if low < 0 or high > 1:  # not spikes or probabilities: stretch to [0, 1]
+        a = (a - low) / (high - low) if high > low else np.zeros_like(a)
+    pixels = np.round(a * 255).astype(np.uint8)
+    pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
+    # H.264 with yuv420p needs even sides: pad one black row / column if needed.
+    _, height, width = pixels.shape
+    pixels = np.pad(pixels, ((0, 0), (0, height % 2), (0, width % 2)))
+    return ArrayVideo(np.ascontiguousarray(pixels), fps)
+
+
+# --------------------------------------------------------------------------------- matplotlib
+
+def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
+    """Animate a spike tensor with matplotlib, one frame per time step.
+
+    ``frames``: ``[T, H, W]`` (an image per step, e.g. a rate-coded digit), ``[T, 1, H, W]``,
+    or ``[T, N]`` (a row of N neurons). Spikes are white on black; the title counts time steps.
+    """
+    fps = _check_fps(fps)
+    a = _frames(frames, "frames")
+    num_steps, height, width = a.shape
+    row = height == 1
+    fig, ax = _figure(WIDTH, 1.6) if row else _figure(2.8, 3.0)
+    image = ax.imshow(a[0], cmap="gray", vmin=min(0.0, float(a.min())),
+                      vmax=max(1.0, float(a.max())), interpolation="nearest",
+                      aspect="auto" if row else "equal")
+    if row:
+        ax.set_yticks([])
+        ax.set_xlabel("neuron index")
+    else:
+        ax.set_axis_off()
+    prefix = f"{title}\n" if title else ""
+    label = ax.set_title(" ", fontsize="medium", y=1.0)  # fixed y: no re-placing per frame
+
+    def draw(t: int) -> list[Artist]:
+        image.set_data(a[t])
+        label.set_text(f"{prefix}time step {t + 1} / {num_steps}")
+        return [image, label]
+
+    return FigureVideo(fig, draw, num_steps, fps)
+
+
+def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 25) -> Video:
+    """The output layer's spike counts as a bar chart that grows step by step.
+
+    ``spikes``: ``[T, N]`` (or ``[T, 1, N]``) output spikes of one sample; ``labels`` names the
+    N classes (default 0..N-1). At step t bar n shows sum_{s<=t} spikes[s, n]; the leading
+    class is highlighted.
+    """
+    fps = _check_fps(fps)
+    s = _time_by_neuron(spikes, "spikes", flatten=False)
+    counts = np.cumsum(s != 0, axis=0)  # [T, N]: spikes so far
+    num_steps, num_classes = counts.shape
+    names = _class_names(labels, num_classes)
+    fig, ax = _figure(WIDTH, 3.2)
+    bars = ax.bar(np.arange(num_classes), counts[0], color=BAR, width=0.7)
+    numbers = [ax.text(n, 0, "", ha="center", va="bottom", fontsize="small")
+               for n in range(num_classes)]
+    ax.set_xticks(np.arange(num_classes), names)
+    ax.set_ylim(0, max(1, counts[-1].max()) * 1.15)
+    ax.set_xlabel("class (output neuron)")
+    ax.set_ylabel("spike count so far")
+    ax.spines[["top", "right"]].set_visible(False)
+    label = ax.set_title(" ", fontsize="medium", y=1.0)  # fixed y: no re-placing per frame
+
+    def draw(t: int) -> list[Artist]:
+        best = counts[t].max()
+        for bar, number, count in zip(bars, numbers, counts[t], strict=True):
+            bar.set_height(count)
+            bar.set_color(HIGHLIGHT if count == best and count > 0 else BAR)
+            number.set_position((number.get_position()[0], count))
+            number.set_text(str(count))
+        label.set_text(f"time step {t + 1} / {num_steps}")
+        return [*bars, *numbers, label]
+
+    return FigureVideo(fig, draw, num_steps, fps)
