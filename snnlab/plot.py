@@ -120,7 +120,10 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
     ax.set_xlim(-0.5, num_steps - 0.5)
     ax.set_ylim(-0.5, num_neurons - 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins="auto", min_n_ticks=1))
+    if num_neurons <= 10:
+        ax.set_yticks(range(num_neurons))  # few neurons: label every one
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("time step")
     ax.set_ylabel(ylabel)
     if title:
