@@ -127,9 +127,9 @@ class Video:
         try:
             for frame in itertools.chain([first], frames):
                 process.stdin.write(frame.tobytes())
+            process.stdin.close()
         except BrokenPipeError:  # ffmpeg stopped early; its own message follows
             pass
-        process.stdin.close()
         error = process.stderr.read().decode(errors="replace")
         if process.wait() != 0:
             raise RuntimeError(error)
