@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import inspect
+import io
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from PIL import Image
 
 from snnlab import handout
 
@@ -408,7 +411,6 @@ def test_pdf_page_one_is_not_blank_and_long_code_lines_wrap(executed_toy, tmp_pa
         pytest.skip(str(error))
     if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
         pytest.skip("pdftoppm/pdftotext not found: apt-get install poppler-utils")
-    from PIL import Image
 
     target = handout.build(executed_toy, "student", "pdf", tmp_path)
     assert target.read_bytes().startswith(b"%PDF")
@@ -447,3 +449,16 @@ def test_real_lesson_strips_into_a_student_version(path):
         assert "raise NotImplementedError" in cell.source
     checkers = [c.source for c in nb.cells if handout.is_check_cell(c)]
     assert checkers == [c.source for c in student.cells if handout.is_check_cell(c)]
+
+
+def test_videos_get_their_first_frame_as_poster_for_print():
+    data = base64.b64encode((FIXTURES / "toy_clip.mp4").read_bytes()).decode("ascii")
+    page = ('<p>before</p><video controls autoplay loop muted>'
+            f'<source type="video/mp4" src="data:video/mp4;base64,{data}"></video>'
+            '<video poster="data:image/png;base64,AAAA" src="data:video/mp4;base64,AAAA"></video>')
+    elements, _ = read_html(handout._add_video_posters(page))
+    first, second = elements["video"]
+    poster = Image.open(io.BytesIO(base64.b64decode(first["poster"].split(",", 1)[1])))
+    assert poster.size == (64, 48)  # the clip's frame size
+    assert poster.convert("RGB").getpixel((5, 24)) != (255, 255, 255)  # the blue dot, at frame 0
+    assert second["poster"] == "data:image/png;base64,AAAA"  # an existing poster is kept
