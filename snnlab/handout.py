@@ -231,6 +231,7 @@ def execute(nb: Any, lesson: Lesson, quick: bool, timeout: int) -> Any:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(lesson.path.parent)}})
     env = dict(os.environ, SNNLAB_QUICK="1" if quick else "0")
+    env.pop("MPLBACKEND", None)  # a notebook draws with the inline backend, as in JupyterLab
     total = len(nb.cells)
     # The kernel process's own log lines (transport warnings, shutdown notes) are noise here;
     # everything a cell prints reaches its outputs through the kernel protocol instead.

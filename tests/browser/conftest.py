@@ -105,6 +105,7 @@ def jupyterlab(tmp_path_factory) -> Iterator[Lab]:
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, SNNLAB_QUICK="1", JUPYTER_RUNTIME_DIR=str(base / "runtime"),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env.pop("MPLBACKEND", None)  # CI sets Agg for its own plots; kernels draw inline
     shared_data = REPO.parent / "shared" / "data"
     if "SNNLAB_DATA_DIR" not in env and shared_data.is_dir():
         env["SNNLAB_DATA_DIR"] = str(shared_data)
