@@ -301,8 +301,9 @@ HANDOUT_TEMPLATE = """{%- extends 'index.html.j2' -%}
 def _without_widget_views(nb: Any) -> Any:
     """A copy without live-widget outputs and saved widget state.
 
-    Outside a kernel a widget cannot draw; the course's panels also emit a static figure as a
-    plain output, and that is what the handout shows.
+    Outside a running kernel a widget cannot draw (JupyterLab shows "model not found", HTML
+    nothing); the course's panels also emit a static figure as a plain output, and that is
+    what the handout shows. Running the cell brings the live panel back.
     """
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
@@ -429,7 +430,7 @@ def to_html(nb: Any, lesson: Lesson, version: str) -> str:
         "snnlab": {"course": COURSE_TITLE, "lesson": lesson.heading, "css": HANDOUT_CSS,
                    "version": f"{version.capitalize()} version"},
     }
-    nb, formulas = _math_as_mathml(_without_widget_views(nb))
+    nb, formulas = _math_as_mathml(nb)
     page, _ = exporter.from_notebook_node(nb, resources=resources)
     # The closing "x" keeps "snnlabmath1x" from matching inside "snnlabmath12x".
     for key, mathml in formulas.items():
@@ -516,6 +517,7 @@ def build(path: Path, version: str, to: str, out: Path, execute_first: bool = Fa
         execute(nb, lesson, quick=quick, timeout=timeout)
     if version == "student":
         nb = student_version(nb, name=path.name)
+    nb = _without_widget_views(nb)  # saved without a kernel, a live widget only shows an error
 
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{path.stem}-{version}.{to}"

@@ -349,6 +349,9 @@ def test_cli_builds_an_executed_student_handout(tmp_path, capsys):
     nb = nbformat.read(tmp_path / "out" / "01_toy_lesson-student.ipynb", as_version=4)
     assert "raise NotImplementedError" in nb.cells[3].source
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    panel = nb.cells[-1]  # the explorer: its static figure stays, the dead live widget goes
+    assert [list(o.data) for o in panel.outputs] == [["image/png", "text/plain"]]
+    assert "widgets" not in nb.metadata
 
 
 def test_cli_all_builds_every_numbered_lesson_from_the_current_folder(tmp_path, monkeypatch,
