@@ -223,7 +223,8 @@ def execute(nb: Any, lesson: Lesson, quick: bool, timeout: int) -> Any:
     """Run every cell of ``nb`` (in place) in a fresh kernel in the notebook's folder.
 
     ``quick`` sets SNNLAB_QUICK=1 for the kernel (else 0). A cell that fails or runs longer than
-    ``timeout`` seconds raises HandoutError naming the cell number and the error.
+    ``timeout`` seconds raises HandoutError naming the cell number (counting every cell from 1,
+    markdown too) and the error.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -254,11 +255,12 @@ def execute(nb: Any, lesson: Lesson, quick: bool, timeout: int) -> Any:
 # HTML
 # ---------------------------------------------------------------------------------------------
 
-# Print rules: code wraps instead of running off the page; figures and videos stay whole.
+# The header's look, and print rules: code wraps instead of running off the page, prompts go,
+# figures and videos stay whole on one page.
 HANDOUT_CSS = """
-.snnlab-header { font-family: var(--jp-content-font-family); }
+.snnlab-header { border-bottom: 2px solid #3b6ea5; margin: 0 0 1.5em 0; padding: 0.5em 0;
+                 font-family: var(--jp-content-font-family); }
 math[display="block"] { margin: 0.6em 0; font-size: 1.1em; }
-.snnlab-header { border-bottom: 2px solid #3b6ea5; margin: 0 0 1.5em 0; padding: 0.5em 0; }
 .snnlab-header .snnlab-course { color: #3b6ea5; font-size: 0.95em; letter-spacing: 0.03em; }
 .snnlab-header .snnlab-lesson { font-size: 1.6em; font-weight: 600; margin-top: 0.2em; }
 .snnlab-header .snnlab-version { color: #666; font-size: 0.85em; margin-top: 0.2em; }
@@ -286,7 +288,7 @@ math[display="block"] { margin: 0.6em 0; font-size: 1.1em; }
 HANDOUT_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block extra_css -%}<style type="text/css">{{ resources.snnlab.css }}</style>{%- endblock -%}
+{%- block html_head_css -%}<style type="text/css">{{ resources.snnlab.css }}</style>{%- endblock -%}
 {%- block body_header -%}
 {{ super() }}
 <header class="snnlab-header">
