@@ -437,7 +437,7 @@ def test_pdf_page_one_is_not_blank_and_long_code_lines_wrap(executed_toy, tmp_pa
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
-def test_real_lesson_strips_into_a_student_version(path):
+def test_real_lesson_strips_into_a_student_version(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     lesson = handout.lesson_info(path, nb)
     assert lesson.number == path.name[:2] and lesson.title != path.stem  # it has a heading
@@ -452,6 +452,12 @@ def test_real_lesson_strips_into_a_student_version(path):
         assert "raise NotImplementedError" in cell.source
     checkers = [c.source for c in nb.cells if handout.is_check_cell(c)]
     assert checkers == [c.source for c in student.cells if handout.is_check_cell(c)]
+
+    _, text = read_html(handout.build(path, "student", "html", tmp_path).read_text("utf-8"))
+    assert f"Lesson {lesson.number}: {lesson.title}" in text
+    shown = [line for c in tagged(nb, "solution") for line in solution_body_lines(c.source)
+             if line in text]
+    assert shown == [], f"{path.name}: solution lines in the student HTML: {shown}"
 
 
 def test_videos_get_their_first_frame_as_poster_for_print():
