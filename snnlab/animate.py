@@ -103,7 +103,8 @@ class Video:
     ``[H, W, 3]`` RGB arrays, even H and W); encoding is the same for every video.
     """
 
-    def __init__(self, fps: float) -> None:
+    def __init__(self, num_frames: int, fps: float) -> None:
+        self.num_frames = num_frames
         self.fps = fps
         self._html: str | None = None
 
@@ -192,12 +193,15 @@ class Video:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.num_frames} frames at {self.fps:g} fps>"
+
 
 class ArrayVideo(Video):
     """The fast path: ready-made uint8 frames ``[T, H, W]``."""
 
     def __init__(self, pixels: np.ndarray, fps: float) -> None:
-        super().__init__(fps)
+        super().__init__(len(pixels), fps)
         self.pixels = pixels
 
     def frames(self) -> Iterator[np.ndarray]:
@@ -215,8 +219,8 @@ class FigureVideo(Video):
 
     def __init__(self, fig: Figure, draw: Callable[[int], list[Artist]], num_frames: int,
                  fps: float) -> None:
-        super().__init__(fps)
-        self.fig, self.draw, self.num_frames = fig, draw, num_frames
+        super().__init__(num_frames, fps)
+        self.fig, self.draw = fig, draw
         for artist in draw(0):
             artist.set_animated(True)  # left out of the background
         fig.canvas.draw()  # lays the figure out (once, for the first frame) ...

@@ -150,6 +150,7 @@ def test_spikes_title_counts_time_steps():
     artists = video.draw(3)
     assert artists[1].get_text() == "hidden layer\ntime step 4 / 5"
     assert artists[0].get_array().shape == (1, 4)
+    assert repr(video) == "<FigureVideo: 5 frames at 25 fps>"  # the text beside the video
 
 
 def test_spike_counts_bars_grow_step_by_step(tmp_path):
