@@ -317,9 +317,15 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
     image = ax.imshow(a[0], cmap="gray", vmin=min(0.0, float(a.min())),
                       vmax=max(1.0, float(a.max())), interpolation="nearest",
                       aspect="auto" if row else "equal")
+    moving: list[Artist] = [image]
     if row:
         ax.set_yticks([])
         ax.set_xlabel("neuron index")
+        if width <= 20:
+            ax.set_xticks(range(width))
+        if width <= 100:  # grey borders, so two neighbours spiking together stay two cells
+            moving.append(ax.vlines(np.arange(1, width) - 0.5, -0.5, 0.5, color="#777777",
+                                    linewidth=1))
     else:
         ax.set_axis_off()
     prefix = f"{title}\n" if title else ""
@@ -328,7 +334,7 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
     def draw(t: int) -> list[Artist]:
         image.set_data(a[t])
         label.set_text(f"{prefix}time step {t + 1} / {num_steps}")
-        return [image, label]
+        return [*moving, label]  # the borders are redrawn over the image
 
     return FigureVideo(fig, draw, num_steps, fps)
 

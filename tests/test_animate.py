@@ -148,7 +148,7 @@ def test_spikes_animation_mp4_and_gif(tmp_path):
 def test_spikes_title_counts_time_steps():
     video = animate.spikes(torch.zeros(5, 4), title="hidden layer")  # [T, N]: a row of cells
     artists = video.draw(3)
-    assert artists[1].get_text() == "hidden layer\ntime step 4 / 5"
+    assert artists[-1].get_text() == "hidden layer\ntime step 4 / 5"
     assert artists[0].get_array().shape == (1, 4)
     assert repr(video) == "<FigureVideo: 5 frames at 25 fps>"  # the text beside the video
 
