@@ -43,7 +43,7 @@ from PIL import Image
 from snnlab.plot import BAR, HIGHLIGHT, WIDTH, _class_names, _time_by_neuron, to_numpy
 
 try:
-    import ffmpeg  # the ffmpeg-python package: builds the ffmpeg command line for the fast path
+    import ffmpeg  # the ffmpeg-python package: builds the ffmpeg command lines below
 except ImportError:  # pragma: no cover - it is a dependency, but importing must never fail
     ffmpeg = None
 
