@@ -58,8 +58,8 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "fc": Recipe(
         models.FCSNN, dict(num_hidden=1000, beta=0.95, num_steps=25),
-        training.ce_membrane, "accuracy", epochs=8, batch_size=128, lr=2e-3,
-        note="snnTorch tutorial 5's network; cross-entropy on the membrane at every step"),
+        training.ce_rate, "accuracy", epochs=6, batch_size=128, lr=2e-3,
+        note="snnTorch tutorial 5's network; cross-entropy on the spike counts"),
     "single": Recipe(
         models.SingleLayerSNN, dict(tau=2.0, num_steps=100),
         training.mse_rate, "accuracy", epochs=5, batch_size=128, lr=1e-2,
@@ -70,7 +70,7 @@ RECIPES: dict[str, Recipe] = {
         note="snnTorch tutorial 6's network; cross-entropy on the spike counts"),
     "sae": Recipe(
         models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
-        training.reconstruction, "mse", epochs=3, batch_size=128, lr=2e-3, image_size=32,
+        training.reconstruction, "mse", epochs=2, batch_size=128, lr=3e-3, image_size=32,
         note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
 }
 
