@@ -1,17 +1,18 @@
 """Training recipes: how each of the course's networks is trained, in one table.
 
-=========  ======================  ===========  ==========  ======  =====  ====  =====
-name       model                   loss         metric      epochs  batch  lr    image
-=========  ======================  ===========  ==========  ======  =====  ====  =====
-fc         FCSNN (784-1000-10)     ce_membrane  accuracy    see RECIPES below
-single     SingleLayerSNN (tau=2)  mse_rate     accuracy
-csnn       CSNN (12C5-MP2-64C5..)  ce_rate      accuracy
-sae        SpikingAutoencoder      reconstruction  mse
-=========  ======================  ===========  ==========  ======  =====  ====  =====
+``RECIPES`` maps a short name to a :class:`Recipe`; ``print(recipes.table())`` shows them:
 
-Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to ``lr``
-over the first 30% of the steps, then anneals to nearly zero. That gets close to the final
-accuracy in a few epochs, which is what a laptop CPU can afford.
+    name    model               loss            metric    epochs  batch  peak lr  image
+    fc      FCSNN               ce_rate         accuracy  6       128    0.002    28
+    single  SingleLayerSNN      mse_rate        accuracy  5       128    0.01     28
+    csnn    CSNN                ce_rate         accuracy  3       128    0.005    28
+    sae     SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+
+Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to the
+peak over the first 30% of the steps, then anneals to nearly zero. That gets close to the
+final accuracy in a few epochs, which is what a laptop CPU can afford. The classifiers
+learn from spike counts (``ce_rate``, or ``mse_rate`` for SpikingJelly's single layer),
+because "the most spikes wins" is how their accuracy is measured.
 
 From Python::
 
@@ -73,6 +74,16 @@ RECIPES: dict[str, Recipe] = {
         training.reconstruction, "mse", epochs=2, batch_size=128, lr=3e-3, image_size=32,
         note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
 }
+
+
+def table() -> str:
+    """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image)."""
+    rows = [("name", "model", "loss", "metric", "epochs", "batch", "peak lr", "image")]
+    rows += [(name, r.model.__name__, r.loss.__name__, r.metric, str(r.epochs),
+              str(r.batch_size), f"{r.lr:g}", str(r.image_size)) for name, r in RECIPES.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
 
 
 def _recipe(name: str) -> Recipe:
@@ -173,10 +184,10 @@ def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` subcommand's arguments to ``parser``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = "recipes (defaults):\n" + "\n".join(
-        f"  {name:7s} {recipe.model.__name__}, {recipe.loss.__name__}, {recipe.epochs} epochs, "
-        f"batch {recipe.batch_size}, lr {recipe.lr:g}" for name, recipe in RECIPES.items()
-    ) + ("\n\nexample:\n  python -m snnlab train fc --epochs 1 --subset 2000 --out runs/fc")
+    parser.epilog = ("recipes (the defaults; Adam with a one-cycle schedule):\n"
+                     + "\n".join("  " + line for line in table().splitlines())
+                     + "\n\nexample:\n  python -m snnlab train fc --epochs 1 --subset 2000 "
+                       "--out runs/fc")
     parser.add_argument("model", choices=sorted(RECIPES),
                         help="which network: fc (FCSNN), single (SingleLayerSNN), csnn (CSNN), "
                              "sae (SpikingAutoencoder)")
