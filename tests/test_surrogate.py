@@ -60,7 +60,7 @@ def test_derivative_is_the_numerical_slope_of_smooth(name):
     """gradcheck-style: central differences of smooth() equal derivative()."""
     spike_fn = FACTORIES[name]()
     x = torch.linspace(-0.5, 0.5, 201, dtype=torch.float64)
-    x = x[x != 0]  # fast_sigmoid's derivative has a corner at 0, where differences are O(eps)
+    x = x[x.abs() > 1e-3]  # fast_sigmoid's derivative has a corner at 0: skip its neighbourhood
     eps = 1e-6
     numeric = (spike_fn.smooth(x + eps) - spike_fn.smooth(x - eps)) / (2 * eps)
     torch.testing.assert_close(numeric, spike_fn.derivative(x), rtol=1e-6, atol=1e-6)
