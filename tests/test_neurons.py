@@ -1,0 +1,327 @@
+"""LIF and Lapicque neurons: snnTorch parity, sequence == step loop, stateful mode, errors."""
+
+import pytest
+import torch
+from torch import nn
+
+from snnlab import surrogate
+from snnlab.neurons import LIF, Lapicque, reset_states
+
+SURROGATES = {
+    "atan": surrogate.atan,
+    "fast_sigmoid": surrogate.fast_sigmoid,
+    "sigmoid": surrogate.sigmoid,
+    "straight_through": surrogate.straight_through,
+}
+RESETS = ["subtract", "zero", "none"]
+
+
+def step_loop(neuron, input_seq):
+    """The teaching API, looped over time."""
+    mem, spikes, membranes = None, [], []
+    for step_input in input_seq:
+        spk, mem = neuron(step_input, mem)
+        spikes.append(spk)
+        membranes.append(mem)
+    return torch.stack(spikes), torch.stack(membranes)
+
+
+def random_input(*shape, dtype=torch.float64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=generator, dtype=dtype) * 0.6 + 0.3
+
+
+def values_and_grads(run, neuron, input_seq, seed=1):
+    """Run, then backprop a random mix of spk and mem; return outputs and all gradients."""
+    generator = torch.Generator().manual_seed(seed)
+    weight_spk = torch.randn(input_seq.shape, generator=generator, dtype=input_seq.dtype)
+    weight_mem = torch.randn(input_seq.shape, generator=generator, dtype=input_seq.dtype)
+    input_seq = input_seq.detach().clone().requires_grad_()
+    neuron.zero_grad()
+    spk, mem = run(neuron, input_seq)
+    ((spk * weight_spk).sum() + (mem * weight_mem).sum()).backward()
+    params = {name: p.grad.clone() for name, p in neuron.named_parameters()}
+    return spk.detach(), mem.detach(), input_seq.grad, params
+
+
+def sequence(neuron, input_seq):
+    return neuron.sequence(input_seq)
+
+
+# ---------------------------------------------------------------- the equations
+def test_subtract_reset_by_hand():
+    lif = LIF(beta=0.5, threshold=1.0)
+    spk, mem = step_loop(lif, torch.tensor([[0.8], [0.8], [0.8], [0.0]]))
+    # U: 0.8 ; 0.4+0.8=1.2 (spike) ; 0.6+0.8-1=0.4 ; 0.2
+    torch.testing.assert_close(mem.flatten(), torch.tensor([0.8, 1.2, 0.4, 0.2]))
+    assert spk.flatten().tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_zero_and_no_reset_by_hand():
+    current = torch.tensor([[0.8], [0.8], [0.8]])
+    _, mem_zero = step_loop(LIF(beta=0.5, reset="zero"), current)
+    _, mem_none = step_loop(LIF(beta=0.5, reset="none"), current)
+    torch.testing.assert_close(mem_zero.flatten(), torch.tensor([0.8, 1.2, 0.8]))
+    torch.testing.assert_close(mem_none.flatten(), torch.tensor([0.8, 1.2, 1.4]))
+
+
+def test_membrane_exactly_at_threshold_does_not_fire():
+    spk, mem = LIF(beta=0.9, threshold=1.0)(torch.tensor([1.0]))
+    assert spk.item() == 0.0 and mem.item() == 1.0
+
+
+# ---------------------------------------------------------------- snnTorch parity
+@pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.parametrize("name", SURROGATES)
+def test_step_api_matches_snntorch_leaky(reset, name):
+    snn = pytest.importorskip("snntorch")
+    snn_surrogate = pytest.importorskip("snntorch.surrogate")
+    snn_names = {"straight_through": "straight_through_estimator"}
+    beta = torch.linspace(0.3, 1.0, 6)  # per-neuron, learnable in both
+    ours = LIF(beta, 0.7, reset=reset, surrogate=SURROGATES[name](), learn_beta=True)
+    theirs = snn.Leaky(
+        beta=beta,
+        threshold=0.7,
+        reset_mechanism=reset,
+        spike_grad=getattr(snn_surrogate, snn_names.get(name, name))(),
+        learn_beta=True,
+    )
+    input_seq = random_input(40, 5, 6, dtype=torch.float32) * 0.5  # small: finite sigmoid grad
+
+    def snntorch_loop(neuron, input_seq):
+        mem, spikes, membranes = neuron.init_leaky(), [], []
+        for step_input in input_seq:
+            spk, mem = neuron(step_input, mem)
+            spikes.append(spk)
+            membranes.append(mem)
+        return torch.stack(spikes), torch.stack(membranes)
+
+    spk1, mem1, grad1, params1 = values_and_grads(step_loop, ours, input_seq)
+    spk2, mem2, grad2, params2 = values_and_grads(snntorch_loop, theirs, input_seq)
+    assert 0 < spk1.mean() < 1
+    assert torch.equal(spk1, spk2) and torch.equal(mem1, mem2)
+    torch.testing.assert_close(grad1, grad2)
+    torch.testing.assert_close(params1["beta"], params2["beta"])
+
+
+# ---------------------------------------------------------------- sequence == step loop
+@pytest.mark.parametrize("learn", [False, True], ids=["fixed", "learned"])
+@pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.parametrize("name", SURROGATES)
+def test_sequence_equals_step_loop(name, reset, learn):
+    beta = torch.linspace(0.5, 1.0, 7)
+    lif = LIF(
+        beta, 0.8, reset, SURROGATES[name](), learn_beta=learn, learn_threshold=learn
+    ).double()
+    input_seq = random_input(25, 4, 7)
+    spk1, mem1, grad1, params1 = values_and_grads(step_loop, lif, input_seq)
+    spk2, mem2, grad2, params2 = values_and_grads(sequence, lif, input_seq)
+    assert 0 < spk1.mean() < 1
+    assert torch.equal(spk1, spk2)
+    assert torch.equal(mem1, mem2)
+    torch.testing.assert_close(grad1, grad2)
+    assert params1.keys() == params2.keys() == ({"beta", "threshold"} if learn else set())
+    for key in params1:
+        assert params2[key].shape == getattr(lif, key).shape
+        assert params1[key].abs().sum() > 0
+        torch.testing.assert_close(params1[key], params2[key])
+
+
+@pytest.mark.parametrize("output", ["spk", "mem"])
+def test_sequence_gradient_from_one_output_only(output):
+    lif = LIF(0.9, reset="zero", learn_beta=True, learn_threshold=True).double()
+    input_seq = random_input(30, 3, 5)
+    grads = []
+    for run in (step_loop, sequence):
+        x = input_seq.clone().requires_grad_()
+        lif.zero_grad()
+        spk, mem = run(lif, x)
+        weight = torch.arange(30.0)[:, None, None]
+        ((spk if output == "spk" else mem).pow(2) * weight).sum().backward()
+        # "zero" reset with a loss on mem only: the step loop never touches the threshold
+        # (grad None), the sequence reports an explicit 0
+        grads.append(
+            [
+                g if g is not None else torch.tensor(0.0)
+                for g in (x.grad, lif.beta.grad, lif.threshold.grad)
+            ]
+        )
+    for ours, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, reference, check_dtype=False)
+
+
+@pytest.mark.parametrize("reset", RESETS)
+def test_sequence_membrane_gradient_passes_gradcheck(reset):
+    """Through mem_seq the hand-written backward must equal finite differences
+    (the reset is piecewise constant, so small nudges do not change it)."""
+    input_seq = random_input(12, 2, 3).requires_grad_()
+    beta = torch.tensor([0.6, 0.8, 0.95], dtype=torch.float64, requires_grad=True)
+    threshold = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+
+    def mem_seq(input_seq, beta, threshold):
+        lif = LIF(0.5, reset=reset).double()
+        lif.beta, lif.threshold = beta, threshold  # plain tensors that require grad
+        return lif.sequence(input_seq)[1]
+
+    assert torch.autograd.gradcheck(mem_seq, (input_seq, beta, threshold))
+
+
+def test_sequence_follows_input_dtype_and_works_without_grad():
+    lif = LIF(torch.tensor([0.9, 0.8]), learn_beta=True)  # float32 parameters
+    input_seq = random_input(10, 3, 2)  # float64
+    spk, mem = lif.sequence(input_seq)
+    assert spk.dtype == mem.dtype == torch.float64
+    with torch.no_grad():
+        spk_ng, mem_ng = lif.sequence(input_seq)
+    assert not spk_ng.requires_grad and not mem_ng.requires_grad
+    assert torch.equal(spk, spk_ng) and torch.equal(mem, mem_ng)
+
+
+def test_learned_beta_outside_unit_range_is_clamped_like_snntorch():
+    lif = LIF(0.9, learn_beta=True)
+    with torch.no_grad():
+        lif.beta.fill_(1.3)
+    input_seq = random_input(15, 2, 3, dtype=torch.float32)
+    reference = step_loop(LIF(1.0), input_seq)
+    for run in (step_loop, sequence):
+        lif.zero_grad()
+        spk, mem = run(lif, input_seq)
+        torch.testing.assert_close(mem, reference[1])
+        (spk.sum() + mem.sum()).backward()
+        assert lif.beta.grad.item() == 0.0
+
+
+# ---------------------------------------------------------------- stateful mode
+def test_stateful_steps_use_and_update_the_stored_membrane():
+    input_seq = random_input(8, 3, 4)
+    lif = LIF(0.8, stateful=True).double()
+    outputs = [lif(step_input) for step_input in input_seq]
+    assert torch.equal(lif.membrane, outputs[-1][1])
+    reference = step_loop(LIF(0.8).double(), input_seq)
+    assert torch.equal(torch.stack([mem for _, mem in outputs]), reference[1])
+    lif.reset_state()
+    assert lif.membrane is None
+    with pytest.raises(ValueError, match="mem must not be passed"):
+        lif(input_seq[0], torch.zeros(3, 4))
+
+
+def test_stateful_batch_shape_change_says_to_reset():
+    model = nn.ModuleList([nn.Linear(4, 4), LIF(0.9, stateful=True)])
+    lif = model[1]
+    lif(torch.rand(8, 4))
+    with pytest.raises(ValueError, match=r"reset_states\(model\)"):
+        lif(torch.rand(5, 4))  # last, smaller batch
+    reset_states(model)
+    spk, mem = lif(torch.rand(5, 4))
+    assert mem.shape == (5, 4)
+
+
+def test_stateful_reuse_after_backward_says_to_reset():
+    layer, lif = nn.Linear(4, 4), LIF(0.9, stateful=True)
+    for _ in range(3):
+        spk, mem = lif(layer(torch.rand(6, 4)))
+    (spk.sum() + mem.sum()).backward()
+    with pytest.raises(ValueError, match=r"already used.*reset_states\(model\)"):
+        lif(layer(torch.rand(6, 4)))
+    reset_states(lif)
+    spk, mem = lif(layer(torch.rand(6, 4)))
+    mem.sum().backward()  # a fresh graph backpropagates fine
+
+
+def test_reset_states_reaches_nested_neurons():
+    inner = LIF(0.9, stateful=True)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(inner), LIF(0.5, stateful=True))
+    inner(torch.rand(3, 2))
+    model[2](torch.rand(3, 2))
+    reset_states(model)
+    assert inner.membrane is None and model[2].membrane is None
+    with pytest.raises(TypeError, match="module"):
+        reset_states([inner])
+
+
+# ---------------------------------------------------------------- Lapicque
+def test_lapicque_is_an_euler_step_of_the_rc_circuit():
+    R, C, dt = 5.0, 1e-3, 1e-4
+    neuron = Lapicque(R=R, C=C, time_step=dt, threshold=0.5)
+    assert neuron.beta.item() == pytest.approx(1 - dt / (R * C))
+    current = random_input(20, 3, dtype=torch.float32) * 0.05
+    # Forward Euler of C dU/dt = I - U/R by hand, with the subtract reset
+    mem, expected = torch.zeros(3), []
+    for step_current in current:
+        reset = (mem > 0.5).float()
+        mem = mem + dt / C * (step_current - mem / R) - reset * 0.5
+        expected.append(mem)
+    _, mem_loop = step_loop(neuron, current)
+    torch.testing.assert_close(mem_loop, torch.stack(expected))
+    torch.testing.assert_close(neuron.sequence(current)[1], mem_loop)
+
+
+def test_lapicque_matches_snntorch_for_subtract_reset():
+    snn = pytest.importorskip("snntorch")
+    ours = Lapicque(R=5.1, C=5e-3, time_step=1e-3, threshold=0.5)
+    theirs = snn.Lapicque(R=5.1, C=5e-3, time_step=1e-3, threshold=0.5)
+    current = random_input(50, 4, 3, dtype=torch.float32)
+    mem, spikes = theirs.init_lapicque(), []
+    for step_current in current:
+        spk, mem = theirs(step_current, mem)
+        spikes.append(spk)
+    spk_ours, _ = ours.sequence(current)
+    assert spk_ours.sum() > 0
+    assert torch.equal(spk_ours, torch.stack(spikes))
+
+
+def test_lapicque_rejects_bad_circuits():
+    with pytest.raises(ValueError, match="R must be > 0"):
+        Lapicque(R=0, C=1.0, time_step=0.1)
+    with pytest.raises(ValueError, match="C must be > 0"):
+        Lapicque(R=1.0, C=-1.0, time_step=0.1)
+    with pytest.raises(ValueError, match=r"time_step must be at most R\*C"):
+        Lapicque(R=1.0, C=1e-3, time_step=1e-2)
+    with pytest.raises(TypeError, match="input"):
+        Lapicque(R=1.0, C=1.0, time_step=0.1)([1.0])
+
+
+# ---------------------------------------------------------------- validation
+@pytest.mark.parametrize("beta", [-0.1, 1.5, float("nan"), torch.tensor([0.5, 1.2])])
+def test_beta_outside_unit_interval_is_rejected(beta):
+    with pytest.raises(ValueError, match=r"beta must lie in \[0, 1\]"):
+        LIF(beta)
+
+
+@pytest.mark.parametrize("threshold", [0.0, -1.0, float("inf"), torch.tensor([1.0, 0.0])])
+def test_non_positive_threshold_is_rejected(threshold):
+    with pytest.raises(ValueError, match="threshold must be finite and > 0"):
+        LIF(0.9, threshold=threshold)
+
+
+def test_other_constructor_errors_name_the_argument():
+    with pytest.raises(ValueError, match="reset must be one of"):
+        LIF(0.9, reset="hard")
+    with pytest.raises(TypeError, match="surrogate"):
+        LIF(0.9, surrogate=torch.sigmoid)
+    with pytest.raises(TypeError, match="beta"):
+        LIF("0.9")
+    with pytest.raises(TypeError, match="beta"):
+        LIF(torch.tensor([1, 0]))
+
+
+def test_call_errors_name_the_argument():
+    lif = LIF(torch.full((4,), 0.9))
+    with pytest.raises(TypeError, match="input must be a torch.Tensor"):
+        lif([0.1, 0.2, 0.3, 0.4])
+    with pytest.raises(TypeError, match="input must be a floating-point tensor"):
+        lif(torch.ones(2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="mem must have the input's shape"):
+        lif(torch.rand(2, 4), torch.zeros(3, 4))  # never silently zeroed
+    with pytest.raises(ValueError, match="beta of shape"):
+        lif(torch.rand(2, 5))
+    with pytest.raises(ValueError, match="input_seq must be time-first"):
+        lif.sequence(torch.rand(0, 2, 4))
+    with pytest.raises(TypeError, match="input_seq"):
+        lif.sequence(torch.rand(3, 2, 4).numpy())
+
+
+def test_repr_shows_the_settings():
+    text = repr(LIF(0.9, threshold=0.5, reset="zero", stateful=True))
+    assert "beta=0.9" in text and "threshold=0.5" in text
+    assert "reset='zero'" in text and "atan(alpha=2)" in text and "stateful=True" in text
