@@ -115,8 +115,8 @@ def _run_cases(name: str, student_fn: Any, cases: list[Case], arg_names: tuple[s
 
 
 def _judge_rate_code(images: Tensor, num_steps: int, gain: float) -> Callable[[Any], str | None]:
-    """Rate code: spikes[t, ...] ~ Bernoulli(clamp(gain * images, 0, 1)), shape [num_steps, ...]."""
-    probability = (gain * images).clamp(0.0, 1.0)
+    """Rate code: spikes[t, ...] ~ Bernoulli(gain * images), shape [num_steps, *images.shape]."""
+    probability = gain * images
     want_shape = [num_steps, *images.shape]
 
     def judge(spikes: Any) -> str | None:
@@ -150,8 +150,9 @@ def _judge_rate_code(images: Tensor, num_steps: int, gain: float) -> Callable[[A
 def check_rate_code(rate_code: Callable[[Tensor, int, float], Tensor]) -> bool:
     """Check ``rate_code(images, num_steps, gain) -> spikes``.
 
-    Each pixel fires independently at every step with probability p = clamp(gain * pixel, 0, 1);
-    the result has shape [num_steps, *images.shape] and holds 0.0 / 1.0.
+    Each pixel (in [0, 1]) fires independently at every step with probability p = gain * pixel,
+    gain in [0, 1], as in ``snnlab.encoding.rate``; the result has shape
+    [num_steps, *images.shape] and holds 0.0 / 1.0.
     """
     cases = []
     for what, images, num_steps, gain, hint in [
@@ -163,8 +164,8 @@ def check_rate_code(rate_code: Callable[[Tensor, int, float], Tensor]) -> bool:
          "draw a fresh random sample at every time step"),
         ("gain scales the firing rate", torch.tensor([0.2, 0.6, 1.0]), 4000, 0.5,
          "the spike probability is gain * pixel"),
-        ("gain * pixel above 1 is clipped to probability 1", torch.tensor([0.3, 0.8]), 4000, 2.0,
-         "clamp gain * images to [0, 1] before sampling"),
+        ("gain 0 silences every pixel", torch.tensor([0.3, 1.0]), 50, 0.0,
+         "the spike probability is gain * pixel"),
     ]:
         judge = _judge_rate_code(images, num_steps, gain)
         cases.append(Case(what, (images, num_steps, gain), judge, hint))

@@ -1,0 +1,90 @@
+"""The environment check of lesson 00: is everything the course needs here?
+
+``environment()`` prints one line per item, ``OK`` or what is wrong and the exact fix, and
+returns True when nothing essential is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from snnlab import config
+
+
+def _torch() -> tuple[bool, str]:
+    import torch
+
+    return True, f"torch {torch.__version__}"
+
+
+def _device() -> tuple[bool, str]:
+    dev = config.device()
+    if dev.type == "cuda":
+        import torch
+
+        return True, f"device: GPU ({torch.cuda.get_device_name(0)})"
+    return True, ("device: CPU (fine: every lesson is sized for a CPU; "
+                  "in Colab, Runtime > Change runtime type > GPU makes training faster)")
+
+
+def _widgets() -> tuple[bool, str]:
+    try:
+        widgets = importlib.import_module("ipywidgets")
+    except ImportError:
+        return False, "ipywidgets missing. Fix: pip install ipywidgets, then restart the kernel"
+    return True, f"ipywidgets {widgets.__version__}"
+
+
+def _ffmpeg() -> tuple[bool, str]:
+    from snnlab import animate
+
+    path = animate.ffmpeg_exe()
+    if path is None:
+        return False, ("ffmpeg not found, so videos fall back to GIFs. "
+                       "Fix: pip install imageio-ffmpeg, then restart the kernel")
+    return True, f"ffmpeg found ({path})"
+
+
+def _mnist() -> tuple[bool, str]:
+    from snnlab import data
+
+    root = data.data_root()
+    try:
+        test_set = data.mnist(train=False, download=False)
+    except data.MNISTNotFoundError:
+        return False, (f"MNIST not found in {root / 'MNIST' / 'raw'}. Fix: set the environment "
+                       "variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ (the four .gz "
+                       "files), or run snnlab.data.mnist(train=False) once with internet access "
+                       "to download it (about 12 MB)")
+    return True, f"MNIST found ({len(test_set)} test images under {root})"
+
+
+def _quick() -> tuple[bool, str]:
+    if config.QUICK:
+        return True, ("quick mode ON (SNNLAB_QUICK is set): small data, short runs, for tests. "
+                      "Unset SNNLAB_QUICK and restart the kernel for the full lessons")
+    return True, "quick mode off: full lessons (set SNNLAB_QUICK=1 for a fast test run)"
+
+
+CHECKS = {"Python": lambda: (sys.version_info >= (3, 10),
+                             f"Python {sys.version.split()[0]}" + (
+                                 "" if sys.version_info >= (3, 10)
+                                 else ". Fix: use Python 3.10 or newer")),
+          "torch": _torch, "device": _device, "ipywidgets": _widgets, "ffmpeg": _ffmpeg,
+          "MNIST": _mnist, "quick mode": _quick}
+
+
+def environment() -> bool:
+    """Print one line per check: ``OK`` or ``PROBLEM`` with the fix; True if all are OK."""
+    all_ok = True
+    for name, check in CHECKS.items():
+        try:
+            ok, message = check()
+        except Exception as error:  # a broken install should be reported, not crash the check
+            ok, message = False, f"{type(error).__name__}: {error}"
+        all_ok &= ok
+        print(f"{'OK     ' if ok else 'PROBLEM'}  {name:<11} {message}")
+    print("All set: start with lesson 01." if all_ok
+          else "Fix the PROBLEM lines above, restart the kernel, and run this cell again.")
+    return all_ok
