@@ -1,0 +1,193 @@
+"""Draw the course's schematic diagrams with matplotlib and save them next to this script.
+
+    python assets/make_diagrams.py
+
+writes ``rc_circuit.png`` (the membrane as a resistor and capacitor), ``lif_neuron.png``
+(spikes in, leaky integration, threshold, spikes out) and ``network_784_1000_10.png`` (the
+feed-forward network of lessons 02 and 04). Every line is drawn here; nothing is copied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+INK = "#222222"
+BLUE = "#0072B2"
+ORANGE = "#D55E00"
+GREEN = "#009E73"
+LINE = {"color": INK, "lw": 2, "solid_capstyle": "round"}
+
+
+def _arrow(ax, start, end, color=INK, lw=1.8, style="-|>", scale=14):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=scale,
+                                 color=color, lw=lw))
+
+
+def _canvas(width: float, height: float, xlim, ylim):
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return fig, ax
+
+
+def _save(fig, name: str) -> Path:
+    path = HERE / name
+    fig.savefig(path, dpi=110, bbox_inches="tight", pad_inches=0.15, facecolor="white")
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------------- RC circuit
+
+def rc_circuit() -> Path:
+    """A current source I(t) feeding a capacitor C and a leak resistor R in parallel."""
+    fig, ax = _canvas(7.0, 3.6, (-0.6, 10.2), (-1.1, 4.4))
+    top, bottom = 3.0, 0.0
+    source_x, cap_x, res_x, out_x = 1.0, 4.0, 6.5, 8.8
+    # wires
+    ax.plot([source_x, out_x], [top, top], **LINE)
+    ax.plot([source_x, out_x], [bottom, bottom], **LINE)
+    # current source: a circle with an upward arrow
+    ax.plot([source_x, source_x], [bottom, 0.9], **LINE)
+    ax.plot([source_x, source_x], [2.1, top], **LINE)
+    ax.add_patch(Circle((source_x, 1.5), 0.6, fill=False, ec=INK, lw=2))
+    _arrow(ax, (source_x, 1.05), (source_x, 1.95), color=INK, lw=2)
+    ax.text(source_x - 0.8, 1.5, "I(t)", ha="right", va="center", fontsize=14, color=BLUE)
+    ax.text(source_x - 0.8, 0.95, "input\ncurrent", ha="right", va="top", fontsize=9)
+    # capacitor: two plates
+    ax.plot([cap_x, cap_x], [top, 1.65], **LINE)
+    ax.plot([cap_x, cap_x], [1.35, bottom], **LINE)
+    ax.plot([cap_x - 0.5, cap_x + 0.5], [1.65, 1.65], color=INK, lw=3)
+    ax.plot([cap_x - 0.5, cap_x + 0.5], [1.35, 1.35], color=INK, lw=3)
+    ax.text(cap_x + 0.65, 1.5, "C", ha="left", va="center", fontsize=14)
+    ax.text(cap_x, 3.35, "membrane\n(stores charge)", ha="center", va="bottom", fontsize=9)
+    # resistor: a zigzag
+    zig_y = np.linspace(2.3, 0.7, 9)
+    zig_x = res_x + 0.3 * np.array([0, 1, -1, 1, -1, 1, -1, 1, 0])
+    ax.plot([res_x, res_x], [top, 2.3], **LINE)
+    ax.plot(zig_x, zig_y, **LINE)
+    ax.plot([res_x, res_x], [0.7, bottom], **LINE)
+    ax.text(res_x + 0.5, 1.5, "R", ha="left", va="center", fontsize=14)
+    ax.text(res_x, 3.35, "leak\n(ion channels)", ha="center", va="bottom", fontsize=9)
+    # the membrane potential across both
+    ax.plot(out_x, top, "o", color=INK, ms=7, mfc="white", mew=2)
+    ax.plot(out_x, bottom, "o", color=INK, ms=7, mfc="white", mew=2)
+    _arrow(ax, (out_x, bottom + 0.25), (out_x, top - 0.25), color=ORANGE, style="<|-|>")
+    ax.text(out_x + 0.3, 1.5, "U(t)", ha="left", va="center", fontsize=14, color=ORANGE)
+    ax.text(4.9, -0.75, r"$\tau \, \frac{dU}{dt} = -U + R\,I(t), \qquad \tau = RC$",
+            ha="center", va="center", fontsize=14)
+    return _save(fig, "rc_circuit.png")
+
+
+# --------------------------------------------------------------------------------- LIF neuron
+
+def _spike_train(ax, x0, y, times, length=2.2, color=INK, height=0.35):
+    ax.plot([x0, x0 + length], [y, y], color="#999999", lw=1)
+    for t in times:
+        ax.plot([x0 + t * length, x0 + t * length], [y, y + height], color=color, lw=2)
+
+
+def lif_neuron() -> Path:
+    """Weighted input spikes -> leaky membrane with a threshold -> output spikes."""
+    fig, ax = _canvas(9.0, 4.2, (-0.3, 13.6), (-1.9, 4.7))
+    rng = np.random.default_rng(3)
+    body = (6.3, 1.5)
+    for k, y in enumerate([3.3, 1.5, -0.3]):
+        times = np.sort(rng.uniform(0.05, 0.95, 4))
+        _spike_train(ax, 0.0, y, times)
+        ax.text(-0.1, y + 0.15, f"$S_{k + 1}$", ha="right", va="center", fontsize=12)
+        _arrow(ax, (2.4, y + 0.15), (body[0] - 1.45, body[1] + 0.35 * (y - 1.5) / 1.8),
+               color="#555555", lw=1.3)
+        ax.text(3.5, y + 0.15 + 0.35 * (y - 1.5) / 1.8 * 0.3 + 0.22, f"$w_{k + 1}$",
+                ha="center", va="bottom", fontsize=12, color=BLUE)
+    ax.text(1.1, 4.2, "input spikes", ha="center", fontsize=10)
+    # the neuron: a rounded box with a small membrane trace inside
+    ax.add_patch(FancyBboxPatch((body[0] - 1.4, body[1] - 1.5), 2.8, 3.0,
+                                boxstyle="round,pad=0.1,rounding_size=0.5",
+                                fc="#eef5fb", ec=BLUE, lw=2))
+    t = np.linspace(0, 1, 200)
+    u = np.zeros_like(t)
+    level, spikes_at = 0.0, []
+    for i in range(1, len(t)):
+        level = 0.97 * level + 0.05
+        if level > 1.0:
+            spikes_at.append(t[i])
+            level -= 1.0
+        u[i] = level
+    trace_x = body[0] - 1.15 + 2.3 * t
+    trace_y = body[1] - 1.0 + 1.6 * u
+    ax.plot(trace_x, trace_y, color=ORANGE, lw=1.6)
+    ax.plot([body[0] - 1.15, body[0] + 1.15], [body[1] + 0.6] * 2, color="#555555", lw=1,
+            ls="--")
+    ax.text(body[0] + 1.2, body[1] + 0.6, "θ", ha="left", va="center", fontsize=11)
+    ax.text(body[0], body[1] + 1.15, "membrane U", ha="center", va="center", fontsize=10)
+    ax.text(body[0], body[1] - 1.95, "leaky integrate, fire, reset", ha="center", va="top",
+            fontsize=10, color=BLUE)
+    # output
+    _arrow(ax, (body[0] + 1.55, body[1]), (9.6, body[1]), color=INK, lw=1.8)
+    _spike_train(ax, 9.9, body[1] - 0.15, np.array(spikes_at), length=2.4, color=ORANGE,
+                 height=0.45)
+    ax.text(11.1, body[1] + 0.7, "output spikes", ha="center", fontsize=10)
+    ax.text(6.6, -1.65,
+            r"$I[t] = \sum_i w_i S_i[t] \qquad U[t] = \beta\, U[t-1] + I[t]"
+            r" - \theta\, H(U[t-1]-\theta) \qquad S[t] = H(U[t] - \theta)$",
+            ha="center", va="center", fontsize=12)
+    return _save(fig, "lif_neuron.png")
+
+
+# --------------------------------------------------------------------------------- network
+
+def _column(ax, x, shown, total, color, radius=0.22, spread=5.6):
+    """A column of neuron circles: the first and last few of ``total``, with dots between."""
+    complete = shown >= total  # small enough to draw every neuron
+    ys = np.linspace(spread / 2, -spread / 2, total if complete else shown + 1)
+    gap = -1 if complete else shown // 2
+    centres = []
+    for i, y in enumerate(ys):
+        if i == gap:
+            ax.text(x, y, "⋮", ha="center", va="center", fontsize=16)
+            continue
+        ax.add_patch(Circle((x, y), radius, fc=color, ec=INK, lw=1))
+        centres.append((x, y))
+    return centres
+
+
+def network() -> Path:
+    """784 inputs -> 1000 LIF -> 10 LIF, fully connected."""
+    fig, ax = _canvas(8.0, 4.8, (-1.8, 10.6), (-4.3, 4.2))
+    inputs = _column(ax, 0.8, 10, 784, "#dddddd")
+    hidden = _column(ax, 4.6, 12, 1000, "#cfe3f3", spread=6.4)
+    outputs = _column(ax, 8.4, 10, 10, "#f6d5c2", spread=5.2)
+    rng = np.random.default_rng(0)
+    for left, right in ((inputs, hidden), (hidden, outputs)):
+        for a in left:
+            for b in right:
+                if rng.random() < 0.6:
+                    ax.plot([a[0] + 0.22, b[0] - 0.22], [a[1], b[1]], color="#9aa5ad",
+                            lw=0.35, zorder=0)
+    for k, (x, y) in enumerate(outputs):
+        ax.text(x + 0.4, y, str(k), ha="left", va="center", fontsize=9)
+    ax.text(0.8, 3.5, "input\n784 pixels,\nspike-coded", ha="center", va="bottom", fontsize=10)
+    ax.text(4.6, 3.5, "hidden\n1000 LIF neurons", ha="center", va="bottom", fontsize=10)
+    ax.text(8.4, 3.5, "output\n10 LIF neurons\n(one per digit)", ha="center", va="bottom",
+            fontsize=10)
+    ax.text(2.7, -3.7, "Linear 784→1000", ha="center", fontsize=10, color=BLUE)
+    ax.text(6.5, -3.7, "Linear 1000→10", ha="center", fontsize=10, color=BLUE)
+    ax.text(4.6, -4.25, "every time step: spikes in → weighted sums → LIF → spikes out",
+            ha="center", fontsize=9, color="#555555")
+    return _save(fig, "network_784_1000_10.png")
+
+
+if __name__ == "__main__":
+    for make in (rc_circuit, lif_neuron, network):
+        print("wrote", make().relative_to(HERE.parent))
