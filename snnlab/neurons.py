@@ -291,20 +291,22 @@ class _LIFSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input_seq, beta, threshold, reset_mode, derivative):
-        num_steps = input_seq.shape[0]
         mem_seq = torch.empty(input_seq.shape, dtype=input_seq.dtype, device=input_seq.device)
         spk_seq = torch.empty_like(mem_seq)
         mem = torch.zeros_like(mem_seq[0])  # U[-1]
         reset = (mem > threshold).to(mem.dtype)  # reset[0]
-        for t in range(num_steps):
+        decay = torch.empty_like(mem)
+        # A few in-place ops per step, written straight into the outputs. They round exactly
+        # like the step API (beta * U, then + I, then - reset * thr), so the values are equal.
+        for t in range(input_seq.shape[0]):
             new = mem_seq[t]
-            torch.mul(beta, mem, out=new)  # beta * U[t-1]
-            if reset_mode == "subtract":
-                new.add_(input_seq[t]).addcmul_(reset, threshold, value=-1)
-            elif reset_mode == "zero":
-                new.addcmul_(new, reset, value=-1).add_(input_seq[t])  # zero where reset = 1
+            if reset_mode == "zero":
+                torch.addcmul(beta, reset, beta, value=-1, out=decay)  # beta * (1 - reset)
+                torch.mul(decay, mem, out=new).add_(input_seq[t])
             else:
-                new.add_(input_seq[t])
+                torch.mul(beta, mem, out=new).add_(input_seq[t])
+                if reset_mode == "subtract":
+                    new.addcmul_(reset, threshold, value=-1)  # - reset[t] * thr
             torch.gt(new, threshold, out=spk_seq[t])  # S[t] = H(U[t] - thr)
             mem, reset = new, spk_seq[t]  # S[t] is reset[t + 1]
         ctx.save_for_backward(mem_seq, beta, threshold)
@@ -317,21 +319,27 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_spk, grad_mem):
         mem_seq, beta, threshold = ctx.saved_tensors
         need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
+        mode = ctx.reset_mode
         if grad_spk is None and grad_mem is None:
             return None, None, None, None, None
 
-        # g[t]: gradient reaching U[t] directly. It becomes lam in place below.
-        lam = torch.zeros_like(mem_seq) if grad_mem is None else grad_mem.clone()
-        spike_grad = None
-        if grad_spk is not None:
+        # g[t], the gradient reaching U[t] directly; the loop turns it into lam in place.
+        grad_threshold = torch.zeros_like(mem_seq[0])
+        if grad_spk is None:
+            lam = grad_mem.clone()
+        else:
             spike_grad = grad_spk * ctx.derivative(mem_seq - threshold)
-            lam += spike_grad
+            if need_threshold:
+                grad_threshold = -spike_grad.sum(0)
+            lam = spike_grad if grad_mem is None else spike_grad.add_(grad_mem)
 
-        mem_prev = torch.cat([torch.zeros_like(mem_seq[:1]), mem_seq[:-1]])  # U[t-1]
-        reset = (mem_prev > threshold).to(mem_seq.dtype)  # reset[t]
-        if ctx.reset_mode == "zero":
-            keep = 1 - reset
-            decay = beta * keep  # a[t]
+        # U[t-1] and reset[t], only computed when something below needs them.
+        if mode == "zero" or need_beta or (need_threshold and mode == "subtract"):
+            mem_prev = torch.cat([torch.zeros_like(mem_seq[:1]), mem_seq[:-1]])
+            reset = (mem_prev > threshold).to(mem_seq.dtype)
+
+        if mode == "zero":
+            decay = beta * (1 - reset)  # a[t]
             for t in range(mem_seq.shape[0] - 2, -1, -1):
                 lam[t].addcmul_(decay[t + 1], lam[t + 1])
         else:
@@ -339,17 +347,16 @@ class _LIFSequence(torch.autograd.Function):
                 lam[t].addcmul_(beta, lam[t + 1])
 
         grad_input = lam if need_input else None
-        grad_beta = grad_threshold = None
+        grad_beta = None
         if need_beta:
-            drive = mem_prev * keep if ctx.reset_mode == "zero" else mem_prev
+            drive = mem_prev * (1 - reset) if mode == "zero" else mem_prev  # dU[t]/dbeta
             grad_beta = (lam * drive).sum_to_size(beta.shape)
         if need_threshold:
-            grad_threshold = torch.zeros_like(mem_seq[0])
-            if spike_grad is not None:
-                grad_threshold = -spike_grad.sum(0)
-            if ctx.reset_mode == "subtract":
+            if mode == "subtract":
                 grad_threshold = grad_threshold - (lam * reset).sum(0)
             grad_threshold = grad_threshold.sum_to_size(threshold.shape)
+        else:
+            grad_threshold = None
         return grad_input, grad_beta, grad_threshold, None, None
 
 
