@@ -46,7 +46,7 @@ def row(name: str, metrics: dict) -> str:
     shown = f"{100 * value:.2f}%" if metric == "accuracy" else f"{value:.4f}"
     wanted = f"{sense} {100 * target:g}%" if metric == "accuracy" else f"{sense} {target:g}"
     return (f"| {name} ({metrics['model']}) | {metrics['epochs']} | "
-            f"{metrics['seconds'] / 60:.1f} min | test {metric} {shown} | {wanted} | "
+            f"{metrics['wall_seconds'] / 60:.1f} min | test {metric} {shown} | {wanted} | "
             f"{'yes' if met else 'NO'} | {reference} |")
 
 

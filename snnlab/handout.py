@@ -331,7 +331,11 @@ def _math_as_mathml(nb: Any) -> tuple[Any, dict[str, str]]:
     markdown cannot touch it) and the MathML goes in after. Returns the notebook and the map
     from placeholder to MathML. A formula that cannot be converted stays as TeX, with a warning.
     """
-    from latex2mathml.converter import convert
+    try:
+        from latex2mathml.converter import convert
+    except ImportError:
+        raise HandoutError("HTML and PDF handouts need latex2mathml (for the equations): "
+                           "pip install -e \".[handout]\"") from None
 
     nb = copy.deepcopy(nb)
     formulas: dict[str, str] = {}

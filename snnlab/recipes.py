@@ -157,9 +157,10 @@ def train(
         metrics = {
             "recipe": name, "model": type(model).__name__, "model_config": model.config,
             "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-            "subset": subset, "test_subset": test_subset, "seconds": round(seconds, 1),
-            "stopped": history.stopped,
-            **{key: _json_number(value) for key, value in history.final().items()},
+            "subset": subset, "test_subset": test_subset, "stopped": history.stopped,
+            **{key: _json_number(value) for key, value in history.final().items()
+               if key != "seconds"},  # that one is the last epoch's; the run's total follows
+            "wall_seconds": round(seconds, 1),
         }
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return model, history
@@ -169,11 +170,99 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+# What must agree for a finished run to stand in for a new one (see load_or_train).
+_RUN_SETTINGS = ("recipe", "model_config", "epochs", "batch_size", "lr", "seed", "subset",
+                 "test_subset")
+# train()'s own keyword arguments; the rest of its keywords change the network.
+_TRAIN_ARGUMENTS = ("epochs", "batch_size", "lr", "subset", "test_subset", "seed", "data_dir",
+                    "progress")
+
+
+def load_or_train(
+    name: str, out: str | Path, *, device: str | torch.device | None = None, **train_kwargs: object,
+) -> tuple[nn.Module, training.History]:
+    """Train recipe ``name`` into ``out`` (as :func:`train`), or load the finished run there.
+
+    A run in ``out`` counts when its ``metrics.json`` shows the same settings (recipe, network,
+    epochs, batch size, learning rate, seed, subsets) and that it was not stopped early. Then
+    the network and its history are read back instead of training again, so re-running a
+    lesson costs seconds. Delete ``out`` to train afresh. Returns ``(model, history)``.
+    """
+    recipe = _recipe(name)
+    model_overrides = {k: v for k, v in train_kwargs.items() if k not in _TRAIN_ARGUMENTS}
+    wanted = {
+        "recipe": name,
+        "model_config": build_model(name, **model_overrides).config,
+        "epochs": train_kwargs.get("epochs") or recipe.epochs,
+        "batch_size": train_kwargs.get("batch_size") or recipe.batch_size,
+        "lr": train_kwargs.get("lr") or recipe.lr,
+        "seed": train_kwargs.get("seed", 0),
+        "subset": train_kwargs.get("subset"),
+        "test_subset": train_kwargs.get("test_subset"),
+    }
+    out = Path(out)
+    finished = _finished_run(out, name)
+    if finished is not None:
+        same = {key: finished.get(key) for key in _RUN_SETTINGS} == json.loads(json.dumps(wanted))
+        if same and finished.get("stopped") is None:
+            metric = finished[f"test_{recipe.metric}"]
+            print(f"Loading the finished run in {out} (test {recipe.metric} {metric:.4f}); "
+                  f"delete that folder to train again.")
+            model = training.load_checkpoint(out / f"{name}.pt", model_class=recipe.model,
+                                             device=device)
+            history = training.History.from_csv(out / "history.csv", out / "steps.csv")
+            return model, history
+    return train(name, out=out, device=device, **train_kwargs)
+
+
+def _finished_run(out: Path, name: str) -> dict | None:
+    """The metrics.json of a finished run of ``name`` in ``out``, or None."""
+    files = [out / "metrics.json", out / f"{name}.pt", out / "history.csv", out / "steps.csv"]
+    if not all(file.is_file() for file in files):
+        return None
+    try:
+        return json.loads(files[0].read_text())
+    except json.JSONDecodeError:
+        return None
+
+
 def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module:
     """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``."""
     _recipe(name)
     return training.load_checkpoint(CHECKPOINT_DIR / f"{name}.pt",
                                     model_class=RECIPES[name].model, device=device)
+
+
+def pretrained_history(name: str) -> training.History:
+    """The training history (per step and per epoch) of the pretrained network ``name``."""
+    _recipe(name)
+    return training.History.from_csv(CHECKPOINT_DIR / f"{name}.history.csv",
+                                     CHECKPOINT_DIR / f"{name}.steps.csv")
+
+
+def publish(run: str | Path, name: str, to: str | Path = CHECKPOINT_DIR) -> list[Path]:
+    """Copy a finished full run of recipe ``name`` into ``to`` as the course's pretrained files.
+
+    Writes ``<name>.pt`` (weights in float16: half the size, and no optimizer state),
+    ``<name>.metrics.json``, ``<name>.history.csv`` and ``<name>.steps.csv``. Returns the paths.
+    """
+    run, to = Path(run), Path(to)
+    metrics = _finished_run(run, name)
+    if metrics is None:
+        raise FileNotFoundError(f"{str(run)!r} holds no finished run of {name!r} (it needs "
+                                f"{name}.pt, metrics.json, history.csv and steps.csv)")
+    model = training.load_checkpoint(run / f"{name}.pt", model_class=RECIPES[name].model)
+    to.mkdir(parents=True, exist_ok=True)
+    checkpoint = training.save_checkpoint(
+        to / f"{name}.pt", model, dtype=torch.float16, recipe=name,
+        metric=RECIPES[name].metric, metrics={k: v for k, v in metrics.items()
+                                               if k.startswith(("train_", "test_", "epoch"))})
+    written = [checkpoint]
+    for source, target in (("metrics.json", "metrics.json"), ("history.csv", "history.csv"),
+                           ("steps.csv", "steps.csv")):
+        written.append(to / f"{name}.{target}")
+        written[-1].write_bytes((run / source).read_bytes())
+    return written
 
 
 # --------------------------------------------------------------------------------------

@@ -158,6 +158,36 @@ class History:
             writer.writerow(table.keys())
             writer.writerows(zip(*table.values(), strict=True))
 
+    @classmethod
+    def from_csv(cls, epochs_path: str | os.PathLike,
+                 steps_path: str | os.PathLike | None = None) -> History:
+        """Read back a history written by :meth:`to_csv` (per epoch, and optionally per step).
+
+        The metric ("accuracy" or "mse") is the one named in the epoch file's columns.
+        """
+        epochs = _read_csv_columns(epochs_path)
+        metric = next((m for m in METRICS if f"test_{m}" in epochs), None)
+        if metric is None:
+            raise ValueError(f"{str(epochs_path)!r} is not a per-epoch history: it has no "
+                             f"test_accuracy or test_mse column (columns: {sorted(epochs)})")
+        steps = _read_csv_columns(steps_path) if steps_path is not None else {}
+        steps.pop("step", None)
+        return cls(metric, steps=steps, epochs=epochs)
+
+
+def _read_csv_columns(path: str | os.PathLike) -> dict[str, list[float]]:
+    """A CSV file of numbers as {column: values}."""
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    if not rows:
+        raise ValueError(f"{str(path)!r} is empty; expected a header line and rows of numbers")
+    header, body = rows[0], rows[1:]
+    try:
+        columns = [[float(value) for value in column] for column in zip(*body, strict=True)]
+    except ValueError as error:
+        raise ValueError(f"{str(path)!r}: every value must be a number ({error})") from error
+    return dict(zip(header, columns or [[] for _ in header], strict=True))
+
 
 def _batch_metric(metric: str, spikes: Tensor, membrane: Tensor, targets: Tensor) -> float:
     if metric == "accuracy":

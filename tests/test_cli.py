@@ -39,6 +39,9 @@ def test_train_cli_end_to_end(tmp_path, mnist_root):
         rows = list(csv.DictReader(file))
     assert [row["epoch"] for row in rows] == ["1.0", "2.0"]
     assert float(rows[-1]["test_accuracy"]) == pytest.approx(metrics["test_accuracy"])
+    # the run's wall time covers every epoch, not just the last one
+    assert metrics["wall_seconds"] >= sum(float(row["seconds"]) for row in rows) - 0.1
+    assert "seconds" not in metrics
     assert len((out / "steps.csv").read_text().splitlines()) == 1 + 2 * 6  # 300 / 50 per epoch
 
     model = training.load_checkpoint(out / "fc.pt")

@@ -471,3 +471,10 @@ def test_videos_get_their_first_frame_as_poster_for_print():
     assert poster.size == (64, 48)  # the clip's frame size
     assert poster.convert("RGB").getpixel((5, 24)) != (255, 255, 255)  # the blue dot, at frame 0
     assert second["poster"] == "data:image/png;base64,AAAA"  # an existing poster is kept
+
+
+def test_html_without_latex2mathml_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "latex2mathml.converter", None)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$x$")])
+    with pytest.raises(handout.HandoutError, match=r'pip install -e "\.\[handout\]"'):
+        handout._math_as_mathml(nb)
