@@ -408,6 +408,9 @@ def save_checkpoint(
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(content, file)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp's file is private; a checkpoint is not
         os.replace(temp_name, path)  # atomic on POSIX and Windows
     except BaseException:  # including KeyboardInterrupt: never leave the temp file behind
         Path(temp_name).unlink(missing_ok=True)
