@@ -218,6 +218,21 @@ class CSNN(nn.Module):
             record.append((spk3, mem3))
         return _stack(record)
 
+    def layer_spikes(self, x: Tensor) -> dict[str, Tensor]:
+        """The spikes of every layer, time-first, to look inside the network.
+
+        Returns ``{"lif1": [T, B, 12, 12, 12], "lif2": [T, B, 64, 4, 4], "lif3": [T, B, 10]}``
+        (keys are the LIF layers' names). The same numbers as ``forward``, whose output spikes
+        are ``"lif3"``. Wrap the call in ``torch.no_grad()`` when you only want to look.
+        """
+        self._check_input(x)
+        current1 = F.max_pool2d(self.conv1(x), 2)
+        spikes1, _ = self.lif1.sequence(current1.expand(self.num_steps, *current1.shape))
+        current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
+        spikes2, _ = self.lif2.sequence(current2)
+        spikes3, _ = self.lif3.sequence(self.fc(spikes2.flatten(2)))
+        return {"lif1": spikes1, "lif2": spikes2, "lif3": spikes3}
+
 
 class SpikingAutoencoder(nn.Module):
     """A convolutional spiking autoencoder for 32x32 images.

@@ -148,3 +148,35 @@ def test_num_steps_must_be_a_positive_int(bad):
 def test_single_layer_tau_must_exceed_one():
     with pytest.raises(ValueError, match="tau"):
         models.SingleLayerSNN(tau=1.0)
+
+
+# ------------------------------------------------------------------ Lesson 05: CSNN.layer_spikes
+
+
+def test_csnn_layer_spikes_match_the_step_loop_layer_by_layer():
+    torch.manual_seed(0)
+    model = models.CSNN(num_steps=6)
+    _make_active(model)
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        layers = model.layer_spikes(x)
+        output_spikes, _ = model(x)
+        mem1 = mem2 = mem3 = None  # the loop of forward_steps, keeping every layer's spikes
+        record = {"lif1": [], "lif2": [], "lif3": []}
+        for _ in range(6):
+            spk1, mem1 = model.lif1(torch.nn.functional.max_pool2d(model.conv1(x), 2), mem1)
+            spk2, mem2 = model.lif2(torch.nn.functional.max_pool2d(model.conv2(spk1), 2), mem2)
+            spk3, mem3 = model.lif3(model.fc(spk2.flatten(1)), mem3)
+            for name, spikes in (("lif1", spk1), ("lif2", spk2), ("lif3", spk3)):
+                record[name].append(spikes)
+    assert {name: tuple(s.shape) for name, s in layers.items()} == {
+        "lif1": (6, 3, 12, 12, 12), "lif2": (6, 3, 64, 4, 4), "lif3": (6, 3, 10)}
+    for name, spikes in layers.items():
+        assert spikes.sum() > 0, f"{name} never fires: the comparison would mean nothing"
+        torch.testing.assert_close(spikes, torch.stack(record[name]), msg=name)
+    assert torch.equal(layers["lif3"], output_spikes)
+
+
+def test_csnn_layer_spikes_checks_its_input():
+    with pytest.raises(ValueError, match=r"CSNN: x must be images \[B, 1, 28, 28\]"):
+        models.CSNN(num_steps=2).layer_spikes(torch.rand(2, 28, 28))

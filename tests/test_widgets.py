@@ -132,3 +132,279 @@ def test_environment_check_names_the_fix_for_missing_ffmpeg(capsys, monkeypatch)
     check.environment()
     line = next(line for line in capsys.readouterr().out.splitlines() if "ffmpeg" in line)
     assert line.startswith("PROBLEM") and "pip install imageio-ffmpeg" in line
+
+
+# ------------------------------------------------------------------ Lesson 04: FC SNN on MNIST
+
+
+def _small_networks() -> dict:
+    from snnlab.models import FCSNN, SingleLayerSNN
+
+    torch.manual_seed(0)
+    fc = FCSNN(num_hidden=64, num_steps=25)
+    with torch.no_grad():
+        fc.fc1.weight.mul_(4)  # strong enough that a bright bar makes the outputs fire
+        fc.fc2.weight.mul_(4)
+    return {"fc": fc, "single": SingleLayerSNN(tau=2.0, num_steps=100)}
+
+
+def test_output_explorer_redraws_for_digit_steps_and_network(shown):
+    networks = _small_networks()
+    panel = widgets.output_explorer(networks, _digits(), labels=torch.tensor([1, 7, 4]))
+    assert isinstance(shown[0], widgets.Image) and shown[1] is panel
+    assert _control(panel, "num_steps").value == 25  # the first network's own num_steps
+    seen = {_png(panel)}
+    _control(panel, "digit (index)").value = 2
+    seen.add(_png(panel))
+    _control(panel, "num_steps").value = 60
+    seen.add(_png(panel))
+    _control(panel, "network").value = "single"
+    seen.add(_png(panel))
+    assert len(seen) == 4 and len(panel.out.outputs) == 1
+    assert networks["fc"].num_steps == 25 and networks["single"].num_steps == 100
+
+
+def test_run_network_gives_the_models_output_for_one_digit():
+    fc = _small_networks()["fc"]
+    image = _digits()[1]
+    spikes, membrane = widgets.run_network(fc, image, num_steps=30)
+    assert spikes.shape == membrane.shape == (30, 10)
+    assert fc.num_steps == 25  # restored
+    fc.num_steps = 30
+    expected_spikes, expected_membrane = fc(image[None])
+    assert torch.equal(spikes, expected_spikes[:, 0])
+    assert torch.allclose(membrane, expected_membrane[:, 0])
+    assert spikes.sum() > 0
+
+
+def test_run_network_repeats_poisson_input_and_leaves_the_random_stream_alone():
+    single = _small_networks()["single"]
+    image = _digits()[0]
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    first = widgets.run_network(single, image)
+    assert torch.equal(torch.rand(2), expected)
+    second = widgets.run_network(single, image)
+    other_seed = widgets.run_network(single, image, seed=1)
+    assert torch.equal(first[1], second[1]) and not torch.equal(first[1], other_seed[1])
+    assert first[0].shape == (100, 10)
+
+
+def test_draw_output_layer_marks_the_prediction():
+    spikes = torch.zeros(10, 10)
+    spikes[::2, 3] = 1  # class 3 fires 5 times, class 8 twice
+    spikes[:2, 8] = 1
+    membrane = torch.linspace(-6, 1.5, 100).reshape(10, 10)
+    fig = widgets.draw_output_layer(spikes, membrane, _digits()[0], label=8)
+    counts = fig.axes[-1]
+    assert counts.get_title() == "prediction 3 ✗ (label 8)"
+    assert [round(bar.get_height()) for bar in counts.patches] == [0, 0, 0, 5, 0, 0, 0, 0, 2, 0]
+    assert counts.patches[3].get_facecolor() != counts.patches[8].get_facecolor()
+    assert fig.axes[1].get_ylim()[0] < widgets.MEMBRANE_FLOOR + 0.1  # the floor, not -6
+    assert fig.axes[1].get_ylim()[0] > -6
+    assert widgets.to_png(fig).startswith(PNG_MAGIC)
+
+
+def test_output_layer_panel_rejects_bad_input():
+    networks = _small_networks()
+    with pytest.raises(ValueError, match="spikes and membrane must both be"):
+        widgets.draw_output_layer(torch.zeros(5, 10), torch.zeros(5, 9), _digits()[0])
+    with pytest.raises(ValueError, match="image must be one MNIST digit"):
+        widgets.run_network(networks["fc"], torch.rand(3, 28, 28))
+    with pytest.raises(ValueError, match="num_steps must be a positive int"):
+        widgets.run_network(networks["fc"], _digits()[0], num_steps=0)
+    with pytest.raises(TypeError, match="num_steps attribute"):
+        widgets.run_network(torch.nn.Linear(784, 10), _digits()[0])
+    with pytest.raises(ValueError, match="labels must have one entry per image"):
+        widgets.output_explorer(networks, _digits(), labels=[1, 2])
+    with pytest.raises(TypeError, match="networks must be a model or a non-empty dict"):
+        widgets.output_explorer({}, _digits())
+
+
+# ------------------------------------------------------------------ Lesson 05: a convolutional SNN
+
+
+def _lively_csnn(num_steps: int = 6):
+    """A small-T CSNN with weights scaled up so that every layer fires."""
+    from snnlab import models
+
+    torch.manual_seed(0)
+    model = models.CSNN(num_steps=num_steps)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "weight" in name:
+                parameter.mul_(3.0)
+    return model
+
+
+def test_csnn_explorer_redraws_for_digit_layer_and_step(shown):
+    model = _lively_csnn()
+    panel = widgets.csnn_explorer(model, _digits() * 3, labels=torch.tensor([1, 7, 4]))
+    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    layer = _control(panel, "layer")
+    assert [text for text, _ in layer.options] == [
+        "layer 1: 12 maps of 12x12", "layer 2: 64 maps of 4x4", "output: 10 neurons"]
+    seen = {_png(panel)}
+    _control(panel, "time step").value = 4
+    seen.add(_png(panel))
+    layer.value = "lif3"
+    seen.add(_png(panel))
+    _control(panel, "digit (index)").value = 2
+    seen.add(_png(panel))
+    assert len(seen) == 4 and len(panel.out.outputs) == 1
+    assert _control(panel, "time step").max == 6
+
+
+def test_csnn_explorer_needs_layer_spikes():
+    from snnlab import models
+
+    with pytest.raises(TypeError, match="layer_spikes"):
+        widgets.csnn_explorer(models.FCSNN(num_hidden=10), _digits())
+
+
+def test_mosaic_tiles_maps_with_grey_lines_around_each():
+    maps = torch.arange(12.0).reshape(3, 2, 2)  # 3 maps of 2x2, 2 per row
+    tiled = widgets.mosaic(maps, ncol=2)
+    assert tiled.shape == (7, 7)
+    assert torch.equal(tiled[1:3, 1:3], maps[0]) and torch.equal(tiled[1:3, 4:6], maps[1])
+    assert torch.equal(tiled[4:6, 1:3], maps[2])
+    assert tiled[0].isnan().all() and tiled[:, 3].isnan().all() and tiled[4:6, 4:6].isnan().all()
+    column = widgets.mosaic(torch.tensor([0.0, 1.0, 1.0]))  # neurons: a column, neuron n at 2n+1
+    assert column.shape == (7, 3) and column[[1, 3, 5], 1].tolist() == [0.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match=r"maps must be a tensor \[C, H, W\]"):
+        widgets.mosaic(torch.zeros(2, 3))
+
+
+def test_firing_statistics_by_hand():
+    spikes = torch.zeros(4, 2, 3)  # 4 steps, 2 images, 3 neurons
+    spikes[:, :, 1] = 1  # neuron 1: every step of both images (saturated)
+    spikes[:, 0, 2] = 1  # neuron 2: every step of image 0, never on image 1
+    stats = widgets.firing_statistics(spikes)
+    assert stats["neurons"] == 3
+    assert stats["rate"] == pytest.approx(12 / 24)
+    assert stats["dead"] == pytest.approx(1 / 3) and stats["saturated"] == pytest.approx(1 / 3)
+    # image 0: neuron 0 silent, 1 and 2 saturated; image 1: 0 and 2 silent, 1 saturated
+    assert stats["silent per image"] == pytest.approx((1 / 3 + 2 / 3) / 2)
+    assert stats["saturated per image"] == pytest.approx((2 / 3 + 1 / 3) / 2)
+    table = widgets.firing_table({"lif1": spikes}).splitlines()
+    assert table[1].split() == ["lif1", "3", "0.500", "33.3%", "33.3%", "50.0%", "50.0%"]
+    with pytest.raises(ValueError, match=r"\[T, B, \.\.\.\]"):
+        widgets.firing_statistics(torch.zeros(4, 3))
+
+
+def test_firing_rate_histograms_name_dead_neurons_in_titles():
+    spikes = torch.zeros(5, 2, 4)
+    spikes[:, :, 0] = 1
+    spikes[::2, :, 1] = 1
+    fig = widgets.draw_firing_rates({"lif1": spikes, "lif3": spikes[:, :, :2]},
+                                    titles={"lif1": "layer 1"})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["layer 1\n4 neurons, 50% dead, 25% saturated",
+                      "lif3\n2 neurons, 0% dead, 50% saturated"]
+    assert widgets.to_png(fig).startswith(PNG_MAGIC)
+
+
+def test_draw_csnn_layer_checks_the_step():
+    record = torch.zeros(5, 12, 12, 12)
+    assert widgets.to_png(widgets.draw_csnn_layer(_digits()[0], record, 5)).startswith(PNG_MAGIC)
+    with pytest.raises(ValueError, match="step must be an int from 1 to 5"):
+        widgets.draw_csnn_layer(_digits()[0], record, 0)
+    with pytest.raises(ValueError, match="pick a sample first"):
+        widgets.draw_csnn_layer(_digits()[0], torch.zeros(5, 3, 12, 12, 12), 1)
+
+
+def test_feature_map_video_has_one_frame_per_step(tmp_path):
+    model = _lively_csnn(num_steps=4)
+    with torch.no_grad():
+        layers = model.layer_spikes(_digits() * 3)
+    one = {name: spikes[:, 1] for name, spikes in layers.items()}
+    video = widgets.feature_map_video(_digits()[1], one, label=7, fps=4)
+    frames = list(video.frames())
+    assert len(frames) == video.num_frames == 4
+    height, width, colours = frames[0].shape
+    assert colours == 3 and height % 2 == 0 and width % 2 == 0
+    # after the last frame each panel shows its layer's spikes at the last step
+    for ax, name in zip(video.fig.axes[1:], ["lif1", "lif2", "lif3"], strict=True):
+        shown_now = torch.as_tensor(ax.images[0].get_array().filled(float("nan")))
+        assert torch.equal(shown_now.isnan(), widgets.mosaic(one[name][-1]).isnan())
+        assert torch.equal(shown_now.nan_to_num(), widgets.mosaic(one[name][-1]).nan_to_num())
+    assert one["lif1"][-1].sum() > 0 and not torch.equal(one["lif1"][0], one["lif1"][-1])
+    assert video.save(tmp_path / "csnn.gif").stat().st_size > 0
+    with pytest.raises(ValueError, match="same number of steps"):
+        widgets.feature_map_video(_digits()[1], {"a": one["lif1"], "b": one["lif3"][:2]})
+
+
+# ------------------------------------------------------------------ Lesson 06: a spiking autoencoder
+
+
+def _small_autoencoder(num_steps: int = 4):
+    from snnlab import models
+
+    torch.manual_seed(0)
+    return models.SpikingAutoencoder(latent_dim=8, num_steps=num_steps)
+
+
+def _digits_32() -> torch.Tensor:
+    return torch.nn.functional.pad(_digits(), (2, 2, 2, 2))  # [3, 1, 32, 32]
+
+
+def test_autoencoder_explorer_redraws_for_digit_and_noise(shown):
+    model = _small_autoencoder().train()
+    panel = widgets.autoencoder_explorer(model, _digits_32(), labels=torch.tensor([1, 7, 4]))
+    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    assert shown[1] is panel
+    seen = {_png(panel)}
+    _control(panel, "noise").value = 0.3
+    seen.add(_png(panel))
+    _control(panel, "digit (index)").value = 2
+    seen.add(_png(panel))
+    assert len(seen) == 3 and len(panel.out.outputs) == 1
+    assert model.training  # the panel put it in eval mode only while drawing
+
+
+def test_run_autoencoder_gives_latent_spikes_and_every_steps_reconstruction():
+    model = _small_autoencoder(num_steps=5).eval()
+    image = _digits_32()[1]
+    latent, reconstructions = widgets.run_autoencoder(model, image)
+    assert latent.shape == (5, 8) and reconstructions.shape == (5, 32, 32)
+    with torch.no_grad():
+        want_latent, want_membrane = model(image[None])
+    assert torch.equal(latent, want_latent[:, 0])
+    assert torch.equal(reconstructions, want_membrane[:, 0, 0])
+    assert not torch.equal(reconstructions[0], reconstructions[-1])  # it changes over time
+
+
+def test_add_noise_is_seeded_clipped_and_leaves_the_random_stream_alone():
+    image = _digits_32()[0]
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    first = widgets.add_noise(image, 0.4)
+    assert torch.equal(torch.rand(2), expected)
+    assert torch.equal(first, widgets.add_noise(image, 0.4))
+    assert first.min() >= 0 and first.max() <= 1 and not torch.equal(first, image)
+    assert torch.equal(widgets.add_noise(image, 0.0), image)
+    with pytest.raises(ValueError, match="noise must be a number >= 0"):
+        widgets.add_noise(image, -0.1)
+
+
+def test_draw_autoencoder_titles_each_step_with_its_error():
+    latent = torch.zeros(3, 8)
+    latent[1, 2] = 1
+    image = torch.zeros(32, 32)
+    reconstructions = torch.stack([torch.full((32, 32), v) for v in (0.5, 0.2, 0.0)])
+    fig = widgets.draw_autoencoder(image, latent, reconstructions)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[1] == "latent spikes\n1 of 24"
+    assert titles[2:] == ["step 1\nMSE 0.250", "step 2\nMSE 0.040", "step 3\nMSE 0.000"]
+    with pytest.raises(ValueError, match="the same T"):
+        widgets.draw_autoencoder(image, latent, reconstructions[:2])
+
+
+def test_autoencoder_panel_asks_for_32x32_images():
+    model = _small_autoencoder()
+    with pytest.raises(ValueError, match="size=32"):
+        widgets.autoencoder_explorer(model, _digits())
+    with pytest.raises(ValueError, match="one 32x32 image"):
+        widgets.run_autoencoder(model, _digits()[0])
