@@ -19,7 +19,8 @@ import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # gitignored
 
-RUN_ALL_TIMEOUT = 100  # seconds for "Run All Cells" in quick mode
+RUN_ALL_TIMEOUT = 300  # seconds for "Run All Cells" in quick mode (a guard against hangs;
+# quick mode takes about 15 s on an idle 2-core CPU, several times that on a busy one)
 REDRAW_TIMEOUT = 30  # seconds for the plot to change after the slider moves
 
 STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'  # errors and warnings, in Lab 4
