@@ -4,7 +4,7 @@
 
     name    model               loss            metric    epochs  batch  peak lr  image
     fc      FCSNN               ce_rate         accuracy  6       128    0.002    28
-    single  SingleLayerSNN      mse_rate        accuracy  5       128    0.01     28
+    single  SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
     csnn    CSNN                ce_rate         accuracy  3       128    0.005    28
     sae     SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
 
@@ -63,7 +63,7 @@ RECIPES: dict[str, Recipe] = {
         note="snnTorch tutorial 5's network; cross-entropy on the spike counts"),
     "single": Recipe(
         models.SingleLayerSNN, dict(tau=2.0, num_steps=100),
-        training.mse_rate, "accuracy", epochs=5, batch_size=128, lr=1e-2,
+        training.mse_rate, "accuracy", epochs=5, batch_size=128, lr=2e-2,
         note="SpikingJelly's first example: Poisson input, MSE between rate and one-hot"),
     "csnn": Recipe(
         models.CSNN, dict(beta=0.5, num_steps=25),
