@@ -473,7 +473,7 @@ def test_lesson_05_checks_leave_the_global_random_stream_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-# ------------------------------------------------------------------ Lesson 06: a spiking autoencoder
+# ------------------------------------------------------------------ Lesson 06: spiking autoencoder
 
 
 def transposed_output_size(size, kernel_size, stride, padding, output_padding):

@@ -335,7 +335,7 @@ def test_feature_map_video_has_one_frame_per_step(tmp_path):
         widgets.feature_map_video(_digits()[1], {"a": one["lif1"], "b": one["lif3"][:2]})
 
 
-# ------------------------------------------------------------------ Lesson 06: a spiking autoencoder
+# ------------------------------------------------------------------ Lesson 06: spiking autoencoder
 
 
 def _small_autoencoder(num_steps: int = 4):
