@@ -84,6 +84,21 @@ def _compare_tensor(received: Any, expected: Tensor, label: str, atol: float = 1
     return None
 
 
+def _judge_int(expected: int, label: str, why: str) -> Callable[[Any], str | None]:
+    """A judge for an answer that must be the int ``expected`` (``why``: why an int)."""
+
+    def judge(got: Any) -> str | None:
+        if isinstance(got, int) and not isinstance(got, bool):
+            return None if got == expected else f"{label} should be {expected}, but yours is {got}"
+        if isinstance(got, float) and got != expected:
+            return f"{label} should be {expected}, but yours is {_fmt(got)}"
+        shown = (f"the float {got!r}" if isinstance(got, float) else f"the tensor {_fmt(got)}"
+                 if isinstance(got, Tensor) else f"a {type(got).__name__}")
+        return f"return an int ({why}), but yours is {shown}"
+
+    return judge
+
+
 def _run_cases(name: str, student_fn: Any, cases: list[Case], arg_names: tuple[str, ...]) -> bool:
     """Run ``student_fn`` on every case; print one line about the first failure, or success."""
     if not callable(student_fn):
@@ -633,15 +648,7 @@ def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]]
     ]:
         expected = _flat_features_of_layers(*args)
 
-        def judge(got: Any, e: int = expected) -> str | None:
-            if isinstance(got, int) and not isinstance(got, bool):
-                return None if got == e else f"the size should be {e}, but yours is {got}"
-            if isinstance(got, float) and got != e:
-                return f"the size should be {e}, but yours is {_fmt(got)}"
-            shown = (f"the float {got!r}" if isinstance(got, float) else f"the tensor {_fmt(got)}"
-                     if isinstance(got, Tensor) else f"a {type(got).__name__}")
-            return f"return an int (nn.Linear needs one), but yours is {shown}"
-
+        judge = _judge_int(expected, "the size", "nn.Linear needs one")
         cases.append(Case(what, args, judge, hint))
     return _run_cases("check_flat_features", flat_features, cases,
                       ("image_size", "kernel_sizes", "pool", "channels"))
@@ -835,15 +842,7 @@ def check_transposed_output_size(
     ]:
         expected = _transposed_size_measured(*args)
 
-        def judge(got: Any, e: int = expected) -> str | None:
-            if isinstance(got, int) and not isinstance(got, bool):
-                return None if got == e else f"the output side should be {e}, but yours is {got}"
-            if isinstance(got, float) and got != e:
-                return f"the output side should be {e}, but yours is {_fmt(got)}"
-            shown = (f"the float {got!r}" if isinstance(got, float) else f"the tensor {_fmt(got)}"
-                     if isinstance(got, Tensor) else f"a {type(got).__name__}")
-            return f"return an int (a number of pixels), but yours is {shown}"
-
+        judge = _judge_int(expected, "the output side", "a number of pixels")
         cases.append(Case(what, args, judge, hint))
     return _run_cases("check_transposed_output_size", transposed_output_size, cases,
                       ("size", "kernel_size", "stride", "padding", "output_padding"))
