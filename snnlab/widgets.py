@@ -35,8 +35,9 @@ from torch import Tensor
 from snnlab import animate, encoding, plot, surrogate
 from snnlab.neurons import LIF
 
-__all__ = ["encoding_explorer", "lif_explorer", "surrogate_explorer",
-           "draw_encoding", "draw_lif", "draw_surrogate"]
+__all__ = ["encoding_explorer", "lif_explorer", "surrogate_explorer", "output_explorer",
+           "csnn_explorer", "autoencoder_explorer", "draw_encoding", "draw_lif",
+           "draw_surrogate", "draw_output_layer", "draw_csnn_layer", "draw_autoencoder"]
 
 DPI = 90  # panel figures: sharp enough, and small enough to re-draw in well under 0.5 s
 
