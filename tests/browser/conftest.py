@@ -51,7 +51,8 @@ class Lab:
     log: Path
 
     def open_url(self, relative: str) -> str:
-        return f"{self.url}/lab/tree/{relative}?token={self.token}"
+        # reset: a fresh workspace, so tabs a previous test opened are not restored beside it
+        return f"{self.url}/lab/tree/{relative}?reset&token={self.token}"
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

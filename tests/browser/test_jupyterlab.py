@@ -31,7 +31,8 @@ FINISHED_JS = """() => {
   const status = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) '
                                         + '.jp-Notebook-ExecutionIndicator');
   if (!status || status.getAttribute('data-status') !== 'idle') return false;
-  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+  const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
+                                                + '.jp-CodeCell .jp-InputPrompt')];
   const done = prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
   return done || document.querySelector('STDERR') !== null;
 }""".replace("STDERR", STDERR.replace("'", "\\'"))
