@@ -74,7 +74,8 @@ class Lesson:
 def lesson_info(path: Path, nb: Any) -> Lesson:
     """The lesson number from the file name prefix (NN_...) and the title from the first heading.
 
-    A heading that already starts with "Lesson N:" loses that prefix, so it is not said twice.
+    A heading that already starts with "Lesson N:" or "NN ·" loses that prefix, so the number is
+    not said twice.
     """
     number = re.match(r"(\d+)_", path.name)
     title = path.stem
@@ -83,7 +84,7 @@ def lesson_info(path: Path, nb: Any) -> Lesson:
             continue
         heading = re.search(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", cell.source, flags=re.MULTILINE)
         if heading:
-            title = re.sub(r"^Lesson\s+\d+\s*[:.\u2013\u2014-]\s*", "", heading.group(1))
+            title = re.sub(r"^(Lesson\s+)?\d+\s*[:.\u00b7\u2013\u2014-]\s*", "", heading.group(1))
             break
     return Lesson(path=path, number=number.group(1) if number else None, title=title)
 

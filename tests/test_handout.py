@@ -478,3 +478,11 @@ def test_html_without_latex2mathml_says_what_to_install(monkeypatch):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$x$")])
     with pytest.raises(handout.HandoutError, match=r'pip install -e "\.\[handout\]"'):
         handout._math_as_mathml(nb)
+
+
+@pytest.mark.parametrize("heading", ["# 02 · The leaky neuron", "# Lesson 2: The leaky neuron",
+                                     "# The leaky neuron"])
+def test_the_header_says_the_lesson_number_once(heading):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(heading + "\n\nText.")])
+    lesson = handout.lesson_info(Path("02_lif_neuron.ipynb"), nb)
+    assert lesson.heading == "Lesson 02: The leaky neuron"
