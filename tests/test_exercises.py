@@ -412,35 +412,6 @@ LESSON_05_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize("check, solution", LESSON_05_SOLUTIONS,
-                         ids=lambda x: getattr(x, "__name__", ""))
-def test_lesson_05_reference_solution_passes(check, solution, capsys):
-    assert check(solution) is True
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✓ {check.__name__}: passed ") and "\n" not in out
-
-
-@pytest.mark.parametrize("check, wrong, words", LESSON_05_MISTAKES)
-def test_lesson_05_typical_mistake_is_rejected(check, wrong, words, capsys):
-    assert check(wrong) is False
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✗ {check.__name__}: case ")
-    for word in words:
-        assert word in out, f"{word!r} missing from: {out}"
-
-
-@pytest.mark.parametrize("check", [check for check, _ in LESSON_05_SOLUTIONS])
-def test_lesson_05_stub_reports_not_implemented(check, capsys):
-    def stub(*args):
-        """Signature + docstring, as in the student handout."""
-        # YOUR CODE HERE
-        raise NotImplementedError
-
-    assert check(stub) is False
-    out = capsys.readouterr().out
-    assert out.startswith(f"… {check.__name__}: not implemented yet") and "Traceback" not in out
-
-
 def test_lesson_05_reference_solutions_agree_with_snnlab():
     from snnlab import models, widgets
 
@@ -548,35 +519,6 @@ LESSON_06_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize("check, solution", LESSON_06_SOLUTIONS,
-                         ids=lambda x: getattr(x, "__name__", ""))
-def test_lesson_06_reference_solution_passes(check, solution, capsys):
-    assert check(solution) is True
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✓ {check.__name__}: passed ") and "\n" not in out
-
-
-@pytest.mark.parametrize("check, wrong, words", LESSON_06_MISTAKES)
-def test_lesson_06_typical_mistake_is_rejected(check, wrong, words, capsys):
-    assert check(wrong) is False
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✗ {check.__name__}: case ")
-    for word in words:
-        assert word in out, f"{word!r} missing from: {out}"
-
-
-@pytest.mark.parametrize("check", [check for check, _ in LESSON_06_SOLUTIONS])
-def test_lesson_06_stub_reports_not_implemented(check, capsys):
-    def stub(*args):
-        """Signature + docstring, as in the student handout."""
-        # YOUR CODE HERE
-        raise NotImplementedError
-
-    assert check(stub) is False
-    out = capsys.readouterr().out
-    assert out.startswith(f"… {check.__name__}: not implemented yet") and "Traceback" not in out
-
-
 def test_lesson_06_reference_solutions_agree_with_snnlab():
     from snnlab import models, training
 
@@ -605,3 +547,38 @@ def test_lesson_06_checks_leave_the_global_random_stream_alone():
     exercises.check_leaky_readout(leaky_readout)
     exercises.check_mean_step_loss(mean_step_loss)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ----- Lessons 05 and 06: every checker accepts its reference solution, rejects the typical
+# mistakes with the words that explain them, and calls a stub "not implemented yet".
+
+LESSON_05_06_SOLUTIONS = LESSON_05_SOLUTIONS + LESSON_06_SOLUTIONS
+
+
+@pytest.mark.parametrize("check, solution", LESSON_05_06_SOLUTIONS,
+                         ids=lambda x: getattr(x, "__name__", ""))
+def test_lessons_05_06_reference_solution_passes(check, solution, capsys):
+    assert check(solution) is True
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"✓ {check.__name__}: passed ") and "\n" not in out
+
+
+@pytest.mark.parametrize("check, wrong, words", LESSON_05_MISTAKES + LESSON_06_MISTAKES)
+def test_lessons_05_06_typical_mistake_is_rejected(check, wrong, words, capsys):
+    assert check(wrong) is False
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"✗ {check.__name__}: case ")
+    for word in words:
+        assert word in out, f"{word!r} missing from: {out}"
+
+
+@pytest.mark.parametrize("check", [check for check, _ in LESSON_05_06_SOLUTIONS])
+def test_lessons_05_06_stub_reports_not_implemented(check, capsys):
+    def stub(*args):
+        """Signature + docstring, as in the student handout."""
+        # YOUR CODE HERE
+        raise NotImplementedError
+
+    assert check(stub) is False
+    out = capsys.readouterr().out
+    assert out.startswith(f"… {check.__name__}: not implemented yet") and "Traceback" not in out
