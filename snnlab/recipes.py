@@ -92,6 +92,14 @@ def _recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def _with_defaults(recipe: Recipe, epochs: object, batch_size: object,
+                   lr: object) -> tuple[object, object, object]:
+    """Epochs, batch size and peak learning rate, the recipe's wherever the caller gave None."""
+    return (recipe.epochs if epochs is None else epochs,
+            recipe.batch_size if batch_size is None else batch_size,
+            recipe.lr if lr is None else lr)
+
+
 def build_model(name: str, **overrides: object) -> nn.Module:
     """The recipe's network, with some constructor arguments overridden (e.g. num_steps=10)."""
     recipe = _recipe(name)
@@ -124,9 +132,7 @@ def train(
     Returns ``(model, history)``.
     """
     recipe = _recipe(name)
-    epochs = recipe.epochs if epochs is None else epochs
-    batch_size = recipe.batch_size if batch_size is None else batch_size
-    lr = recipe.lr if lr is None else lr
+    epochs, batch_size, lr = _with_defaults(recipe, epochs, batch_size, lr)
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not lr > 0:
@@ -190,12 +196,12 @@ def load_or_train(
     """
     recipe = _recipe(name)
     model_overrides = {k: v for k, v in train_kwargs.items() if k not in _TRAIN_ARGUMENTS}
+    epochs, batch_size, lr = _with_defaults(recipe, train_kwargs.get("epochs"),
+                                            train_kwargs.get("batch_size"), train_kwargs.get("lr"))
     wanted = {
         "recipe": name,
         "model_config": build_model(name, **model_overrides).config,
-        "epochs": train_kwargs.get("epochs") or recipe.epochs,
-        "batch_size": train_kwargs.get("batch_size") or recipe.batch_size,
-        "lr": train_kwargs.get("lr") or recipe.lr,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "seed": train_kwargs.get("seed", 0),
         "subset": train_kwargs.get("subset"),
         "test_subset": train_kwargs.get("test_subset"),
