@@ -1,7 +1,8 @@
 """Time one training step of each snnlab model against the same network built from snnTorch
 (SpikingJelly for the single-layer model), and append the table to bench/results.md.
 
-One step = forward over all time steps, the recipe's loss, backward, Adam step. Batch 128;
+One step = forward over all time steps, the recipe's loss, backward, Adam step, on one real
+MNIST training batch of 128 (from ``snnlab.data``: set SNNLAB_DATA_DIR without internet);
 FCSNN and CSNN at T=25, SingleLayerSNN at T=100, SpikingAutoencoder at T=5. The two
 implementations of a model take turns, step by step, so that a busy machine slows both alike.
 The reference networks are written the way those libraries' tutorials write them: a Python
@@ -31,7 +32,7 @@ from spikingjelly.activation_based import neuron as sj_neuron
 from spikingjelly.activation_based import surrogate as sj_surrogate
 from torch import nn
 
-from snnlab import models, training
+from snnlab import data, models, training
 
 BATCH = 128
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -183,8 +184,7 @@ def main() -> None:
 
     rows = []
     for name, build_ours, build_reference, library, loss_fn, size, num_steps in CASES:
-        images = torch.rand(BATCH, 1, size, size)
-        labels = torch.randint(0, 10, (BATCH,))
+        images, labels = next(iter(data.loaders(BATCH, size=size)[0]))
         autoencoder = loss_fn is training.reconstruction
         ours = make_step(build_ours(), loss_fn, images, labels, autoencoder)
         reference = make_step(build_reference(), loss_fn, images, labels, autoencoder)

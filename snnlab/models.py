@@ -10,7 +10,8 @@ and each has two forward passes that compute exactly the same numbers:
 - ``forward(x)``: the fast version. Three tricks, none of which changes the result:
 
   1. A static input (the same image at every step) gives the same first-layer current at
-     every step, so that layer runs once, not ``num_steps`` times.
+     every step, so that layer runs once, not ``num_steps`` times, and its neurons get it as
+     a constant input, ``lif.sequence(current, num_steps=T)``.
   2. Layers without state (linear, convolution, pooling) do not care which time step a
      sample comes from, so all steps go through them as one big batch ``[T*B, ...]``.
   3. The neurons run over the whole sequence with ``LIF.sequence``.
@@ -36,10 +37,16 @@ def _check_num_steps(num_steps: int) -> None:
 
 
 def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
-    """Apply a stateless layer to every step at once: [T, B, ...] -> [T, B, ...]."""
+    """Apply a stateless layer to every step at once: [T, B, ...] -> [T, B, ...].
+
+    Images go in channels-last (NHWC) memory layout: the same numbers, in the order the CPU
+    convolution library reads fastest (the result keeps that layout; shapes do not change).
+    """
     num_steps, batch = x_seq.shape[:2]
-    out = layer(x_seq.flatten(0, 1))
-    return out.unflatten(0, (num_steps, batch))
+    x = x_seq.flatten(0, 1)
+    if x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return layer(x).unflatten(0, (num_steps, batch))
 
 
 def _step_by_step(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
@@ -93,12 +100,10 @@ class FCSNN(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x, is_static = self._split_input(x)
-        if is_static:
-            current1 = self.fc1(x)  # once, not num_steps times
-            current1 = current1.expand(self.num_steps, *current1.shape)  # [T, B, H], no copy
-        else:
-            current1 = self.fc1(x)  # all steps in one matrix product
-        spikes1, _ = self.lif1.sequence(current1)
+        if is_static:  # once, not num_steps times: the same current at every step
+            spikes1, _ = self.lif1.sequence(self.fc1(x), num_steps=self.num_steps)
+        else:  # all steps in one matrix product
+            spikes1, _ = self.lif1.sequence(self.fc1(x))
         return self.lif2.sequence(self.fc2(spikes1))
 
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -114,6 +119,22 @@ class FCSNN(nn.Module):
         return _stack(record)
 
 
+def _poisson(probability: Tensor, num_steps: int) -> Tensor:
+    """Poisson (rate) spikes ``[num_steps, *probability.shape]``: each entry fires at each
+    step with its probability, independently, like ``(torch.rand(num_steps, ...) < p)``.
+
+    A coin is only tossed where the outcome is in doubt (0 < p < 1): a pixel at 0 never fires
+    and one at 1 always does. On MNIST that leaves about one pixel in ten to draw for.
+    """
+    spikes = (probability >= 1).to(probability.dtype).expand(num_steps, *probability.shape)
+    spikes = spikes.clone()
+    in_doubt = (probability > 0) & (probability < 1)
+    p = probability[in_doubt]  # [K], one entry per pixel in doubt
+    draws = torch.rand(num_steps, p.numel(), dtype=p.dtype, device=p.device)
+    spikes[:, in_doubt] = torch.lt(draws, p, out=draws)  # 1.0 where u < p, else 0.0
+    return spikes
+
+
 class SingleLayerSNN(nn.Module):
     """784 inputs straight to 10 LIF neurons, no bias, fed by Poisson (rate) spikes.
 
@@ -127,7 +148,7 @@ class SingleLayerSNN(nn.Module):
 
     Input: images ``[B, 1, 28, 28]`` or ``[B, 784]`` with values in [0, 1], which the model
     turns into a fresh Poisson spike train of ``num_steps`` steps (each pixel fires with
-    probability equal to its value, as ``snnlab.encoding.rate`` does; so two calls give
+    probability equal to its value, as with ``snnlab.encoding.rate``; so two calls give
     slightly different answers), or a spike
     train ``[T, B, 784]`` you made yourself. Returns ``(spikes, membrane)``, each ``[T, B, 10]``.
     Train it with ``training.mse_rate``: the correct neuron should fire at every step.
@@ -148,10 +169,7 @@ class SingleLayerSNN(nn.Module):
         if x.dim() == 3 and x.shape[-1] == 784:
             return x
         if x.dim() in (2, 4) and x[0].numel() == 784:
-            # Poisson (rate) coding: each pixel fires at each step with probability = its value
-            probability = x.flatten(1).clamp(0, 1)
-            return (torch.rand(self.num_steps, *probability.shape, device=x.device)
-                    < probability).to(x.dtype)  # [T, B, 784]
+            return _poisson(x.flatten(1).clamp(0, 1), self.num_steps)  # [T, B, 784]
         raise ValueError(f"SingleLayerSNN: x must be images [B, 784] or [B, 1, 28, 28], or a "
                          f"spike train [T, B, 784]; got {tuple(x.shape)}")
 
@@ -202,7 +220,7 @@ class CSNN(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         self._check_input(x)
         current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
-        spikes1, _ = self.lif1.sequence(current1.expand(self.num_steps, *current1.shape))
+        spikes1, _ = self.lif1.sequence(current1, num_steps=self.num_steps)
         current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
         spikes2, _ = self.lif2.sequence(current2)
         return self.lif3.sequence(self.fc(spikes2.flatten(2)))
@@ -227,7 +245,7 @@ class CSNN(nn.Module):
         """
         self._check_input(x)
         current1 = F.max_pool2d(self.conv1(x), 2)
-        spikes1, _ = self.lif1.sequence(current1.expand(self.num_steps, *current1.shape))
+        spikes1, _ = self.lif1.sequence(current1, num_steps=self.num_steps)
         current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
         spikes2, _ = self.lif2.sequence(current2)
         spikes3, _ = self.lif3.sequence(self.fc(spikes2.flatten(2)))
@@ -286,9 +304,13 @@ class SpikingAutoencoder(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         self._check_input(x)
-        # Encoder. The first convolution sees the same image at every step: run it once.
-        current = self.conv1(x).expand(self.num_steps, -1, -1, -1, -1)
-        s, _ = self.lif1.sequence(_step_by_step(self.bn1, current))
+        # Encoder. The first convolution sees the same image at every step: run it once. Its
+        # BatchNorm gives the same output at every step too, but it runs once per step all
+        # the same, so that its running statistics are updated as often as in forward_steps.
+        current = self.conv1(x)
+        for _ in range(self.num_steps):
+            normalized = self.bn1(current)
+        s, _ = self.lif1.sequence(normalized, num_steps=self.num_steps)
         s, _ = self.lif2.sequence(_step_by_step(self.bn2, _over_time(self.conv2, s)))
         s, _ = self.lif3.sequence(_step_by_step(self.bn3, _over_time(self.conv3, s)))
         latent_spikes, _ = self.lif_latent.sequence(self.to_latent(s.flatten(2)))

@@ -173,23 +173,33 @@ class LIF(nn.Module):
         return spk, mem
 
     # ------------------------------------------------------------ all steps
-    def sequence(self, input_seq: Tensor) -> tuple[Tensor, Tensor]:
+    def sequence(self, input_seq: Tensor, num_steps: int | None = None) -> tuple[Tensor, Tensor]:
         """All steps at once: ``[num_steps, batch, ...]`` -> ``(spk_seq, mem_seq)``, from U = 0.
 
         Same values and gradients as calling ``forward`` step by step, much faster to train.
+        A constant input (the same current at every step, e.g. a static image through the
+        first layer) can be given once, ``lif.sequence(current, num_steps=25)`` with
+        ``current`` of shape ``[batch, ...]``: the result is that of
+        ``lif.sequence(current.expand(25, *current.shape))``, but the backward pass adds up
+        the input's gradient as it goes instead of storing it for every step.
         """
         _check_tensor("input_seq", input_seq)
-        if input_seq.dim() == 0 or input_seq.shape[0] == 0:
-            raise ValueError(
-                "input_seq must be time-first, [num_steps, batch, ...] with num_steps >= 1, "
-                f"got shape {tuple(input_seq.shape)}"
-            )
-        self._check_broadcast(input_seq.shape[1:], "input_seq[t]")
+        if num_steps is None:
+            if input_seq.dim() == 0 or input_seq.shape[0] == 0:
+                raise ValueError(
+                    "input_seq must be time-first, [num_steps, batch, ...] with num_steps >= 1, "
+                    f"got shape {tuple(input_seq.shape)}"
+                )
+            self._check_broadcast(input_seq.shape[1:], "input_seq[t]")
+        else:
+            if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+                raise ValueError(f"num_steps must be a positive int or None, got {num_steps!r}")
+            self._check_broadcast(input_seq.shape, "input_seq (a constant input)")
         like = {"dtype": input_seq.dtype, "device": input_seq.device}
         beta = self.beta.clamp(0, 1).to(**like)
         threshold = self.threshold.to(**like)
         return _LIFSequence.apply(
-            input_seq, beta, threshold, self.reset, self.surrogate.derivative
+            input_seq, beta, threshold, self.reset, self.surrogate.derivative, num_steps
         )
 
     # ------------------------------------------------------------ stateful mode
@@ -268,96 +278,118 @@ def reset_states(module: nn.Module) -> None:
 class _LIFSequence(torch.autograd.Function):
     """The LIF loop over time with a hand-written backward pass (backpropagation through time).
 
-    Forward, for t = 0 .. T-1 with U[-1] = 0 and reset[t] = H(U[t-1] - thr):
-    the equations of ``LIF``. Backward: let g[t] be the gradient reaching U[t] directly,
-    from mem_seq and through the spike,
+    Forward, for t = 0 .. T-1 with U[-1] = 0 and reset[t] = H(U[t-1] - thr): the equations
+    of ``LIF``. Backward: let g[t] be the gradient reaching U[t] directly, from mem_seq and
+    through the spike,
 
         g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - thr),
 
-    and a[t] = dU[t]/dU[t-1] the decay (beta, or beta * (1 - reset[t]) for "zero").
-    The total gradient on U[t] runs backwards in time, one fused op per step:
+    and a[t] = dU[t]/dU[t-1] the decay (beta, or beta * (1 - reset[t]) for "zero"). The
+    total gradient on U[t], lam[t], runs backwards in time, the forward loop in reverse:
 
         lam[T-1] = g[T-1],    lam[t] = g[t] + a[t+1] * lam[t+1]
 
-    and then, with sums over time and batch reduced to the parameter's shape,
+    and it gives every gradient, summed over time (and over the batch for the parameters,
+    down to their shape):
 
-        dL/dI[t] = lam[t]
+        dL/dI[t] = lam[t]                                (a constant input: sum_t lam[t])
         dL/dbeta = sum_t lam[t] * U[t-1]                 (* (1 - reset[t]) for "zero")
         dL/dthr  = -sum_t dL/dspk_seq[t] * surrogate'(U[t] - thr)
                    -sum_t lam[t] * reset[t]              (only for "subtract")
 
-    Everything but the two short loops is a handful of whole-sequence tensor ops.
+    Why it is fast: both loops work one step at a time, in place, on tensors the size of
+    one step, which stay in the CPU cache; no autograd graph is built, step by step. The
+    only whole-sequence tensors are the two outputs and, for a time-varying input, its
+    gradient. ``input`` is ``[T, B, ...]``, or ``[B, ...]`` used at each of ``num_steps``.
     """
 
     @staticmethod
-    def forward(ctx, input_seq, beta, threshold, reset_mode, derivative):
-        mem_seq = torch.empty(input_seq.shape, dtype=input_seq.dtype, device=input_seq.device)
+    def forward(ctx, input, beta, threshold, reset_mode, derivative, num_steps):
+        constant = num_steps is not None  # the same input at every step
+        if not constant:
+            num_steps = input.shape[0]
+        if constant:
+            mem_seq = input.new_empty((num_steps, *input.shape))
+        else:
+            mem_seq = torch.empty_like(input)  # in the input's memory layout, if it has one
         spk_seq = torch.empty_like(mem_seq)
         mem = torch.zeros_like(mem_seq[0])  # U[-1]
-        reset = (mem > threshold).to(mem.dtype)  # reset[0]
+        reset = (mem > threshold).to(mem.dtype)  # reset[0] = H(U[-1] - thr)
         decay = torch.empty_like(mem)
         # A few in-place ops per step, written straight into the outputs. They round exactly
         # like the step API (beta * U, then + I, then - reset * thr), so the values are equal.
-        for t in range(input_seq.shape[0]):
+        for t in range(num_steps):
+            current = input if constant else input[t]
             new = mem_seq[t]
             if reset_mode == "zero":
                 torch.addcmul(beta, reset, beta, value=-1, out=decay)  # beta * (1 - reset)
-                torch.mul(decay, mem, out=new).add_(input_seq[t])
+                torch.mul(decay, mem, out=new).add_(current)
             else:
-                torch.mul(beta, mem, out=new).add_(input_seq[t])
+                torch.mul(beta, mem, out=new).add_(current)
                 if reset_mode == "subtract":
                     new.addcmul_(reset, threshold, value=-1)  # - reset[t] * thr
             torch.gt(new, threshold, out=spk_seq[t])  # S[t] = H(U[t] - thr)
             mem, reset = new, spk_seq[t]  # S[t] is reset[t + 1]
-        ctx.save_for_backward(mem_seq, beta, threshold)
-        ctx.reset_mode = reset_mode
-        ctx.derivative = derivative
+        ctx.save_for_backward(mem_seq, spk_seq, beta, threshold)
+        ctx.reset_mode, ctx.derivative, ctx.constant = reset_mode, derivative, constant
         ctx.set_materialize_grads(False)
         return spk_seq, mem_seq
 
     @staticmethod
     def backward(ctx, grad_spk, grad_mem):
-        mem_seq, beta, threshold = ctx.saved_tensors
+        mem_seq, spk_seq, beta, threshold = ctx.saved_tensors
         need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
-        mode = ctx.reset_mode
+        mode, derivative = ctx.reset_mode, ctx.derivative
         if grad_spk is None and grad_mem is None:
-            return None, None, None, None, None
+            return None, None, None, None, None, None
 
-        # g[t], the gradient reaching U[t] directly; the loop turns it into lam in place.
-        grad_threshold = torch.zeros_like(mem_seq[0])
-        if grad_spk is None:
-            lam = grad_mem.clone()
+        num_steps = mem_seq.shape[0]
+        keep_every_lam = need_input and not ctx.constant  # then lam is dL/dI, every step
+        if keep_every_lam:
+            lam_seq = torch.empty_like(mem_seq)
         else:
-            spike_grad = grad_spk * ctx.derivative(mem_seq - threshold)
-            if need_threshold:
-                grad_threshold = -spike_grad.sum(0)
-            lam = spike_grad if grad_mem is None else spike_grad.add_(grad_mem)
+            lam_seq = mem_seq.new_empty((2, *mem_seq.shape[1:]))  # just lam[t] and lam[t+1]
+        grad_input = torch.zeros_like(mem_seq[0]) if need_input and ctx.constant else None
+        grad_beta = torch.zeros_like(beta) if need_beta else None
+        grad_threshold = torch.zeros_like(threshold) if need_threshold else None
 
-        # U[t-1] and reset[t], only computed when something below needs them.
-        if mode == "zero" or need_beta or (need_threshold and mode == "subtract"):
-            mem_prev = torch.cat([torch.zeros_like(mem_seq[:1]), mem_seq[:-1]])
-            reset = (mem_prev > threshold).to(mem_seq.dtype)
+        for t in range(num_steps - 1, -1, -1):
+            lam = lam_seq[t] if keep_every_lam else lam_seq[t % 2]
+            # g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - thr)
+            if grad_spk is None:
+                lam.copy_(grad_mem[t])
+            else:
+                surrogate_grad = derivative(mem_seq[t] - threshold)
+                if grad_mem is None:
+                    torch.mul(grad_spk[t], surrogate_grad, out=lam)
+                else:
+                    torch.addcmul(grad_mem[t], grad_spk[t], surrogate_grad, out=lam)
+                if need_threshold:
+                    grad_threshold -= (grad_spk[t] * surrogate_grad).sum_to_size(threshold.shape)
+            # + a[t+1] * lam[t+1], where a[t+1] = beta * (1 - reset[t+1]) and reset[t+1] = S[t]
+            if t + 1 < num_steps:
+                lam_next = lam_seq[t + 1] if keep_every_lam else lam_seq[(t + 1) % 2]
+                decay = beta * (1 - spk_seq[t]) if mode == "zero" else beta
+                lam.addcmul_(decay, lam_next)
 
-        if mode == "zero":
-            decay = beta * (1 - reset)  # a[t]
-            for t in range(mem_seq.shape[0] - 2, -1, -1):
-                lam[t].addcmul_(decay[t + 1], lam[t + 1])
-        else:
-            for t in range(mem_seq.shape[0] - 2, -1, -1):
-                lam[t].addcmul_(beta, lam[t + 1])
+            if grad_input is not None:
+                grad_input += lam
+            if not (need_beta or need_threshold):
+                continue
+            if t > 0:
+                mem_prev, reset = mem_seq[t - 1], spk_seq[t - 1]  # U[t-1] and reset[t]
+            else:
+                mem_prev = torch.zeros_like(lam)
+                reset = (mem_prev > threshold).to(lam.dtype)
+            if need_beta:
+                drive = mem_prev * (1 - reset) if mode == "zero" else mem_prev  # dU[t]/dbeta
+                grad_beta += (lam * drive).sum_to_size(beta.shape)
+            if need_threshold and mode == "subtract":
+                grad_threshold -= (lam * reset).sum_to_size(threshold.shape)
 
-        grad_input = lam if need_input else None
-        grad_beta = None
-        if need_beta:
-            drive = mem_prev * (1 - reset) if mode == "zero" else mem_prev  # dU[t]/dbeta
-            grad_beta = (lam * drive).sum_to_size(beta.shape)
-        if need_threshold:
-            if mode == "subtract":
-                grad_threshold = grad_threshold - (lam * reset).sum(0)
-            grad_threshold = grad_threshold.sum_to_size(threshold.shape)
-        else:
-            grad_threshold = None
-        return grad_input, grad_beta, grad_threshold, None, None
+        if keep_every_lam:
+            grad_input = lam_seq
+        return grad_input, grad_beta, grad_threshold, None, None, None
 
 
 class Lapicque(LIF):

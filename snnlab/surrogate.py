@@ -30,6 +30,10 @@ straight_through()  1                                           1/2 + x
 ``derivative``, and it is chosen to pass halfway up its rise at x = 0. Note that the
 fast-sigmoid derivative has area 2/k, not 1, so its smooth curve only rises from 0 to 2/k.
 The derivatives are the same formulas as snnTorch's ``surrogate`` module.
+
+The backward pass of every spiking layer runs ``derivative`` once per time step, so each one
+makes a single new tensor and then works on it in place (``square_``, ``add_``, ...), the
+formula read from the inside out. It never changes its argument x.
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ def fast_sigmoid(slope: float = 25.0) -> Surrogate:
     k = _check_positive("slope", slope)
 
     def derivative(x: Tensor) -> Tensor:
-        return 1.0 / (k * x.abs() + 1.0) ** 2
+        return torch.add(x.new_tensor(1.0), x.abs(), alpha=k).pow_(-2)  # (1 + k|x|)^-2
 
     def smooth(x: Tensor) -> Tensor:
         return 1.0 / k + x / (1.0 + k * x.abs())
@@ -119,7 +123,8 @@ def atan(alpha: float = 2.0) -> Surrogate:
     a = _check_positive("alpha", alpha)
 
     def derivative(x: Tensor) -> Tensor:
-        return (a / 2) / (1.0 + (math.pi / 2 * a * x) ** 2)
+        # (a/2) / (1 + (pi/2 * a * x)^2) = 1 / (2/a + (2/a) * (pi/2 * a)^2 * x * x)
+        return torch.addcmul(x.new_tensor(2 / a), x, x, value=math.pi**2 * a / 2).reciprocal_()
 
     def smooth(x: Tensor) -> Tensor:
         return 0.5 + torch.atan(math.pi / 2 * a * x) / math.pi
@@ -138,7 +143,7 @@ def sigmoid(slope: float = 25.0) -> Surrogate:
 
     def derivative(x: Tensor) -> Tensor:
         s = torch.sigmoid(k * x)
-        return k * s * (1.0 - s)
+        return torch.rsub(s, 1.0).mul_(s).mul_(k)  # (1 - s) * s * k
 
     def smooth(x: Tensor) -> Tensor:
         return torch.sigmoid(k * x)

@@ -48,13 +48,15 @@ def _make_active(model: torch.nn.Module) -> None:
 def test_fast_forward_matches_step_by_step_loop(case, mode):
     torch.manual_seed(0)
     build, make_input = CASES[case]
-    fast, slow = build(), build()
+    # float64, so that the two paths' different summation orders (time-batched, channels-last
+    # convolutions) leave differences far below the tolerances
+    fast, slow = build().double(), build().double()
     slow.load_state_dict(fast.state_dict())
     _make_active(fast)
     _make_active(slow)
     fast.train(mode == "train")
     slow.train(mode == "train")
-    x = make_input()
+    x = make_input().double()
 
     spikes_fast, membrane_fast = fast(x)
     spikes_slow, membrane_slow = slow.forward_steps(x)
@@ -180,3 +182,19 @@ def test_csnn_layer_spikes_match_the_step_loop_layer_by_layer():
 def test_csnn_layer_spikes_checks_its_input():
     with pytest.raises(ValueError, match=r"CSNN: x must be images \[B, 1, 28, 28\]"):
         models.CSNN(num_steps=2).layer_spikes(torch.rand(2, 28, 28))
+
+
+def test_single_layer_poisson_input_fires_with_the_pixel_probability():
+    """0 never fires, 1 always fires, and a pixel in between at its own rate."""
+    torch.manual_seed(0)
+    image = torch.zeros(1, 784)
+    image[0, :200], image[0, 200:400], image[0, 400:600] = 1.0, 0.25, 0.7
+    spikes = models.SingleLayerSNN(num_steps=400)._spike_train(image)
+    assert spikes.shape == (400, 1, 784) and spikes.dtype == image.dtype
+    rates = spikes.mean(0)[0]
+    assert rates[:200].eq(1).all() and rates[600:].eq(0).all()
+    assert abs(rates[200:400].mean().item() - 0.25) < 0.01
+    assert abs(rates[400:600].mean().item() - 0.7) < 0.01
+    assert 0.1 < rates[200:400].min() and rates[400:600].max() < 0.9  # every pixel, not a few
+    first_steps = spikes[:2, 0, 200:600]
+    assert not torch.equal(first_steps[0], first_steps[1])  # fresh coins at every step

@@ -127,6 +127,45 @@ def test_sequence_equals_step_loop(name, reset, learn):
         torch.testing.assert_close(params1[key], params2[key])
 
 
+@pytest.mark.parametrize("learn", [False, True], ids=["fixed", "learned"])
+@pytest.mark.parametrize("reset", RESETS)
+def test_constant_input_equals_the_expanded_sequence(reset, learn):
+    """lif.sequence(current, num_steps=T) is lif.sequence(current.expand(T, ...)), gradients
+    included (the constant input's gradient is summed over the steps)."""
+    lif = LIF(torch.linspace(0.5, 1.0, 7), 0.8, reset, learn_beta=learn,
+              learn_threshold=learn).double()
+    current = random_input(4, 7)
+
+    def expanded(neuron, x):
+        return neuron.sequence(x.expand(20, *x.shape))
+
+    def constant(neuron, x):
+        return neuron.sequence(x, num_steps=20)
+
+    spk1, mem1, grad1, params1 = values_and_grads(expanded, lif, current)
+    spk2, mem2, grad2, params2 = values_and_grads(constant, lif, current)
+    assert spk2.shape == (20, 4, 7) and 0 < spk1.mean() < 1
+    assert torch.equal(spk1, spk2) and torch.equal(mem1, mem2)
+    assert grad2.shape == current.shape and grad2.abs().sum() > 0
+    torch.testing.assert_close(grad1, grad2)
+    assert params1.keys() == params2.keys()
+    for key in params1:
+        torch.testing.assert_close(params1[key], params2[key])
+
+
+def test_sequence_with_only_parameter_gradients():
+    """The input needs no gradient (a first layer fed by data), beta and thr still learn."""
+    grads = []
+    for run in (step_loop, sequence):
+        lif = LIF(0.8, 0.9, learn_beta=True, learn_threshold=True).double()
+        spk, mem = run(lif, random_input(15, 3, 5))
+        (spk.sum() + mem.pow(2).sum()).backward()
+        grads.append((lif.beta.grad, lif.threshold.grad))
+    for ours, reference in zip(*grads, strict=True):
+        assert ours.abs() > 0
+        torch.testing.assert_close(ours, reference)
+
+
 @pytest.mark.parametrize("output", ["spk", "mem"])
 def test_sequence_gradient_from_one_output_only(output):
     lif = LIF(0.9, reset="zero", learn_beta=True, learn_threshold=True).double()
@@ -317,6 +356,10 @@ def test_call_errors_name_the_argument():
         lif(torch.rand(2, 5))
     with pytest.raises(ValueError, match="input_seq must be time-first"):
         lif.sequence(torch.rand(0, 2, 4))
+    with pytest.raises(ValueError, match="num_steps must be a positive int"):
+        lif.sequence(torch.rand(2, 4), num_steps=0)
+    with pytest.raises(ValueError, match=r"beta of shape .* \(a constant input\)"):
+        lif.sequence(torch.rand(2, 5), num_steps=3)
     with pytest.raises(TypeError, match="input_seq"):
         lif.sequence(torch.rand(3, 2, 4).numpy())
 
