@@ -5,7 +5,7 @@
     name    model               loss            metric    epochs  batch  peak lr  image
     fc      FCSNN               ce_rate         accuracy  6       128    0.002    28
     single  SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
-    csnn    CSNN                ce_rate         accuracy  3       128    0.005    28
+    csnn    CSNN                ce_rate         accuracy  5       128    0.005    28
     sae     SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
 
 Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to the
@@ -67,7 +67,7 @@ RECIPES: dict[str, Recipe] = {
         note="SpikingJelly's first example: Poisson input, MSE between rate and one-hot"),
     "csnn": Recipe(
         models.CSNN, dict(beta=0.5, num_steps=25),
-        training.ce_rate, "accuracy", epochs=3, batch_size=128, lr=5e-3,
+        training.ce_rate, "accuracy", epochs=5, batch_size=128, lr=5e-3,
         note="snnTorch tutorial 6's network; cross-entropy on the spike counts"),
     "sae": Recipe(
         models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
