@@ -14,7 +14,8 @@ and each has two forward passes that compute exactly the same numbers:
      a constant input, ``lif.sequence(current, num_steps=T)``.
   2. Layers without state (linear, convolution, pooling) do not care which time step a
      sample comes from, so all steps go through them as one big batch ``[T*B, ...]``.
-  3. The neurons run over the whole sequence with ``LIF.sequence``.
+  3. The neurons run over the whole sequence with ``LIF.sequence``, or ``LIF.spikes`` for
+     hidden layers, whose membrane nothing reads.
 
 Only the neurons carry state from one step to the next, so only they need the time loop.
 """
@@ -101,9 +102,9 @@ class FCSNN(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x, is_static = self._split_input(x)
         if is_static:  # once, not num_steps times: the same current at every step
-            spikes1, _ = self.lif1.sequence(self.fc1(x), num_steps=self.num_steps)
+            spikes1 = self.lif1.spikes(self.fc1(x), num_steps=self.num_steps)
         else:  # all steps in one matrix product
-            spikes1, _ = self.lif1.sequence(self.fc1(x))
+            spikes1 = self.lif1.spikes(self.fc1(x))
         return self.lif2.sequence(self.fc2(spikes1))
 
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -220,9 +221,10 @@ class CSNN(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         self._check_input(x)
         current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
-        spikes1, _ = self.lif1.sequence(current1, num_steps=self.num_steps)
+        current1 = current1.contiguous(memory_format=torch.channels_last)  # see _over_time
+        spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)
         current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
-        spikes2, _ = self.lif2.sequence(current2)
+        spikes2 = self.lif2.spikes(current2)
         return self.lif3.sequence(self.fc(spikes2.flatten(2)))
 
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -245,10 +247,10 @@ class CSNN(nn.Module):
         """
         self._check_input(x)
         current1 = F.max_pool2d(self.conv1(x), 2)
-        spikes1, _ = self.lif1.sequence(current1, num_steps=self.num_steps)
+        spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)
         current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
-        spikes2, _ = self.lif2.sequence(current2)
-        spikes3, _ = self.lif3.sequence(self.fc(spikes2.flatten(2)))
+        spikes2 = self.lif2.spikes(current2)
+        spikes3 = self.lif3.spikes(self.fc(spikes2.flatten(2)))
         return {"lif1": spikes1, "lif2": spikes2, "lif3": spikes3}
 
 
@@ -307,17 +309,17 @@ class SpikingAutoencoder(nn.Module):
         # Encoder. The first convolution sees the same image at every step: run it once. Its
         # BatchNorm gives the same output at every step too, but it runs once per step all
         # the same, so that its running statistics are updated as often as in forward_steps.
-        current = self.conv1(x)
+        current = self.conv1(x).contiguous(memory_format=torch.channels_last)  # see _over_time
         for _ in range(self.num_steps):
             normalized = self.bn1(current)
-        s, _ = self.lif1.sequence(normalized, num_steps=self.num_steps)
-        s, _ = self.lif2.sequence(_step_by_step(self.bn2, _over_time(self.conv2, s)))
-        s, _ = self.lif3.sequence(_step_by_step(self.bn3, _over_time(self.conv3, s)))
-        latent_spikes, _ = self.lif_latent.sequence(self.to_latent(s.flatten(2)))
+        s = self.lif1.spikes(normalized, num_steps=self.num_steps)
+        s = self.lif2.spikes(_step_by_step(self.bn2, _over_time(self.conv2, s)))
+        s = self.lif3.spikes(_step_by_step(self.bn3, _over_time(self.conv3, s)))
+        latent_spikes = self.lif_latent.spikes(self.to_latent(s.flatten(2)))
         # Decoder
-        s, _ = self.lif4.sequence(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
-        s, _ = self.lif5.sequence(_step_by_step(self.bn5, _over_time(self.deconv1, s)))
-        s, _ = self.lif6.sequence(_step_by_step(self.bn6, _over_time(self.deconv2, s)))
+        s = self.lif4.spikes(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
+        s = self.lif5.spikes(_step_by_step(self.bn5, _over_time(self.deconv1, s)))
+        s = self.lif6.spikes(_step_by_step(self.bn6, _over_time(self.deconv2, s)))
         _, membrane = self.lif_out.sequence(_over_time(self.deconv3, s))
         return latent_spikes, membrane
 

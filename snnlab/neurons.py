@@ -183,6 +183,18 @@ class LIF(nn.Module):
         ``lif.sequence(current.expand(25, *current.shape))``, but the backward pass adds up
         the input's gradient as it goes instead of storing it for every step.
         """
+        return self._run_sequence(input_seq, num_steps, membrane_returned=True)
+
+    def spikes(self, input_seq: Tensor, num_steps: int | None = None) -> Tensor:
+        """Only the spikes of ``sequence(input_seq, num_steps)``: ``spk_seq``, same values.
+
+        For hidden layers, whose membrane nobody looks at. Since the membrane stays inside,
+        the backward pass may overwrite it with its own results, which saves memory and time.
+        """
+        return self._run_sequence(input_seq, num_steps, membrane_returned=False)[0]
+
+    def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
+                      membrane_returned: bool) -> tuple[Tensor, Tensor]:
         _check_tensor("input_seq", input_seq)
         if num_steps is None:
             if input_seq.dim() == 0 or input_seq.shape[0] == 0:
@@ -198,9 +210,8 @@ class LIF(nn.Module):
         like = {"dtype": input_seq.dtype, "device": input_seq.device}
         beta = self.beta.clamp(0, 1).to(**like)
         threshold = self.threshold.to(**like)
-        return _LIFSequence.apply(
-            input_seq, beta, threshold, self.reset, self.surrogate.derivative, num_steps
-        )
+        return _LIFSequence.apply(input_seq, beta, threshold, self.reset,
+                                  self.surrogate.derivative, num_steps, membrane_returned)
 
     # ------------------------------------------------------------ stateful mode
     def reset_state(self) -> None:
@@ -304,13 +315,15 @@ class _LIFSequence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, input, beta, threshold, reset_mode, derivative, num_steps):
+    def forward(ctx, input, beta, threshold, reset_mode, derivative, num_steps,
+                membrane_returned):
         constant = num_steps is not None  # the same input at every step
-        if not constant:
-            num_steps = input.shape[0]
-        if constant:
-            mem_seq = input.new_empty((num_steps, *input.shape))
+        if constant:  # every step in the input's memory layout (e.g. channels-last images)
+            step = torch.empty_like(input)  # allocates nothing yet: memory is touched lazily
+            mem_seq = step.new_empty_strided((num_steps, *step.shape),
+                                             (step.numel(), *step.stride()))
         else:
+            num_steps = input.shape[0]
             mem_seq = torch.empty_like(input)  # in the input's memory layout, if it has one
         spk_seq = torch.empty_like(mem_seq)
         mem = torch.zeros_like(mem_seq[0])  # U[-1]
@@ -332,6 +345,7 @@ class _LIFSequence(torch.autograd.Function):
             mem, reset = new, spk_seq[t]  # S[t] is reset[t + 1]
         ctx.save_for_backward(mem_seq, spk_seq, beta, threshold)
         ctx.reset_mode, ctx.derivative, ctx.constant = reset_mode, derivative, constant
+        ctx.membrane_returned = membrane_returned
         ctx.set_materialize_grads(False)
         return spk_seq, mem_seq
 
@@ -341,11 +355,16 @@ class _LIFSequence(torch.autograd.Function):
         need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
         mode, derivative = ctx.reset_mode, ctx.derivative
         if grad_spk is None and grad_mem is None:
-            return None, None, None, None, None, None
+            return None, None, None, None, None, None, None
 
         num_steps = mem_seq.shape[0]
         keep_every_lam = need_input and not ctx.constant  # then lam is dL/dI, every step
-        if keep_every_lam:
+        if keep_every_lam and not ctx.membrane_returned:
+            # Nobody else holds mem_seq (LIF.spikes), and U[t] is read for the last time just
+            # before lam[t] is written: lam[t] can take its place. (A second backward through
+            # this graph, retain_graph=True, is then refused by autograd's in-place check.)
+            lam_seq = mem_seq
+        elif keep_every_lam:
             lam_seq = torch.empty_like(mem_seq)
         else:
             lam_seq = mem_seq.new_empty((2, *mem_seq.shape[1:]))  # just lam[t] and lam[t+1]
@@ -389,7 +408,7 @@ class _LIFSequence(torch.autograd.Function):
 
         if keep_every_lam:
             grad_input = lam_seq
-        return grad_input, grad_beta, grad_threshold, None, None, None
+        return grad_input, grad_beta, grad_threshold, None, None, None, None
 
 
 class Lapicque(LIF):
