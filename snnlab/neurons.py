@@ -18,7 +18,9 @@ give the same numbers. Two ways to run them:
 
 ``sequence`` gives the same values and gradients as looping over ``lif(input, mem)``, but
 it runs the loop inside one autograd Function with a hand-written backward pass through
-time (see ``_LIFSequence``), so no graph is built step by step.
+time (see ``_LIFSequence``), so no graph is built step by step. Two variants, same numbers:
+``lif.sequence(current, num_steps=T)`` for a constant input ``[batch, ...]`` (the same
+current at every step), and ``lif.spikes(x)``, only ``spk_seq``, for hidden layers.
 
 Stateful mode, ``LIF(..., stateful=True)``: the neuron keeps its membrane in
 ``lif.membrane`` and ``lif(input)`` (no ``mem`` argument) uses and updates it, still
@@ -319,7 +321,7 @@ class _LIFSequence(torch.autograd.Function):
                 membrane_returned):
         constant = num_steps is not None  # the same input at every step
         if constant:  # every step in the input's memory layout (e.g. channels-last images)
-            step = torch.empty_like(input)  # allocates nothing yet: memory is touched lazily
+            step = torch.empty_like(input)  # one step, only for its strides
             mem_seq = step.new_empty_strided((num_steps, *step.shape),
                                              (step.numel(), *step.stride()))
         else:

@@ -153,6 +153,40 @@ def test_constant_input_equals_the_expanded_sequence(reset, learn):
         torch.testing.assert_close(params1[key], params2[key])
 
 
+@pytest.mark.parametrize("constant", [False, True], ids=["sequence", "constant"])
+@pytest.mark.parametrize("reset", RESETS)
+def test_spikes_alone_equal_the_sequence_spikes(reset, constant):
+    """lif.spikes is sequence()[0]: same spikes, same input and parameter gradients (its
+    backward pass writes over the membrane it kept, which nobody else can see)."""
+    lif = LIF(torch.linspace(0.5, 1.0, 7), 0.8, reset, learn_beta=True,
+              learn_threshold=True).double()
+    current = random_input(4, 7) if constant else random_input(20, 4, 7)
+    num_steps = 20 if constant else None
+    weight = torch.randn(20, 4, 7, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    results = []
+    for method in ("sequence", "spikes"):
+        lif.zero_grad()
+        x = current.clone().requires_grad_()
+        out = getattr(lif, method)(x, num_steps=num_steps)
+        spk = out[0] if method == "sequence" else out
+        (spk * weight).sum().backward()
+        results.append((spk.detach(), x.grad, lif.beta.grad, lif.threshold.grad))
+    (spk1, *grads1), (spk2, *grads2) = results
+    assert torch.equal(spk1, spk2) and 0 < spk1.mean() < 1
+    for ours, reference in zip(grads2, grads1, strict=True):
+        assert ours.abs().sum() > 0
+        torch.testing.assert_close(ours, reference)
+
+
+def test_spikes_refuse_a_second_backward_instead_of_a_wrong_one():
+    lif = LIF(0.9).double()
+    x = random_input(10, 3, 4).requires_grad_()
+    loss = lif.spikes(x).sum() * 2
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
 def test_sequence_with_only_parameter_gradients():
     """The input needs no gradient (a first layer fed by data), beta and thr still learn."""
     grads = []
@@ -358,6 +392,8 @@ def test_call_errors_name_the_argument():
         lif.sequence(torch.rand(0, 2, 4))
     with pytest.raises(ValueError, match="num_steps must be a positive int"):
         lif.sequence(torch.rand(2, 4), num_steps=0)
+    with pytest.raises(ValueError, match="input_seq must be time-first"):
+        lif.spikes(torch.rand(0, 2, 4))
     with pytest.raises(ValueError, match=r"beta of shape .* \(a constant input\)"):
         lif.sequence(torch.rand(2, 5), num_steps=3)
     with pytest.raises(TypeError, match="input_seq"):
