@@ -9,7 +9,7 @@ Contenders, all on the same input [num_steps, 128, 1000] (batch 128 x 1000 neuro
 Every repeat runs each contender once, in turn (interleaved, because the machine is
 shared), after warm-up runs; the table reports medians. Run from the repo root:
 
-    python bench/neurons.py [--repeats 15] [--threads 2]
+    python bench/neurons.py [--repeats 15] [--threads 2] [--no-write]
 
 It prints a markdown table and appends it to bench/results.md.
 """
@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, nargs="+", default=[25, 100])
+    parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -118,9 +119,10 @@ def main() -> None:
     lines += [f"| {t} | {name} | {ms:.1f} | {spread} | {x} |" for t, name, ms, spread, x in rows]
     table = "\n".join(lines) + "\n"
     print(table)
-    with RESULTS.open("a") as results:
-        results.write("\n" + table)
-    print(f"appended to {RESULTS}")
+    if not args.no_write:
+        with RESULTS.open("a") as results:
+            results.write("\n" + table)
+        print(f"appended to {RESULTS}")
 
 
 if __name__ == "__main__":
