@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import time
@@ -202,9 +203,10 @@ def main() -> None:
     table = [
         f"### Training step time ({datetime.date.today()}, `python bench/train_speed.py`)",
         "",
-        f"One Adam step (forward, loss, backward, update) at batch {BATCH}, median of "
-        f"{args.steps} steps, {args.threads} threads, CPU: {platform.processor() or 'unknown'} "
-        f"({torch.get_num_threads()} threads), torch {torch.__version__}.",
+        f"One Adam step (forward, loss, backward, update) on one MNIST training batch of "
+        f"{BATCH}, median of {args.steps} steps, {platform.machine()} with {os.cpu_count()} "
+        f"CPUs ({torch.get_num_threads()} threads), load average "
+        f"{os.getloadavg()[0]:.1f} at the end, torch {torch.__version__}.",
         "",
         "| model | T | reference | reference ms/step | snnlab ms/step | speed-up |",
         "|---|---|---|---|---|---|",

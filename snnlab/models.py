@@ -125,7 +125,7 @@ def _poisson(probability: Tensor, num_steps: int) -> Tensor:
     step with its probability, independently, like ``(torch.rand(num_steps, ...) < p)``.
 
     A coin is only tossed where the outcome is in doubt (0 < p < 1): a pixel at 0 never fires
-    and one at 1 always does. On MNIST that leaves about one pixel in ten to draw for.
+    and one at 1 always does. On MNIST that leaves about one pixel in five to draw for.
     """
     spikes = (probability >= 1).to(probability.dtype).expand(num_steps, *probability.shape)
     spikes = spikes.clone()
