@@ -4,7 +4,8 @@ Every model returns a time-first record of its output layer::
 
     spikes, membrane = model(x)      # each [num_steps, batch, ...]
 
-and each has two forward passes that compute exactly the same numbers:
+and each has two forward passes that compute the same numbers (the fast one adds things up in
+another order, so the last bits of a float may differ):
 
 - ``forward_steps(x)``: the loop you write by hand in the lessons, one time step at a time.
 - ``forward(x)``: the fast version. Three tricks, none of which changes the result:
@@ -13,7 +14,8 @@ and each has two forward passes that compute exactly the same numbers:
      every step, so that layer runs once, not ``num_steps`` times, and its neurons get it as
      a constant input, ``lif.sequence(current, num_steps=T)``.
   2. Layers without state (linear, convolution, pooling) do not care which time step a
-     sample comes from, so all steps go through them as one big batch ``[T*B, ...]``.
+     sample comes from, so all steps go through them as one big batch ``[T*B, ...]``
+     (images in channels-last memory layout, which the CPU's convolutions read fastest).
   3. The neurons run over the whole sequence with ``LIF.sequence``, or ``LIF.spikes`` for
      hidden layers, whose membrane nothing reads.
 
