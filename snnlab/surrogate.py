@@ -110,7 +110,7 @@ def fast_sigmoid(slope: float = 25.0) -> Surrogate:
     k = _check_positive("slope", slope)
 
     def derivative(x: Tensor) -> Tensor:
-        return torch.add(x.new_tensor(1.0), x.abs(), alpha=k).pow_(-2)  # (1 + k|x|)^-2
+        return torch.add(x.new_full((), 1.0), x.abs(), alpha=k).pow_(-2)  # (1 + k|x|)^-2
 
     def smooth(x: Tensor) -> Tensor:
         return 1.0 / k + x / (1.0 + k * x.abs())
@@ -124,7 +124,7 @@ def atan(alpha: float = 2.0) -> Surrogate:
 
     def derivative(x: Tensor) -> Tensor:
         # (a/2) / (1 + (pi/2 * a * x)^2) = 1 / (2/a + (2/a) * (pi/2 * a)^2 * x * x)
-        return torch.addcmul(x.new_tensor(2 / a), x, x, value=math.pi**2 * a / 2).reciprocal_()
+        return torch.addcmul(x.new_full((), 2 / a), x, x, value=math.pi**2 * a / 2).reciprocal_()
 
     def smooth(x: Tensor) -> Tensor:
         return 0.5 + torch.atan(math.pi / 2 * a * x) / math.pi
