@@ -471,10 +471,12 @@ class Lapicque(LIF):
         _check_tensor("input", input)
         return super().forward(input * (self.time_step / self.C), mem)
 
-    def sequence(self, input_seq: Tensor) -> tuple[Tensor, Tensor]:
-        """All steps at once, ``[num_steps, batch, ...]`` currents -> ``(spk_seq, mem_seq)``."""
+    def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
+                      membrane_returned: bool) -> tuple[Tensor, Tensor]:
+        # sequence() and spikes() both come here: currents in, scaled by dt/C as in forward
         _check_tensor("input_seq", input_seq)
-        return super().sequence(input_seq * (self.time_step / self.C))
+        return super()._run_sequence(input_seq * (self.time_step / self.C), num_steps,
+                                     membrane_returned)
 
     def extra_repr(self) -> str:
         return f"R={self.R:g}, C={self.C:g}, time_step={self.time_step:g}, " + super().extra_repr()

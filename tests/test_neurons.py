@@ -327,6 +327,14 @@ def test_lapicque_is_an_euler_step_of_the_rc_circuit():
     _, mem_loop = step_loop(neuron, current)
     torch.testing.assert_close(mem_loop, torch.stack(expected))
     torch.testing.assert_close(neuron.sequence(current)[1], mem_loop)
+    # every way to run it scales the current by dt/C
+    drive = current.abs() * 20
+    spikes_loop = step_loop(neuron, drive)[0]
+    assert 0 < spikes_loop.mean() < 1
+    assert torch.equal(neuron.spikes(drive), spikes_loop)
+    constant = drive[0]
+    torch.testing.assert_close(neuron.sequence(constant, num_steps=20)[1],
+                               step_loop(neuron, constant.expand(20, 3))[1])
 
 
 def test_lapicque_matches_snntorch_for_subtract_reset():
