@@ -221,13 +221,17 @@ class CSNN(nn.Module):
             raise ValueError(f"CSNN: x must be images [B, 1, 28, 28], got {tuple(x.shape)}")
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        _, spikes2 = self._hidden_spikes(x)
+        return self.lif3.sequence(self.fc(spikes2.flatten(2)))
+
+    def _hidden_spikes(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The spikes of the two convolutional layers, each [T, B, C, H, W]."""
         self._check_input(x)
         current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
         current1 = current1.contiguous(memory_format=torch.channels_last)  # see _over_time
         spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)
         current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
-        spikes2 = self.lif2.spikes(current2)
-        return self.lif3.sequence(self.fc(spikes2.flatten(2)))
+        return spikes1, self.lif2.spikes(current2)
 
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
         self._check_input(x)
@@ -247,11 +251,7 @@ class CSNN(nn.Module):
         (keys are the LIF layers' names). The same numbers as ``forward``, whose output spikes
         are ``"lif3"``. Wrap the call in ``torch.no_grad()`` when you only want to look.
         """
-        self._check_input(x)
-        current1 = F.max_pool2d(self.conv1(x), 2)
-        spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)
-        current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
-        spikes2 = self.lif2.spikes(current2)
+        spikes1, spikes2 = self._hidden_spikes(x)
         spikes3 = self.lif3.spikes(self.fc(spikes2.flatten(2)))
         return {"lif1": spikes1, "lif2": spikes2, "lif3": spikes3}
 
