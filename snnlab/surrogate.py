@@ -32,8 +32,8 @@ fast-sigmoid derivative has area 2/k, not 1, so its smooth curve only rises from
 The derivatives are the same formulas as snnTorch's ``surrogate`` module.
 
 The backward pass of every spiking layer runs ``derivative`` once per time step, so each one
-makes a single new tensor and then works on it in place (``square_``, ``add_``, ...), the
-formula read from the inside out. It never changes its argument x.
+makes a single new tensor and then works on it in place (``reciprocal_``, ``pow_``, ``mul_``),
+the formula read from the inside out. It never changes its argument x.
 """
 
 from __future__ import annotations
