@@ -17,7 +17,9 @@ another order, so the last bits of a float may differ):
      sample comes from, so all steps go through them as one big batch ``[T*B, ...]``
      (images in channels-last memory layout, which the CPU's convolutions read fastest).
   3. The neurons run over the whole sequence with ``LIF.sequence``, or ``LIF.spikes`` for
-     hidden layers, whose membrane nothing reads.
+     hidden layers, whose membrane nothing reads. Where a layer's input current is needed
+     by nothing else (the autoencoder's BatchNorm outputs), the spikes are written over it,
+     ``LIF.spikes(current, inplace=True)``.
 
 Only the neurons carry state from one step to the next, so only they need the time loop.
 """
@@ -315,13 +317,14 @@ class SpikingAutoencoder(nn.Module):
         for _ in range(self.num_steps):
             normalized = self.bn1(current)
         s = self.lif1.spikes(normalized, num_steps=self.num_steps)
-        s = self.lif2.spikes(_step_by_step(self.bn2, _over_time(self.conv2, s)))
-        s = self.lif3.spikes(_step_by_step(self.bn3, _over_time(self.conv3, s)))
+        # (each BatchNorm output feeds only its LIF layer, which writes its spikes over it)
+        s = self.lif2.spikes(_step_by_step(self.bn2, _over_time(self.conv2, s)), inplace=True)
+        s = self.lif3.spikes(_step_by_step(self.bn3, _over_time(self.conv3, s)), inplace=True)
         latent_spikes = self.lif_latent.spikes(self.to_latent(s.flatten(2)))
         # Decoder
         s = self.lif4.spikes(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
-        s = self.lif5.spikes(_step_by_step(self.bn5, _over_time(self.deconv1, s)))
-        s = self.lif6.spikes(_step_by_step(self.bn6, _over_time(self.deconv2, s)))
+        s = self.lif5.spikes(_step_by_step(self.bn5, _over_time(self.deconv1, s)), inplace=True)
+        s = self.lif6.spikes(_step_by_step(self.bn6, _over_time(self.deconv2, s)), inplace=True)
         _, membrane = self.lif_out.sequence(_over_time(self.deconv3, s))
         return latent_spikes, membrane
 

@@ -20,7 +20,8 @@ give the same numbers. Two ways to run them:
 it runs the loop inside one autograd Function with a hand-written backward pass through
 time (see ``_LIFSequence``), so no graph is built step by step. Two variants, same numbers:
 ``lif.sequence(current, num_steps=T)`` for a constant input ``[batch, ...]`` (the same
-current at every step), and ``lif.spikes(x)``, only ``spk_seq``, for hidden layers.
+current at every step), and ``lif.spikes(x)``, only ``spk_seq``, for hidden layers
+(``lif.spikes(x, inplace=True)`` writes them over x, when nothing else needs x).
 
 Stateful mode, ``LIF(..., stateful=True)``: the neuron keeps its membrane in
 ``lif.membrane`` and ``lif(input)`` (no ``mem`` argument) uses and updates it, still
@@ -187,17 +188,27 @@ class LIF(nn.Module):
         """
         return self._run_sequence(input_seq, num_steps, membrane_returned=True)
 
-    def spikes(self, input_seq: Tensor, num_steps: int | None = None) -> Tensor:
+    def spikes(self, input_seq: Tensor, num_steps: int | None = None, *,
+               inplace: bool = False) -> Tensor:
         """Only the spikes of ``sequence(input_seq, num_steps)``: ``spk_seq``, same values.
 
         For hidden layers, whose membrane nobody looks at. Since the membrane stays inside,
         the backward pass may overwrite it with its own results, which saves memory and time.
+
+        ``inplace=True`` writes the spikes over ``input_seq`` (like ``nn.ReLU(inplace=True)``)
+        and returns it: one [num_steps, ...] tensor fewer to allocate, and step t's spikes go
+        where step t's input was just read. Use it when nothing else needs the input
+        afterwards. ``input_seq`` must then own its memory: not a view of another tensor
+        (``x.unflatten(...)``, ``x[1:]``), not a leaf that requires grad, not a constant input.
         """
-        return self._run_sequence(input_seq, num_steps, membrane_returned=False)[0]
+        return self._run_sequence(input_seq, num_steps, membrane_returned=False,
+                                  inplace=inplace)[0]
 
     def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
-                      membrane_returned: bool) -> tuple[Tensor, Tensor]:
+                      membrane_returned: bool, inplace: bool = False) -> tuple[Tensor, Tensor]:
         _check_tensor("input_seq", input_seq)
+        if inplace:
+            _check_overwritable(input_seq, num_steps)
         if num_steps is None:
             if input_seq.dim() == 0 or input_seq.shape[0] == 0:
                 raise ValueError(
@@ -213,7 +224,8 @@ class LIF(nn.Module):
         beta = self.beta.clamp(0, 1).to(**like)
         threshold = self.threshold.to(**like)
         return _LIFSequence.apply(input_seq, beta, threshold, self.reset,
-                                  self.surrogate.derivative, num_steps, membrane_returned)
+                                  self.surrogate.derivative, num_steps, membrane_returned,
+                                  inplace)
 
     # ------------------------------------------------------------ stateful mode
     def reset_state(self) -> None:
@@ -271,6 +283,20 @@ class LIF(nn.Module):
         )
 
 
+def _check_overwritable(input_seq: Tensor, num_steps: int | None) -> None:
+    """The checks of ``spikes(..., inplace=True)``, before autograd would fail deep inside."""
+    if num_steps is not None:
+        raise ValueError("inplace=True needs a time-first input_seq [num_steps, batch, ...]; "
+                         "a constant input (num_steps given) has no room for the spikes")
+    if input_seq._base is not None:
+        raise ValueError("inplace=True needs an input_seq that owns its memory, but it is a "
+                         "view of another tensor (e.g. made by unflatten, view or slicing); "
+                         "pass inplace=False or input_seq.clone()")
+    if input_seq.is_leaf and input_seq.requires_grad:
+        raise ValueError("inplace=True cannot overwrite a leaf tensor that requires grad; "
+                         "pass inplace=False")
+
+
 def _describe(value: Tensor) -> str:
     """A short text for a parameter: the number itself, or the range for per-neuron values."""
     value = value.detach()
@@ -312,13 +338,14 @@ class _LIFSequence(torch.autograd.Function):
 
     Why it is fast: both loops work one step at a time, in place, on tensors the size of
     one step, which stay in the CPU cache; no autograd graph is built, step by step. The
-    only whole-sequence tensors are the two outputs and, for a time-varying input, its
-    gradient. ``input`` is ``[T, B, ...]``, or ``[B, ...]`` used at each of ``num_steps``.
+    only whole-sequence tensors are the two outputs (the spikes written over the input, if
+    ``inplace``) and, for a time-varying input, its gradient. ``input`` is ``[T, B, ...]``,
+    or ``[B, ...]`` used at each of ``num_steps``.
     """
 
     @staticmethod
     def forward(ctx, input, beta, threshold, reset_mode, derivative, num_steps,
-                membrane_returned):
+                membrane_returned, inplace):
         constant = num_steps is not None  # the same input at every step
         if constant:  # every step in the input's memory layout (e.g. channels-last images)
             step = torch.empty_like(input)  # one step, only for its strides
@@ -327,7 +354,11 @@ class _LIFSequence(torch.autograd.Function):
         else:
             num_steps = input.shape[0]
             mem_seq = torch.empty_like(input)  # in the input's memory layout, if it has one
-        spk_seq = torch.empty_like(mem_seq)
+        if inplace:  # spikes(..., inplace=True): S[t] goes where I[t] was, once it is read
+            ctx.mark_dirty(input)
+            spk_seq = input
+        else:
+            spk_seq = torch.empty_like(mem_seq)
         mem = torch.zeros_like(mem_seq[0])  # U[-1]
         reset = (mem > threshold).to(mem.dtype)  # reset[0] = H(U[-1] - thr)
         decay = torch.empty_like(mem)
@@ -357,7 +388,7 @@ class _LIFSequence(torch.autograd.Function):
         need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
         mode, derivative = ctx.reset_mode, ctx.derivative
         if grad_spk is None and grad_mem is None:
-            return None, None, None, None, None, None, None
+            return None, None, None, None, None, None, None, None
 
         num_steps = mem_seq.shape[0]
         keep_every_lam = need_input and not ctx.constant  # then lam is dL/dI, every step
@@ -410,7 +441,7 @@ class _LIFSequence(torch.autograd.Function):
 
         if keep_every_lam:
             grad_input = lam_seq
-        return grad_input, grad_beta, grad_threshold, None, None, None, None
+        return grad_input, grad_beta, grad_threshold, None, None, None, None, None
 
 
 class Lapicque(LIF):
@@ -472,11 +503,14 @@ class Lapicque(LIF):
         return super().forward(input * (self.time_step / self.C), mem)
 
     def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
-                      membrane_returned: bool) -> tuple[Tensor, Tensor]:
+                      membrane_returned: bool, inplace: bool = False) -> tuple[Tensor, Tensor]:
         # sequence() and spikes() both come here: currents in, scaled by dt/C as in forward
+        # (the scaled copy is what spikes(..., inplace=True) then overwrites)
         _check_tensor("input_seq", input_seq)
+        if inplace:
+            _check_overwritable(input_seq, num_steps)
         return super()._run_sequence(input_seq * (self.time_step / self.C), num_steps,
-                                     membrane_returned)
+                                     membrane_returned, inplace)
 
     def extra_repr(self) -> str:
         return f"R={self.R:g}, C={self.C:g}, time_step={self.time_step:g}, " + super().extra_repr()
