@@ -42,6 +42,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from snnlab import buffers
 from snnlab.surrogate import Surrogate, atan
 
 __all__ = ["LIF", "Lapicque", "reset_states", "RESET_MODES"]
@@ -339,8 +340,10 @@ class _LIFSequence(torch.autograd.Function):
     Why it is fast: both loops work one step at a time, in place, on tensors the size of
     one step, which stay in the CPU cache; no autograd graph is built, step by step. The
     only whole-sequence tensors are the two outputs (the spikes written over the input, if
-    ``inplace``) and, for a time-varying input, its gradient. ``input`` is ``[T, B, ...]``,
-    or ``[B, ...]`` used at each of ``num_steps``.
+    ``inplace``) and, for a time-varying input, its gradient. They come from
+    ``snnlab.buffers``, which hands out again memory that no tensor uses any more: fresh
+    memory from the operating system would cost as much time as the loop itself.
+    ``input`` is ``[T, B, ...]``, or ``[B, ...]`` used at each of ``num_steps``.
     """
 
     @staticmethod
@@ -348,17 +351,17 @@ class _LIFSequence(torch.autograd.Function):
                 membrane_returned, inplace):
         constant = num_steps is not None  # the same input at every step
         if constant:  # every step in the input's memory layout (e.g. channels-last images)
-            step = torch.empty_like(input)  # one step, only for its strides
-            mem_seq = step.new_empty_strided((num_steps, *step.shape),
-                                             (step.numel(), *step.stride()))
+            step = torch.empty_like(input, device="meta")  # one step, only for its strides
+            mem_seq = buffers.empty_strided(input, (num_steps, *step.shape),
+                                            (step.numel(), *step.stride()))
         else:
             num_steps = input.shape[0]
-            mem_seq = torch.empty_like(input)  # in the input's memory layout, if it has one
+            mem_seq = buffers.empty_like(input)  # in the input's memory layout, if it has one
         if inplace:  # spikes(..., inplace=True): S[t] goes where I[t] was, once it is read
             ctx.mark_dirty(input)
             spk_seq = input
         else:
-            spk_seq = torch.empty_like(mem_seq)
+            spk_seq = buffers.empty_like(mem_seq)
         mem = torch.zeros_like(mem_seq[0])  # U[-1]
         reset = (mem > threshold).to(mem.dtype)  # reset[0] = H(U[-1] - thr)
         decay = torch.empty_like(mem)
@@ -398,7 +401,7 @@ class _LIFSequence(torch.autograd.Function):
             # this graph, retain_graph=True, is then refused by autograd's in-place check.)
             lam_seq = mem_seq
         elif keep_every_lam:
-            lam_seq = torch.empty_like(mem_seq)
+            lam_seq = buffers.empty_like(mem_seq)
         else:
             lam_seq = mem_seq.new_empty((2, *mem_seq.shape[1:]))  # just lam[t] and lam[t+1]
         grad_input = torch.zeros_like(mem_seq[0]) if need_input and ctx.constant else None
