@@ -198,3 +198,12 @@ def test_single_layer_poisson_input_fires_with_the_pixel_probability():
     assert 0.1 < rates[200:400].min() and rates[400:600].max() < 0.9  # every pixel, not a few
     first_steps = spikes[:2, 0, 200:600]
     assert not torch.equal(first_steps[0], first_steps[1])  # fresh coins at every step
+
+    # in a batch, each image's coins land on its own pixels
+    images = torch.zeros(3, 784)
+    images[0, :100], images[1, 100:200], images[2, 200:300] = 0.5, 0.5, 1.0
+    rates = models.SingleLayerSNN(num_steps=400)._spike_train(images).mean(0)  # [3, 784]
+    expected = torch.zeros(3, 784)
+    expected[0, :100], expected[1, 100:200], expected[2, 200:300] = 0.5, 0.5, 1.0
+    torch.testing.assert_close(rates, expected, atol=0.1, rtol=0)
+    assert rates[expected == 0].eq(0).all() and rates[2, 200:300].eq(1).all()
