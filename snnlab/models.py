@@ -54,10 +54,63 @@ def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
     return layer(x).unflatten(0, (num_steps, batch))
 
 
-def _step_by_step(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
-    """Apply a layer to each step on its own. BatchNorm needs this while training: it
-    normalises with the statistics of the batch it sees, which is one step's batch."""
-    return torch.stack([layer(x) for x in x_seq])
+def _batch_norm_over_time(bn: nn.BatchNorm2d, x_seq: Tensor) -> Tensor:
+    """BatchNorm at every step, [T, B, C, H, W] -> [T, B, C, H, W], as ``forward_steps`` does.
+
+    BatchNorm cannot see all steps as one batch: while training it normalises with the
+    statistics of the batch in front of it, which in ``forward_steps`` is one step's batch
+    (and it updates its running statistics once per step). So it runs step by step, the same
+    as ``torch.stack([bn(x) for x in x_seq])``, only without the stack's copy (see
+    ``_BatchNormPerStep``).
+    """
+    return _BatchNormPerStep.apply(x_seq, bn.weight, bn.bias, bn)
+
+
+class _BatchNormPerStep(torch.autograd.Function):
+    """PyTorch's own batch-norm kernels, forward and backward, one step at a time.
+
+    Each step's result goes straight into one [T, ...] tensor (and in the backward pass each
+    step's gradient into one [T, ...] gradient), both from ``snnlab.buffers``. A plain loop
+    of ``bn(x[t])`` would make T tensors that ``torch.stack`` then copies, and autograd would
+    copy the T gradients again into one. Training or eval mode: whatever ``bn`` is in.
+    """
+
+    @staticmethod
+    def forward(ctx, x_seq, weight, bias, bn):
+        num_steps, channels = x_seq.shape[0], x_seq.shape[2]
+        out = buffers.empty_like(x_seq)
+        if out.stride()[1:] != x_seq.stride()[1:]:  # (x_seq expanded over time, say) The
+            x_seq = x_seq.contiguous()  # kernel writes out[t] as if it had x_seq[t]'s layout,
+            out = buffers.empty_like(x_seq)  # so give both the same, plain one
+        mean, invstd = x_seq.new_empty(2, num_steps, channels)  # each step's batch statistics
+        for t in range(num_steps):
+            if bn.training:
+                bn.num_batches_tracked.add_(1)  # as nn.BatchNorm2d.forward counts its calls
+            torch.ops.aten.native_batch_norm.out(
+                x_seq[t], weight, bias, bn.running_mean, bn.running_var, bn.training,
+                bn.momentum, bn.eps, out=out[t], save_mean=mean[t], save_invstd=invstd[t])
+        ctx.save_for_backward(x_seq, weight, mean, invstd, bn.running_mean, bn.running_var)
+        ctx.training, ctx.eps = bn.training, bn.eps
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x_seq, weight, mean, invstd, running_mean, running_var = ctx.saved_tensors
+        grad_x = buffers.empty_like(x_seq)
+        grad_weight, grad_bias = weight.new_empty(2, x_seq.shape[0], weight.shape[0])
+        for t in range(x_seq.shape[0]):
+            torch.ops.aten.native_batch_norm_backward.out(
+                grad_out[t], x_seq[t], weight, running_mean, running_var, mean[t], invstd[t],
+                ctx.training, ctx.eps, [True, True, True],
+                out0=grad_x[t], out1=grad_weight[t], out2=grad_bias[t])
+        return grad_x, grad_weight.sum(0), grad_bias.sum(0), None  # summed over the steps
+
+
+def _conv_norm_spike(conv: nn.Module, bn: nn.BatchNorm2d, lif: LIF, s: Tensor) -> Tensor:
+    """LIF(BatchNorm(conv(s))) at every step: the convolution over all steps at once, the
+    BatchNorm step by step, and the LIF writing its spikes over the BatchNorm output, which
+    nothing else reads (``inplace=True``)."""
+    return lif.spikes(_batch_norm_over_time(bn, _over_time(conv, s)), inplace=True)
 
 
 def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
@@ -319,14 +372,13 @@ class SpikingAutoencoder(nn.Module):
         for _ in range(self.num_steps):
             normalized = self.bn1(current)
         s = self.lif1.spikes(normalized, num_steps=self.num_steps)
-        # (each BatchNorm output feeds only its LIF layer, which writes its spikes over it)
-        s = self.lif2.spikes(_step_by_step(self.bn2, _over_time(self.conv2, s)), inplace=True)
-        s = self.lif3.spikes(_step_by_step(self.bn3, _over_time(self.conv3, s)), inplace=True)
+        s = _conv_norm_spike(self.conv2, self.bn2, self.lif2, s)
+        s = _conv_norm_spike(self.conv3, self.bn3, self.lif3, s)
         latent_spikes = self.lif_latent.spikes(self.to_latent(s.flatten(2)))
         # Decoder
         s = self.lif4.spikes(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
-        s = self.lif5.spikes(_step_by_step(self.bn5, _over_time(self.deconv1, s)), inplace=True)
-        s = self.lif6.spikes(_step_by_step(self.bn6, _over_time(self.deconv2, s)), inplace=True)
+        s = _conv_norm_spike(self.deconv1, self.bn5, self.lif5, s)
+        s = _conv_norm_spike(self.deconv2, self.bn6, self.lif6, s)
         _, membrane = self.lif_out.sequence(_over_time(self.deconv3, s))
         return latent_spikes, membrane
 
