@@ -143,6 +143,7 @@ class LIF(nn.Module):
     def forward(self, input: Tensor, mem: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One time step: ``spk, mem = lif(input, mem)``. ``mem=None`` starts at zeros."""
         _check_tensor("input", input)
+        input = self._input_current(input)
         self._check_broadcast(input.shape, "input")
         if self.stateful:
             if mem is not None:
@@ -210,6 +211,8 @@ class LIF(nn.Module):
         _check_tensor("input_seq", input_seq)
         if inplace:
             _check_overwritable(input_seq, num_steps)
+        # (for Lapicque a scaled copy, which inplace=True then overwrites instead)
+        input_seq = self._input_current(input_seq)
         if num_steps is None:
             if input_seq.dim() == 0 or input_seq.shape[0] == 0:
                 raise ValueError(
@@ -227,6 +230,10 @@ class LIF(nn.Module):
         return _LIFSequence.apply(input_seq, beta, threshold, self.reset,
                                   self.surrogate.derivative, num_steps, membrane_returned,
                                   inplace)
+
+    def _input_current(self, input: Tensor) -> Tensor:
+        """The current I the membrane adds up: the input itself (``Lapicque`` scales it)."""
+        return input
 
     # ------------------------------------------------------------ stateful mode
     def reset_state(self) -> None:
@@ -500,20 +507,9 @@ class Lapicque(LIF):
         )
         self.R, self.C, self.time_step = float(R), float(C), float(time_step)
 
-    def forward(self, input: Tensor, mem: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """One Euler step: ``spk, mem = neuron(current, mem)``."""
-        _check_tensor("input", input)
-        return super().forward(input * (self.time_step / self.C), mem)
-
-    def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
-                      membrane_returned: bool, inplace: bool = False) -> tuple[Tensor, Tensor]:
-        # sequence() and spikes() both come here: currents in, scaled by dt/C as in forward
-        # (the scaled copy is what spikes(..., inplace=True) then overwrites)
-        _check_tensor("input_seq", input_seq)
-        if inplace:
-            _check_overwritable(input_seq, num_steps)
-        return super()._run_sequence(input_seq * (self.time_step / self.C), num_steps,
-                                     membrane_returned, inplace)
+    def _input_current(self, input: Tensor) -> Tensor:
+        """The Euler step's current term: the input scaled by dt/C (every API comes here)."""
+        return input * (self.time_step / self.C)
 
     def extra_repr(self) -> str:
         return f"R={self.R:g}, C={self.C:g}, time_step={self.time_step:g}, " + super().extra_repr()
