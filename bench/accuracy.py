@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from snnlab.recipes import RECIPES
+from snnlab.course.recipes import RECIPES
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

@@ -33,7 +33,7 @@ from spikingjelly.activation_based import neuron as sj_neuron
 from spikingjelly.activation_based import surrogate as sj_surrogate
 from torch import nn
 
-from snnlab import data, models, training
+from snnlab import data, losses, models
 
 BATCH = 128
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -147,13 +147,13 @@ class SnnTorchAutoencoder(nn.Module):
 CASES = [
     # name, snnlab model, reference, reference library, loss, input size, T
     ("FCSNN", lambda: models.FCSNN(), lambda: SnnTorchFC(), "snnTorch",
-     training.ce_membrane, 28, 25),
+     losses.ce_membrane, 28, 25),
     ("SingleLayerSNN", lambda: models.SingleLayerSNN(), lambda: SpikingJellySingle(),
-     "SpikingJelly", training.mse_rate, 28, 100),
+     "SpikingJelly", losses.mse_rate, 28, 100),
     ("CSNN", lambda: models.CSNN(), lambda: SnnTorchCSNN(), "snnTorch",
-     training.ce_rate, 28, 25),
+     losses.ce_rate, 28, 25),
     ("SpikingAutoencoder", lambda: models.SpikingAutoencoder(), lambda: SnnTorchAutoencoder(),
-     "snnTorch", training.reconstruction, 32, 5),
+     "snnTorch", losses.reconstruction, 32, 5),
 ]
 
 
@@ -186,7 +186,7 @@ def main() -> None:
     rows = []
     for name, build_ours, build_reference, library, loss_fn, size, num_steps in CASES:
         images, labels = next(iter(data.loaders(BATCH, size=size)[0]))
-        autoencoder = loss_fn is training.reconstruction
+        autoencoder = loss_fn is losses.reconstruction
         ours = make_step(build_ours(), loss_fn, images, labels, autoencoder)
         reference = make_step(build_reference(), loss_fn, images, labels, autoencoder)
         ours(), reference()  # warm-up

@@ -1,9 +1,18 @@
-"""Command line: ``python -m snnlab train ...`` and ``python -m snnlab handout ...``."""
+"""Command line: ``python -m snnlab train ...`` and ``python -m snnlab handout ...``.
+
+A mistake in what was asked for (a wrong option, a missing file, no GPU for ``--device
+cuda``) is one line on stderr and exit status 2, never a traceback. Anything else that goes
+wrong is a bug: exit status 1, with what to report.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+# The errors that mean "you asked for something that cannot be done", not "snnlab is broken".
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError,
+               IsADirectoryError, NotADirectoryError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -12,21 +21,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from snnlab import recipes
+    from snnlab.course import handout, recipes
 
     recipes.add_arguments(
         commands.add_parser("train", help="train one of the course's networks on MNIST",
                             description="Train one of the course's networks on MNIST.")
     )
-    from snnlab import handout
-
     handout.add_arguments(
         commands.add_parser("handout", help="export lessons as student or instructor handouts",
                             description="Export lessons as student or instructor handouts.")
     )
     args = parser.parse_args(argv)
     module = recipes if args.command == "train" else handout
-    return module.main(args)
+    try:
+        return module.main(args)
+    except KeyboardInterrupt:
+        print(f"python -m snnlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        print(f"python -m snnlab {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a bug: say so, and what to report
+        print(f"python -m snnlab {args.command}: internal error {type(error).__name__}: {error}\n"
+              "This is a bug in snnlab, not in what you typed. Please report the command, this "
+              "message and `python -c \"import snnlab, torch; print(snnlab.__version__, "
+              "torch.__version__)\"`.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,46 +1,47 @@
-"""Four classic spiking networks for MNIST.
+"""Four classic spiking networks for MNIST (lessons 04, 05 and 06).
 
 Every model returns a time-first record of its output layer::
 
     spikes, membrane = model(x)      # each [num_steps, batch, ...]
 
-and each has two forward passes that compute the same numbers (the fast one adds things up in
-another order, so the last bits of a float may differ):
+and each has two forward passes that compute the same numbers, one after the other below:
 
 - ``forward_steps(x)``: the loop you write by hand in the lessons, one time step at a time.
-- ``forward(x)``: the fast version. Three tricks, none of which changes the result:
+  Read this one.
+- ``forward(x)``: the same layers in the same order, reorganised for speed. Only the neurons
+  carry state from one step to the next, so only they need the time loop:
 
   1. A static input (the same image at every step) gives the same first-layer current at
      every step, so that layer runs once, not ``num_steps`` times, and its neurons get it as
-     a constant input, ``lif.sequence(current, num_steps=T)``.
-  2. Layers without state (linear, convolution, pooling) do not care which time step a
-     sample comes from, so all steps go through them as one big batch ``[T*B, ...]``
-     (images in channels-last memory layout, which the CPU's convolutions read fastest).
+     a constant input, ``lif.spikes(current, num_steps=T)``.
+  2. Layers without state (linear, convolution, pooling) do not care which step a sample
+     comes from, so all steps go through them as one big batch ``[T*B, ...]`` (images in
+     channels-last memory layout, which the CPU's convolutions read fastest).
   3. The neurons run over the whole sequence with ``LIF.sequence``, or ``LIF.spikes`` for
-     hidden layers, whose membrane nothing reads. Where a layer's input current is needed
-     by nothing else (the autoencoder's BatchNorm outputs), the spikes are written over it,
-     ``LIF.spikes(current, inplace=True)``.
+     hidden layers, whose membrane nothing reads (``snnlab.bptt``).
 
-Only the neurons carry state from one step to the next, so only they need the time loop.
+  BatchNorm is the exception to 2: while training it normalises with the statistics of the
+  batch in front of it, which in ``forward_steps`` is one step's batch, so it runs step by
+  step in both. The fast path adds numbers up in another order, so the last bits of a
+  float32 may differ; in float64 the two agree to 1e-10 (tested, values and gradients).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from snnlab import buffers, surrogate
+from snnlab import checks, encoding, surrogate
 from snnlab.neurons import LIF
 
-
-def _check_num_steps(num_steps: int) -> None:
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+__all__ = ["FCSNN", "SingleLayerSNN", "CSNN", "SpikingAutoencoder", "MODELS"]
 
 
+# ---------------------------------------------------------------- shared helpers
 def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
     """Apply a stateless layer to every step at once: [T, B, ...] -> [T, B, ...].
 
@@ -54,63 +55,9 @@ def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
     return layer(x).unflatten(0, (num_steps, batch))
 
 
-def _batch_norm_over_time(bn: nn.BatchNorm2d, x_seq: Tensor) -> Tensor:
-    """BatchNorm at every step, [T, B, C, H, W] -> [T, B, C, H, W], as ``forward_steps`` does.
-
-    BatchNorm cannot see all steps as one batch: while training it normalises with the
-    statistics of the batch in front of it, which in ``forward_steps`` is one step's batch
-    (and it updates its running statistics once per step). So it runs step by step, the same
-    as ``torch.stack([bn(x) for x in x_seq])``, only without the stack's copy (see
-    ``_BatchNormPerStep``).
-    """
-    return _BatchNormPerStep.apply(x_seq, bn.weight, bn.bias, bn)
-
-
-class _BatchNormPerStep(torch.autograd.Function):
-    """PyTorch's own batch-norm kernels, forward and backward, one step at a time.
-
-    Each step's result goes straight into one [T, ...] tensor (and in the backward pass each
-    step's gradient into one [T, ...] gradient), both from ``snnlab.buffers``. A plain loop
-    of ``bn(x[t])`` would make T tensors that ``torch.stack`` then copies, and autograd would
-    copy the T gradients again into one. Training or eval mode: whatever ``bn`` is in.
-    """
-
-    @staticmethod
-    def forward(ctx, x_seq, weight, bias, bn):
-        num_steps, channels = x_seq.shape[0], x_seq.shape[2]
-        out = buffers.empty_like(x_seq)
-        if out.stride()[1:] != x_seq.stride()[1:]:  # (x_seq expanded over time, say) The
-            x_seq = x_seq.contiguous()  # kernel writes out[t] as if it had x_seq[t]'s layout,
-            out = buffers.empty_like(x_seq)  # so give both the same, plain one
-        mean, invstd = x_seq.new_empty(2, num_steps, channels)  # each step's batch statistics
-        for t in range(num_steps):
-            if bn.training:
-                bn.num_batches_tracked.add_(1)  # as nn.BatchNorm2d.forward counts its calls
-            torch.ops.aten.native_batch_norm.out(
-                x_seq[t], weight, bias, bn.running_mean, bn.running_var, bn.training,
-                bn.momentum, bn.eps, out=out[t], save_mean=mean[t], save_invstd=invstd[t])
-        ctx.save_for_backward(x_seq, weight, mean, invstd, bn.running_mean, bn.running_var)
-        ctx.training, ctx.eps = bn.training, bn.eps
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x_seq, weight, mean, invstd, running_mean, running_var = ctx.saved_tensors
-        grad_x = buffers.empty_like(x_seq)
-        grad_weight, grad_bias = weight.new_empty(2, x_seq.shape[0], weight.shape[0])
-        for t in range(x_seq.shape[0]):
-            torch.ops.aten.native_batch_norm_backward.out(
-                grad_out[t], x_seq[t], weight, running_mean, running_var, mean[t], invstd[t],
-                ctx.training, ctx.eps, [True, True, True],
-                out0=grad_x[t], out1=grad_weight[t], out2=grad_bias[t])
-        return grad_x, grad_weight.sum(0), grad_bias.sum(0), None  # summed over the steps
-
-
-def _conv_norm_spike(conv: nn.Module, bn: nn.BatchNorm2d, lif: LIF, s: Tensor) -> Tensor:
-    """LIF(BatchNorm(conv(s))) at every step: the convolution over all steps at once, the
-    BatchNorm step by step, and the LIF writing its spikes over the BatchNorm output, which
-    nothing else reads (``inplace=True``)."""
-    return lif.spikes(_batch_norm_over_time(bn, _over_time(conv, s)), inplace=True)
+def _norm_each_step(bn: nn.BatchNorm2d, x_seq: Tensor) -> Tensor:
+    """BatchNorm at every step, [T, B, C, H, W] -> [T, B, C, H, W], as ``forward_steps`` does."""
+    return torch.stack([bn(x) for x in x_seq])
 
 
 def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
@@ -118,8 +65,76 @@ def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
     return torch.stack(spikes), torch.stack(membranes)
 
 
+def _check_values(model: nn.Module, x: object) -> Tensor:
+    """x: a float tensor in the network's dtype and on its device, every value in [0, 1]."""
+    name = type(model).__name__
+    checks.tensor("x", x)
+    weight = next(model.parameters())
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{name}: x is {x.dtype} but the network's weights are {weight.dtype}; "
+                        f"pass x.to({weight.dtype}) (or convert the network: model.to({x.dtype}))")
+    if x.device != weight.device:
+        raise ValueError(f"{name}: x is on {x.device} but the network is on {weight.device}; "
+                         f"pass x.to({str(weight.device)!r})")
+    checks.finite(f"{name}'s input x", x)
+    if x.numel() and ((x < 0) | (x > 1)).any():
+        raise ValueError(f"{name}: x must hold pixel values or spikes in [0, 1], found values "
+                         f"in [{x.min().item():g}, {x.max().item():g}] "
+                         f"({checks.where(((x < 0) | (x > 1)).cpu())} outside). Images from "
+                         "snnlab.data are already in [0, 1]; 8-bit pixels need x / 255")
+    return x
+
+
+def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tensor, bool]:
+    """``(x, is_static)``: static images as [B, num_inputs], or a spike train [T, B, num_inputs]."""
+    x = _check_values(model, x)
+    name = type(model).__name__
+    side = int(num_inputs ** 0.5)
+    if x.dim() == 3 and x.shape[-1] == num_inputs:
+        if x.shape[1] == model.num_steps != x.shape[0]:
+            warnings.warn(f"{name}: the spike train has shape {tuple(x.shape)}; snnlab is "
+                          f"time-first, [num_steps, batch, {num_inputs}]. If you passed "
+                          "[batch, num_steps, ...], use x.transpose(0, 1)", stacklevel=3)
+        return x, False
+    if x.dim() in (2, 4) and len(x) and x[0].numel() == num_inputs:
+        return x.flatten(1), True
+    raise ValueError(f"{name}: x must be static images [B, {num_inputs}] or [B, 1, {side}, "
+                     f"{side}], or a time-first spike train [T, B, {num_inputs}]; got "
+                     f"{tuple(x.shape)}")
+
+
+def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
+    """x: static images [B, 1, size, size] with values in [0, 1]."""
+    x = _check_values(model, x)
+    name, shape = type(model).__name__, tuple(x.shape)
+    if x.dim() == 4 and shape[1:] == (1, size, size) and shape[0] > 0:
+        return x
+    expected = f"{name}: x must be images [B, 1, {size}, {size}], got {shape}"
+    if x.dim() == 2 and shape[1] == size * size:
+        raise ValueError(f"{expected}: a flat vector; a convolutional network needs the image "
+                         f"shape, x.view(-1, 1, {size}, {size})")
+    if x.dim() == 3 and shape[1:] == (size, size):
+        raise ValueError(f"{expected}: the channel dimension is missing, use x.unsqueeze(1)")
+    if x.dim() == 5:
+        raise ValueError(f"{expected}: {name} takes static images and repeats them over its "
+                         f"num_steps; it does not take a spike train [T, B, ...]")
+    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)):
+        raise ValueError(f"{expected}: load MNIST with size={size} "
+                         f"(snnlab.data.loaders(..., size={size}))")
+    raise ValueError(expected)
+
+
+def _config(**arguments: object) -> dict:
+    """The constructor arguments, checked: sizes positive ints, num_steps a positive int."""
+    for name, value in arguments.items():
+        if name.startswith("num_") or name == "latent_dim":
+            checks.positive_int(name, value)
+    return dict(arguments)
+
+
+# ---------------------------------------------------------------- the networks
 class FCSNN(nn.Module):
-    """Two fully connected layers of leaky integrate-and-fire neurons (784-1000-10).
+    """Two fully connected layers of leaky integrate-and-fire neurons (784-1000-10). Lesson 04.
 
         I1[t] = W1 x[t] + b1,        S1[t], U1[t] = LIF_beta(I1[t], U1[t-1])
         I2[t] = W2 S1[t] + b2,       S2[t], U2[t] = LIF_beta(I2[t], U2[t-1])
@@ -136,37 +151,17 @@ class FCSNN(nn.Module):
     def __init__(self, num_inputs: int = 784, num_hidden: int = 1000, num_outputs: int = 10,
                  beta: float = 0.95, num_steps: int = 25) -> None:
         super().__init__()
-        _check_num_steps(num_steps)
-        self.config = dict(num_inputs=num_inputs, num_hidden=num_hidden,
-                           num_outputs=num_outputs, beta=beta, num_steps=num_steps)
+        self.config = _config(num_inputs=num_inputs, num_hidden=num_hidden,
+                              num_outputs=num_outputs, beta=beta, num_steps=num_steps)
         self.num_steps = num_steps
         self.fc1 = nn.Linear(num_inputs, num_hidden)
         self.lif1 = LIF(beta)
         self.fc2 = nn.Linear(num_hidden, num_outputs)
         self.lif2 = LIF(beta)
 
-    def _split_input(self, x: Tensor) -> tuple[Tensor, bool]:
-        """Return ``(x, is_static)`` with x as [B, num_inputs] or [T, B, num_inputs]."""
-        num_inputs = self.fc1.in_features
-        if x.dim() == 3 and x.shape[-1] == num_inputs:
-            return x, False
-        if x.dim() in (2, 4) and x[0].numel() == num_inputs:
-            return x.flatten(1), True
-        raise ValueError(
-            f"FCSNN: x must be static images [B, {num_inputs}] or [B, 1, H, W] with "
-            f"H*W={num_inputs}, or a spike train [T, B, {num_inputs}]; got {tuple(x.shape)}")
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        x, is_static = self._split_input(x)
-        if is_static:  # once, not num_steps times: the same current at every step
-            spikes1 = self.lif1.spikes(self.fc1(x), num_steps=self.num_steps)
-        else:  # all steps in one matrix product
-            spikes1 = self.lif1.spikes(self.fc1(x))
-        return self.lif2.sequence(self.fc2(spikes1))
-
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        x, is_static = self._split_input(x)
-        num_steps = self.num_steps if is_static else x.shape[0]
+        x, is_static = _static_or_train(self, x, self.fc1.in_features)
+        num_steps = self.num_steps if is_static else len(x)
         mem1 = mem2 = None  # None: the neurons start at rest
         record = []
         for t in range(num_steps):
@@ -176,27 +171,17 @@ class FCSNN(nn.Module):
             record.append((spk2, mem2))
         return _stack(record)
 
-
-def _poisson(probability: Tensor, num_steps: int) -> Tensor:
-    """Poisson (rate) spikes ``[num_steps, *probability.shape]``: each entry fires at each
-    step with its probability, independently, like ``(torch.rand(num_steps, ...) < p)``.
-
-    A coin is only tossed where the outcome is in doubt (0 < p < 1): a pixel at 0 never fires
-    and one at 1 always does. On MNIST that leaves about one pixel in five to draw for. The
-    spike train (40 MB for 100 steps of 128 digits) lives in memory from ``snnlab.buffers``.
-    """
-    spikes = buffers.empty_like(probability.expand(num_steps, *probability.shape))
-    spikes.copy_(probability >= 1)  # every step: 1.0 where p = 1, 0.0 elsewhere
-    in_doubt = ((probability > 0) & (probability < 1)).flatten().nonzero().squeeze(1)
-    p = probability.flatten()[in_doubt]  # [K], one entry per pixel in doubt
-    draws = torch.rand(num_steps, p.numel(), dtype=p.dtype, device=p.device)
-    coins = torch.lt(draws, p, out=draws)  # [num_steps, K]: 1.0 where u < p, else 0.0
-    spikes.view(num_steps, -1).index_copy_(1, in_doubt, coins)
-    return spikes
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x, is_static = _static_or_train(self, x, self.fc1.in_features)
+        if is_static:  # fc1 once, not num_steps times: the same current at every step
+            spikes1 = self.lif1.spikes(self.fc1(x), num_steps=self.num_steps)
+        else:  # fc1 over all steps in one matrix product
+            spikes1 = self.lif1.spikes(self.fc1(x))
+        return self.lif2.sequence(self.fc2(spikes1))  # fc2 over all steps, then lif2
 
 
 class SingleLayerSNN(nn.Module):
-    """784 inputs straight to 10 LIF neurons, no bias, fed by Poisson (rate) spikes.
+    """784 inputs straight to 10 LIF neurons, no bias, fed by Poisson (rate) spikes. Lesson 04.
 
     SpikingJelly's classic first example. It writes the neuron with a time constant tau::
 
@@ -207,45 +192,37 @@ class SingleLayerSNN(nn.Module):
     and uses the arctan surrogate.
 
     Input: images ``[B, 1, 28, 28]`` or ``[B, 784]`` with values in [0, 1], which the model
-    turns into a fresh Poisson spike train of ``num_steps`` steps (each pixel fires with
-    probability equal to its value, as with ``snnlab.encoding.rate``; so two calls give
-    slightly different answers), or a spike
+    turns into a fresh Poisson spike train of ``num_steps`` steps with
+    ``snnlab.encoding.rate`` (so two calls give slightly different answers), or a spike
     train ``[T, B, 784]`` you made yourself. Returns ``(spikes, membrane)``, each ``[T, B, 10]``.
-    Train it with ``training.mse_rate``: the correct neuron should fire at every step.
+    Train it with ``losses.mse_rate``: the correct neuron should fire at every step.
     """
 
     def __init__(self, tau: float = 2.0, num_steps: int = 100) -> None:
         super().__init__()
-        _check_num_steps(num_steps)
-        if not tau > 1.0:
-            raise ValueError(f"SingleLayerSNN: tau must be > 1 (so 0 < beta < 1), got {tau!r}")
-        self.config = dict(tau=tau, num_steps=num_steps)
+        self.config = _config(tau=checks.number("tau", tau, "> 1 (so that 0 < beta < 1)",
+                                                lambda v: 1 < v < float("inf")),
+                              num_steps=num_steps)
         self.tau = tau
         self.num_steps = num_steps
         self.fc = nn.Linear(784, 10, bias=False)
         self.lif = LIF(beta=1.0 - 1.0 / tau, reset="zero", surrogate=surrogate.atan())
 
     def _spike_train(self, x: Tensor) -> Tensor:
-        if x.dim() == 3 and x.shape[-1] == 784:
-            return x
-        if x.dim() in (2, 4) and x[0].numel() == 784:
-            return _poisson(x.flatten(1).clamp(0, 1), self.num_steps)  # [T, B, 784]
-        raise ValueError(f"SingleLayerSNN: x must be images [B, 784] or [B, 1, 28, 28], or a "
-                         f"spike train [T, B, 784]; got {tuple(x.shape)}")
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        input_spikes = self._spike_train(x)
-        current = self.fc(input_spikes) / self.tau  # all steps in one matrix product
-        return self.lif.sequence(current)
+        x, is_static = _static_or_train(self, x, 784)
+        return encoding.rate(x, self.num_steps) if is_static else x  # [T, B, 784]
 
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        input_spikes = self._spike_train(x)
         mem = None
         record = []
-        for x_t in input_spikes:
+        for x_t in self._spike_train(x):
             spk, mem = self.lif(self.fc(x_t) / self.tau, mem)
             record.append((spk, mem))
         return _stack(record)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        current = self.fc(self._spike_train(x)) / self.tau  # all steps in one matrix product
+        return self.lif.sequence(current)
 
 
 class CSNN(nn.Module):
@@ -257,13 +234,12 @@ class CSNN(nn.Module):
 
     (each at every step, each LIF with its own membrane). Input: static images
     ``[B, 1, 28, 28]``, the same at every step. Returns ``(spikes, membrane)`` of the
-    output layer, each ``[num_steps, B, 10]``.
+    output layer, each ``[num_steps, B, 10]``. Lesson 05.
     """
 
     def __init__(self, beta: float = 0.5, num_steps: int = 25) -> None:
         super().__init__()
-        _check_num_steps(num_steps)
-        self.config = dict(beta=beta, num_steps=num_steps)
+        self.config = _config(beta=beta, num_steps=num_steps)
         self.num_steps = num_steps
         spike = surrogate.fast_sigmoid(25.0)
         self.conv1 = nn.Conv2d(1, 12, 5)
@@ -273,25 +249,8 @@ class CSNN(nn.Module):
         self.fc = nn.Linear(64 * 4 * 4, 10)
         self.lif3 = LIF(beta, surrogate=spike)
 
-    def _check_input(self, x: Tensor) -> None:
-        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-            raise ValueError(f"CSNN: x must be images [B, 1, 28, 28], got {tuple(x.shape)}")
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        _, spikes2 = self._hidden_spikes(x)
-        return self.lif3.sequence(self.fc(spikes2.flatten(2)))
-
-    def _hidden_spikes(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """The spikes of the two convolutional layers, each [T, B, C, H, W]."""
-        self._check_input(x)
-        current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
-        current1 = current1.contiguous(memory_format=torch.channels_last)  # see _over_time
-        spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)
-        current2 = _over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1)
-        return spikes1, self.lif2.spikes(current2)
-
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        self._check_input(x)
+        x = _check_images(self, x, 28)
         mem1 = mem2 = mem3 = None
         record = []
         for _ in range(self.num_steps):
@@ -301,20 +260,30 @@ class CSNN(nn.Module):
             record.append((spk3, mem3))
         return _stack(record)
 
-    def layer_spikes(self, x: Tensor) -> dict[str, Tensor]:
-        """The spikes of every layer, time-first, to look inside the network.
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        spikes = self.layer_spikes(x, output=False)
+        return self.lif3.sequence(self.fc(spikes["lif2"].flatten(2)))
+
+    def layer_spikes(self, x: Tensor, output: bool = True) -> dict[str, Tensor]:
+        """The spikes of every layer, time-first, to look inside the network (lesson 05).
 
         Returns ``{"lif1": [T, B, 12, 12, 12], "lif2": [T, B, 64, 4, 4], "lif3": [T, B, 10]}``
-        (keys are the LIF layers' names). The same numbers as ``forward``, whose output spikes
-        are ``"lif3"``. Wrap the call in ``torch.no_grad()`` when you only want to look.
+        (``"lif3"`` only with ``output=True``): the same numbers as ``forward``. Wrap the
+        call in ``torch.no_grad()`` when you only want to look.
         """
-        spikes1, spikes2 = self._hidden_spikes(x)
-        spikes3 = self.lif3.spikes(self.fc(spikes2.flatten(2)))
-        return {"lif1": spikes1, "lif2": spikes2, "lif3": spikes3}
+        x = _check_images(self, x, 28)
+        current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
+        current1 = current1.contiguous(memory_format=torch.channels_last)  # see _over_time
+        spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)
+        spikes2 = self.lif2.spikes(_over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1))
+        layers = {"lif1": spikes1, "lif2": spikes2}
+        if output:
+            layers["lif3"] = self.lif3.spikes(self.fc(spikes2.flatten(2)))
+        return layers
 
 
 class SpikingAutoencoder(nn.Module):
-    """A convolutional spiking autoencoder for 32x32 images.
+    """A convolutional spiking autoencoder for 32x32 images. Lesson 06.
 
     Encoder: three stride-2 3x3 convolutions (32, 64, 128 channels; 32 -> 16 -> 8 -> 4 pixels),
     each followed by BatchNorm and LIF, then a linear layer to ``latent_dim`` spiking neurons.
@@ -331,9 +300,8 @@ class SpikingAutoencoder(nn.Module):
     def __init__(self, latent_dim: int = 32, beta: float = 0.5, num_steps: int = 5,
                  threshold: float = 1.0) -> None:
         super().__init__()
-        _check_num_steps(num_steps)
-        self.config = dict(latent_dim=latent_dim, beta=beta, num_steps=num_steps,
-                           threshold=threshold)
+        self.config = _config(latent_dim=latent_dim, beta=beta, num_steps=num_steps,
+                              threshold=threshold)
         self.num_steps = num_steps
 
         def lif() -> LIF:
@@ -354,36 +322,8 @@ class SpikingAutoencoder(nn.Module):
         self.deconv2, self.bn6, self.lif6 = up(64, 32), nn.BatchNorm2d(32), lif()
         self.deconv3, self.lif_out = up(32, 1), LIF(beta, threshold=threshold, reset="none")
 
-    def _check_input(self, x: Tensor) -> None:
-        if x.dim() == 4 and tuple(x.shape[1:]) == (1, 28, 28):
-            raise ValueError("SpikingAutoencoder: x is 28x28, but the autoencoder takes 32x32 "
-                             "images; load MNIST with size=32 "
-                             "(snnlab.data.loaders(..., size=32))")
-        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 32, 32):
-            raise ValueError(f"SpikingAutoencoder: x must be images [B, 1, 32, 32], "
-                             f"got {tuple(x.shape)}")
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        self._check_input(x)
-        # Encoder. The first convolution sees the same image at every step: run it once. Its
-        # BatchNorm gives the same output at every step too, but it runs once per step all
-        # the same, so that its running statistics are updated as often as in forward_steps.
-        current = self.conv1(x).contiguous(memory_format=torch.channels_last)  # see _over_time
-        for _ in range(self.num_steps):
-            normalized = self.bn1(current)
-        s = self.lif1.spikes(normalized, num_steps=self.num_steps)
-        s = _conv_norm_spike(self.conv2, self.bn2, self.lif2, s)
-        s = _conv_norm_spike(self.conv3, self.bn3, self.lif3, s)
-        latent_spikes = self.lif_latent.spikes(self.to_latent(s.flatten(2)))
-        # Decoder
-        s = self.lif4.spikes(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
-        s = _conv_norm_spike(self.deconv1, self.bn5, self.lif5, s)
-        s = _conv_norm_spike(self.deconv2, self.bn6, self.lif6, s)
-        _, membrane = self.lif_out.sequence(_over_time(self.deconv3, s))
-        return latent_spikes, membrane
-
     def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        self._check_input(x)
+        x = _check_images(self, x, 32)
         mem = [None] * 8  # one membrane per LIF layer, all at rest
         record = []
         for _ in range(self.num_steps):
@@ -397,6 +337,25 @@ class SpikingAutoencoder(nn.Module):
             _, mem[7] = self.lif_out(self.deconv3(s), mem[7])
             record.append((latent, mem[7]))
         return _stack(record)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = _check_images(self, x, 32)
+        # Encoder. conv1 sees the same image at every step: run it once. bn1 then gives the
+        # same output at every step too, but it runs once per step all the same, so that its
+        # running statistics move as often as in forward_steps.
+        current = self.conv1(x).contiguous(memory_format=torch.channels_last)  # see _over_time
+        for _ in range(self.num_steps):
+            normalized = self.bn1(current)
+        s = self.lif1.spikes(normalized, num_steps=self.num_steps)
+        s = self.lif2.spikes(_norm_each_step(self.bn2, _over_time(self.conv2, s)))
+        s = self.lif3.spikes(_norm_each_step(self.bn3, _over_time(self.conv3, s)))
+        latent_spikes = self.lif_latent.spikes(self.to_latent(s.flatten(2)))
+        # Decoder
+        s = self.lif4.spikes(self.from_latent(latent_spikes).unflatten(2, (128, 4, 4)))
+        s = self.lif5.spikes(_norm_each_step(self.bn5, _over_time(self.deconv1, s)))
+        s = self.lif6.spikes(_norm_each_step(self.bn6, _over_time(self.deconv2, s)))
+        _, membrane = self.lif_out.sequence(_over_time(self.deconv3, s))
+        return latent_spikes, membrane
 
 
 MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder)

@@ -22,7 +22,7 @@ factory             derivative(x)                               smooth(x)
 ==================  ==========================================  ==============================
 fast_sigmoid(k=25)  1 / (k|x| + 1)^2                            1/k + x / (1 + k|x|)
 atan(a=2)           (a/2) / (1 + (pi/2 * a * x)^2)              1/2 + arctan(pi/2 * a * x) / pi
-sigmoid(k=25)       k e^(-kx) / (1 + e^(-kx))^2 = k s (1 - s)   s = 1 / (1 + e^(-kx))
+sigmoid(k=25)       k s(kx) s(-kx)                              s(kx) = 1 / (1 + e^(-kx))
 straight_through()  1                                           1/2 + x
 ==================  ==========================================  ==============================
 
@@ -31,9 +31,8 @@ straight_through()  1                                           1/2 + x
 fast-sigmoid derivative has area 2/k, not 1, so its smooth curve only rises from 0 to 2/k.
 The derivatives are the same formulas as snnTorch's ``surrogate`` module.
 
-The backward pass of every spiking layer runs ``derivative`` once per time step, so each one
-makes a single new tensor and then works on it in place (``reciprocal_``, ``pow_``, ``mul_``),
-the formula read from the inside out. It never changes its argument x.
+Each ``derivative`` below is the formula of its row, written as it reads. Lesson 03 teaches
+this module; lesson 02 uses the spike function.
 """
 
 from __future__ import annotations
@@ -43,6 +42,8 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
+
+from snnlab import checks
 
 __all__ = ["Surrogate", "SpikeFunction", "fast_sigmoid", "atan", "sigmoid", "straight_through"]
 
@@ -86,31 +87,19 @@ class Surrogate:
 
     def __call__(self, x: Tensor) -> Tensor:
         """Spikes ``(x > 0)`` in x's dtype; the backward pass uses ``derivative(x)``."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-        return SpikeFunction.apply(x, self.derivative)
+        return SpikeFunction.apply(checks.tensor("x", x), self.derivative)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{key}={value:g}" for key, value in self.params.items())
         return f"{self.name}({args})"
 
 
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a positive number, got {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
 def fast_sigmoid(slope: float = 25.0) -> Surrogate:
     """Fast sigmoid (SuperSpike, Zenke & Ganguli 2018): dS/dx = 1 / (slope*|x| + 1)^2."""
-    k = _check_positive("slope", slope)
+    k = checks.positive_number("slope", slope)
 
     def derivative(x: Tensor) -> Tensor:
-        return torch.add(x.new_full((), 1.0), x.abs(), alpha=k).pow_(-2)  # (1 + k|x|)^-2
+        return 1 / (k * x.abs() + 1) ** 2
 
     def smooth(x: Tensor) -> Tensor:
         return 1.0 / k + x / (1.0 + k * x.abs())
@@ -120,11 +109,10 @@ def fast_sigmoid(slope: float = 25.0) -> Surrogate:
 
 def atan(alpha: float = 2.0) -> Surrogate:
     """Arctangent (Fang et al. 2021): dS/dx = (alpha/2) / (1 + (pi/2 * alpha * x)^2)."""
-    a = _check_positive("alpha", alpha)
+    a = checks.positive_number("alpha", alpha)
 
     def derivative(x: Tensor) -> Tensor:
-        # (a/2) / (1 + (pi/2 * a * x)^2) = 1 / (2/a + (2/a) * (pi/2 * a)^2 * x * x)
-        return torch.addcmul(x.new_full((), 2 / a), x, x, value=math.pi**2 * a / 2).reciprocal_()
+        return (a / 2) / (1 + (math.pi / 2 * a * x) ** 2)
 
     def smooth(x: Tensor) -> Tensor:
         return 0.5 + torch.atan(math.pi / 2 * a * x) / math.pi
@@ -133,17 +121,18 @@ def atan(alpha: float = 2.0) -> Surrogate:
 
 
 def sigmoid(slope: float = 25.0) -> Surrogate:
-    """Logistic sigmoid: dS/dx = slope * e^(-slope x) / (1 + e^(-slope x))^2.
+    """Logistic sigmoid: dS/dx = slope * s(slope x) * s(-slope x), s(z) = 1 / (1 + e^(-z)).
 
-    Computed as slope * s * (1 - s) with s = sigmoid(slope * x): the same number, but it
-    stays finite for very negative x, where e^(-slope x) overflows to inf and the textbook
-    form gives inf/inf = nan (snnTorch's does, below about x = -3.5 in float32).
+    The textbook forms are the same number but lose it in float32. slope e^(-kx) /
+    (1 + e^(-kx))^2 overflows to inf/inf = nan for very negative x (snnTorch's does, below
+    about x = -3.5). k s (1 - s) cancels for positive x: s rounds to 1, so 1 - s is 0 from
+    about x = 0.7 at slope 25, where the true value is 6e-7 (3.5e-10 at x = 1). Since
+    1 - s(z) = s(-z), the form used here has no subtraction and is symmetric in x.
     """
-    k = _check_positive("slope", slope)
+    k = checks.positive_number("slope", slope)
 
     def derivative(x: Tensor) -> Tensor:
-        s = torch.sigmoid(k * x)
-        return torch.rsub(s, 1.0).mul_(s).mul_(k)  # (1 - s) * s * k
+        return k * torch.sigmoid(k * x) * torch.sigmoid(-k * x)
 
     def smooth(x: Tensor) -> Tensor:
         return torch.sigmoid(k * x)

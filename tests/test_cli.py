@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from snnlab import __main__ as cli
-from snnlab import models, training
+from snnlab import checkpoints, models
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -25,9 +25,9 @@ def test_train_cli_end_to_end(tmp_path, mnist_root):
                   "--device", "cpu", "--data-dir", str(mnist_root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "fc.pt", "history.csv", "metrics.json", "steps.csv"]
+        "fc.history.csv", "fc.metrics.json", "fc.pt", "fc.steps.csv"]
 
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "fc.metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["batch_size"] == 50 and metrics["lr"] == 0.005
     assert metrics["model_config"]["num_steps"] == 6 and metrics["model_config"]["beta"] == 0.9
     assert 0.3 < metrics["test_accuracy"] <= 1.0  # chance is 0.1
@@ -35,16 +35,22 @@ def test_train_cli_end_to_end(tmp_path, mnist_root):
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
     assert "epoch 1/2" in result.stderr  # the progress bar
 
-    with open(out / "history.csv") as file:
+    with open(out / "fc.history.csv") as file:
         rows = list(csv.DictReader(file))
     assert [row["epoch"] for row in rows] == ["1.0", "2.0"]
     assert float(rows[-1]["test_accuracy"]) == pytest.approx(metrics["test_accuracy"])
     # the run's wall time covers every epoch, not just the last one
     assert metrics["wall_seconds"] >= sum(float(row["seconds"]) for row in rows) - 0.1
     assert "seconds" not in metrics
-    assert len((out / "steps.csv").read_text().splitlines()) == 1 + 2 * 6  # 300 / 50 per epoch
+    assert len((out / "fc.steps.csv").read_text().splitlines()) == 1 + 2 * 6  # 300 / 50 each
+    assert metrics["stopped"] is None
 
-    model = training.load_checkpoint(out / "fc.pt")
+    again = _run("fc", "--epochs", "2", "--subset", "300", "--num-steps", "6",
+                 "--batch-size", "50", "--lr", "0.005", "--beta", "0.9", "--seed", "1",
+                 "--device", "cpu", "--data-dir", str(mnist_root), "--out", str(out))
+    assert again.returncode == 0 and "Loading the finished run" in again.stdout
+
+    model = checkpoints.load_checkpoint(out / "fc.pt")
     assert isinstance(model, models.FCSNN) and model.config["num_steps"] == 6
 
 
@@ -63,9 +69,11 @@ def test_train_cli_help_lists_the_models_and_options():
     (["cnn"], "invalid choice"),
 ])
 def test_train_cli_rejects_bad_arguments(args, message, capsys, tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["train", *args, "--out", str(tmp_path / "x")])
-    assert exit_info.value.code != 0
-    captured = capsys.readouterr()
-    assert message in str(exit_info.value.code) + captured.err
+    try:
+        code = cli.main(["train", *args, "--out", str(tmp_path / "x")])
+    except SystemExit as exit_info:  # argparse's own errors
+        code = exit_info.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()

@@ -165,7 +165,7 @@ def test_data_must_be_a_float_tensor(encoder):
 
 
 def test_rate_gain_range():
-    with pytest.raises(ValueError, match=r"gain must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"gain must be in \[0, 1\]"):
         encoding.rate(torch.rand(3), 5, gain=1.5)
 
 

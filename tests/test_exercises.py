@@ -7,7 +7,22 @@ import math
 import pytest
 import torch
 
-from snnlab import exercises
+from snnlab import losses
+from snnlab.course.exercises import lesson05
+from snnlab.course.exercises.lesson01 import check_rate_code, check_spike_time
+from snnlab.course.exercises.lesson02 import check_beta, check_lif_step
+from snnlab.course.exercises.lesson03 import check_atan_derivative, check_fast_sigmoid_backward
+from snnlab.course.exercises.lesson04 import check_accuracy, check_mse_rate, check_train_step
+from snnlab.course.exercises.lesson05 import (
+    check_dead_and_saturated,
+    check_flat_features,
+    check_run_stateful,
+)
+from snnlab.course.exercises.lesson06 import (
+    check_leaky_readout,
+    check_mean_step_loss,
+    check_transposed_output_size,
+)
 from snnlab.surrogate import atan, fast_sigmoid
 
 # ------------------------------------------------------------------ reference solutions
@@ -42,12 +57,12 @@ def atan_derivative(x, alpha):
 
 
 SOLUTIONS = [
-    (exercises.check_rate_code, rate_code),
-    (exercises.check_spike_time, spike_time),
-    (exercises.check_beta, beta_from_tau),
-    (exercises.check_lif_step, lif_step),
-    (exercises.check_fast_sigmoid_backward, fast_sigmoid_backward),
-    (exercises.check_atan_derivative, atan_derivative),
+    (check_rate_code, rate_code),
+    (check_spike_time, spike_time),
+    (check_beta, beta_from_tau),
+    (check_lif_step, lif_step),
+    (check_fast_sigmoid_backward, fast_sigmoid_backward),
+    (check_atan_derivative, atan_derivative),
 ]
 
 
@@ -70,7 +85,7 @@ def test_rate_check_leaves_the_global_random_stream_alone():
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    exercises.check_rate_code(rate_code)
+    check_rate_code(rate_code)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -78,55 +93,55 @@ def test_rate_check_leaves_the_global_random_stream_alone():
 # (checker, wrong function, words the message must contain)
 
 MISTAKES = [
-    (exercises.check_rate_code,
+    (check_rate_code,
      lambda images, num_steps, gain=1.0: torch.bernoulli(images.expand(num_steps, *images.shape)),
      ["gain scales the firing rate", "should be about [0.1, 0.3, 0.5]", "Hint"]),
-    (exercises.check_rate_code,
+    (check_rate_code,
      lambda images, num_steps, gain=1.0: torch.bernoulli(
          (gain * images).unsqueeze(-1).expand(*images.shape, num_steps)),
      ["shape [7, 2, 3] (time first)", "[2, 3, 7]"]),
-    (exercises.check_rate_code,
+    (check_rate_code,
      lambda images, num_steps, gain=1.0: (gain * images).expand(num_steps, *images.shape),
      ["spike (1.0) or no spike (0.0)", "0.5"]),
-    (exercises.check_rate_code,  # one sample repeated over time: every rate is 0 or 1
+    (check_rate_code,  # one sample repeated over time: every rate is 0 or 1
      lambda images, num_steps, gain=1.0: torch.bernoulli(gain * images).expand(
          num_steps, *images.shape),
      ["firing rate"]),
-    (exercises.check_spike_time,
+    (check_spike_time,
      lambda current, tau, threshold: tau * torch.log(current / (current - threshold)),
      ["never fire (inf)", "nan", "torch.where"]),
-    (exercises.check_spike_time,
+    (check_spike_time,
      lambda current, tau, threshold: torch.log(current / (current - threshold)),
      ["the time scales with tau", "should be [5.493, 2.027, 0.5268]"]),
-    (exercises.check_beta, lambda tau, dt: 1 - dt / torch.as_tensor(tau),
+    (check_beta, lambda tau, dt: 1 - dt / torch.as_tensor(tau),
      ["should be 0.8187", "yours is 0.8", "first-order approximation"]),
-    (exercises.check_beta, lambda tau, dt: torch.exp(-torch.as_tensor(tau) / dt),
+    (check_beta, lambda tau, dt: torch.exp(-torch.as_tensor(tau) / dt),
      ["should be 0.8187", "0.006738"]),
-    (exercises.check_lif_step,  # reset from the new membrane, not the previous one
+    (check_lif_step,  # reset from the new membrane, not the previous one
      lambda input, mem, beta, threshold: (
          lambda m: ((m > threshold).float(), m - (m > threshold).float() * threshold))(
          beta * mem + input),
      ["case 2", "new_mem should be [1.055]", "yours is [0.055]", "previous membrane"]),
-    (exercises.check_lif_step,  # >= instead of >
+    (check_lif_step,  # >= instead of >
      lambda input, mem, beta, threshold: (
          lambda m: ((m >= threshold).float(), m))(
          beta * mem + input - (mem >= threshold).float() * threshold),
      ["exactly at threshold", "strictly"]),
-    (exercises.check_lif_step,  # forgot the leak
+    (check_lif_step,  # forgot the leak
      lambda input, mem, beta, threshold: (
          lambda m: ((m > threshold).float(), m))(
          mem + input - (mem > threshold).float() * threshold),
      ["case 1", "new_mem should be [0.65]", "[0.7]"]),
-    (exercises.check_fast_sigmoid_backward,
+    (check_fast_sigmoid_backward,
      lambda x, grad_output, slope: grad_output / (slope * x.abs() + 1),
      ["case 1", "grad_input should be"]),
-    (exercises.check_fast_sigmoid_backward,
+    (check_fast_sigmoid_backward,
      lambda x, grad_output, slope: 1 / (slope * x.abs() + 1) ** 2,
      ["chain rule", "grad_output"]),
-    (exercises.check_atan_derivative,
+    (check_atan_derivative,
      lambda x, alpha: (alpha / 2) / (1 + (alpha * x) ** 2),
      ["case 1", "the derivative should be", "pi / 2"]),
-    (exercises.check_atan_derivative,
+    (check_atan_derivative,
      lambda x, alpha: alpha / (1 + (math.pi / 2 * alpha * x) ** 2),
      ["peak value 1", "yours is"]),
 ]
@@ -158,13 +173,13 @@ def test_other_exceptions_are_reported_by_type_and_message(capsys):
     def broken(input, mem, beta, threshold):
         return torch.ones(3, 3) @ input
 
-    assert exercises.check_lif_step(broken) is False
+    assert check_lif_step(broken) is False
     out = capsys.readouterr().out
     assert "your function raised RuntimeError" in out and "case 1" in out
 
 
 def test_passing_a_result_instead_of_the_function_is_explained(capsys):
-    assert exercises.check_beta(0.5) is False
+    assert check_beta(0.5) is False
     assert "pass your function itself" in capsys.readouterr().out
 
 
@@ -222,56 +237,56 @@ def _train_step_returning_loss_after(model, images, labels, loss_fn, optimizer):
 
 
 LESSON_04_SOLUTIONS = [
-    (exercises.check_accuracy, accuracy),
-    (exercises.check_mse_rate, mse_rate),
-    (exercises.check_train_step, train_step),
+    (check_accuracy, accuracy),
+    (check_mse_rate, mse_rate),
+    (check_train_step, train_step),
 ]
 
 LESSON_04_MISTAKES = [
-    (exercises.check_accuracy,  # the last step instead of the counts
+    (check_accuracy,  # the last step instead of the counts
      lambda spikes, targets: (spikes[-1].argmax(-1) == targets).float().mean().item(),
      ["case 1", "should be 1, but yours is 0", "spikes.sum(0)"]),
-    (exercises.check_accuracy,  # number correct instead of the fraction
+    (check_accuracy,  # number correct instead of the fraction
      lambda spikes, targets: (spikes.sum(0).argmax(-1) == targets).sum().item(),
      ["case 2", "should be 0.75, but yours is 3", "divide by the batch size"]),
-    (exercises.check_accuracy,  # summed over the batch instead of time
+    (check_accuracy,  # summed over the batch instead of time
      lambda spikes, targets: (spikes.sum(1).argmax(-1) == targets).float().mean().item(),
      ["case 1", "yours is 0.5", "spikes.sum(0)"]),
-    (exercises.check_accuracy,  # no mean: one match per sample
+    (check_accuracy,  # no mean: one match per sample
      lambda spikes, targets: (spikes.sum(0).argmax(-1) == targets).float(),
      ["case 2", "one number", "tensor of shape [4]"]),
-    (exercises.check_mse_rate,  # counts instead of rates
+    (check_mse_rate,  # counts instead of rates
      lambda spikes, targets: mse_rate(spikes * spikes.shape[0], targets),
      ["case 1", "should be 0, but yours is 1.6", "spikes.mean(0)"]),
-    (exercises.check_mse_rate,  # summed over the classes
+    (check_mse_rate,  # summed over the classes
      lambda spikes, targets: mse_rate(spikes, targets) * spikes.shape[-1],
      ["silent output layer", "should be 0.1, but yours is 1", "average over the batch"]),
     pytest.param(  # ten classes hard-coded (torch warns about the broadcast, then fails)
-        exercises.check_mse_rate,
+        check_mse_rate,
         lambda spikes, targets: torch.nn.functional.mse_loss(
             spikes.mean(0), torch.nn.functional.one_hot(targets, 10).float()),
         ["case 3", "7 classes", "raised RuntimeError", "spikes.shape[-1]"],
         marks=pytest.mark.filterwarnings("ignore:Using a target size")),
-    (exercises.check_mse_rate,  # a number, not a tensor that gradients flow through
+    (check_mse_rate,  # a number, not a tensor that gradients flow through
      lambda spikes, targets: torch.tensor(mse_rate(spikes, targets).item()),
      ["gradients flow back", "no .item()"]),
-    (exercises.check_train_step, _step_without("zero_grad"),
+    (check_train_step, _step_without("zero_grad"),
      ["case 2", "old gradients", "optimizer.zero_grad() before loss.backward()"]),
-    (exercises.check_train_step, _step_without("step"),
+    (check_train_step, _step_without("step"),
      ["case 1", "weights did not change", "call optimizer.step()"]),
-    (exercises.check_train_step, _step_without("backward"),
+    (check_train_step, _step_without("backward"),
      ["case 1", "no gradient", "call loss.backward()"]),
-    (exercises.check_train_step, _train_step_zeroing_too_late,
+    (check_train_step, _train_step_zeroing_too_late,
      ["case 1", "no gradient", "after optimizer.zero_grad()"]),
-    (exercises.check_train_step, _step_without("item"),
+    (check_train_step, _step_without("item"),
      ["case 1", "Python float", "loss.item()"]),
-    (exercises.check_train_step, _train_step_returning_loss_after,
+    (check_train_step, _train_step_returning_loss_after,
      ["case 1", "loss after the update", "return the loss you called backward on"]),
-    (exercises.check_train_step,  # ignores the loss_fn argument
+    (check_train_step,  # ignores the loss_fn argument
      lambda model, images, labels, loss_fn, optimizer: train_step(
          model, images, labels, lambda s, m, y: torch.nn.functional.cross_entropy(s.sum(0), y),
          optimizer),
-     ["case 3", "training.ce_membrane", "differs from one SGD step", "loss_fn"]),
+     ["case 3", "losses.ce_membrane", "differs from one SGD step", "loss_fn"]),
 ]
 
 
@@ -305,20 +320,19 @@ def test_lesson_04_stub_reports_not_implemented(check, capsys):
 
 
 def test_lesson_04_reference_solutions_agree_with_snnlab():
-    from snnlab import training
 
     generator = torch.Generator().manual_seed(0)
     spikes = (torch.rand(9, 5, 10, generator=generator) < 0.3).float()
     targets = torch.randint(0, 10, (5,), generator=generator)
-    assert accuracy(spikes, targets) == training.accuracy(spikes, targets)
-    assert torch.allclose(mse_rate(spikes, targets), training.mse_rate(spikes, None, targets))
+    assert accuracy(spikes, targets) == losses.accuracy(spikes, targets)
+    assert torch.allclose(mse_rate(spikes, targets), losses.mse_rate(spikes, None, targets))
 
 
 def test_train_step_check_leaves_the_global_random_stream_alone():
     torch.manual_seed(3)
     expected = torch.rand(3)
     torch.manual_seed(3)
-    exercises.check_train_step(train_step)
+    check_train_step(train_step)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -379,41 +393,42 @@ def _per_image(spikes):  # fractions per image, averaged: not "never on any imag
 
 
 LESSON_05_SOLUTIONS = [
-    (exercises.check_flat_features, flat_features),
-    (exercises.check_run_stateful, run_stateful),
-    (exercises.check_dead_and_saturated, dead_and_saturated),
+    (check_flat_features, flat_features),
+    (check_run_stateful, run_stateful),
+    (check_dead_and_saturated, dead_and_saturated),
 ]
 
 LESSON_05_MISTAKES = [
-    (exercises.check_flat_features, _shrink_by_kernel,
+    (check_flat_features, _shrink_by_kernel,
      ["case 1", "the size should be 1024", "yours is 576", "kernel - 1"]),
-    (exercises.check_flat_features, _true_division,
+    (check_flat_features, _true_division,
      ["case 4", "should be 400", "yours is 484", "floor division"]),
-    (exercises.check_flat_features, lambda s, ks, p, c: 1024,
+    (check_flat_features, lambda s, ks, p, c: 1024,
      ["case 2 (one layer only)", "should be 1728", "yours is 1024"]),
-    (exercises.check_flat_features, lambda s, ks, p, c: float(flat_features(s, ks, p, c)),
+    (check_flat_features, lambda s, ks, p, c: float(flat_features(s, ks, p, c)),
      ["return an int", "the float 1024.0"]),
-    (exercises.check_run_stateful, _run_without_reset,
+    (check_run_stateful, _run_without_reset,
      ["case 2", "earlier batch of the same size", "outputs[0] should be", "reset_states(net)"]),
-    (exercises.check_run_stateful, _reset_at_every_step,
+    (check_run_stateful, _reset_at_every_step,
      ["case 1", "outputs[0:1] are right; outputs[1] should be", "not at every step"]),
-    (exercises.check_run_stateful,  # batch first
+    (check_run_stateful,  # batch first
      lambda net, x, n: run_stateful(net, x, n).transpose(0, 1),
      ["should have shape [8, 4, 3]", "[4, 8, 3]", "time-first"]),
-    (exercises.check_dead_and_saturated, _per_image,
+    (check_dead_and_saturated, _per_image,
      ["case 1", "dead should be 0.3333", "yours is 0.5", "all images"]),
-    (exercises.check_dead_and_saturated,  # saturated = a spike at every step, on one image
+    (check_dead_and_saturated,  # saturated = a spike at every step, on one image
      lambda s: (dead_and_saturated(s)[0],
                 (s.sum(dim=(0, 1)).flatten() >= s.shape[0]).float().mean().item()),
      ["case 2", "saturated should be 0.25", "yours is 0.5", "T * B"]),
-    (exercises.check_dead_and_saturated,  # counts instead of fractions
+    (check_dead_and_saturated,  # counts instead of fractions
      lambda s: tuple(int(v * s[0, 0].numel()) for v in dead_and_saturated(s)),
      ["dead should be 0.3333", "yours is 1"]),
 ]
 
 
 def test_lesson_05_reference_solutions_agree_with_snnlab():
-    from snnlab import models, widgets
+    from snnlab import models
+    from snnlab.course import widgets
 
     assert flat_features(28, [5, 5], 2, [12, 64]) == models.CSNN().fc.in_features
     generator = torch.Generator().manual_seed(1)
@@ -426,7 +441,7 @@ def test_lesson_05_reference_solutions_agree_with_snnlab():
 
 def test_lesson_05_stale_state_really_changes_the_outputs():
     """Without this the same-size case could not tell a missing reset from a correct one."""
-    net = exercises._stateful_net(conv=False, seed=0)
+    net = lesson05._stateful_net(conv=False, seed=0)
     x = torch.rand(4, 6, generator=torch.Generator().manual_seed(0))
     fresh = run_stateful(net, x, 8)
     for _ in range(3):
@@ -438,9 +453,9 @@ def test_lesson_05_checks_leave_the_global_random_stream_alone():
     torch.manual_seed(3)
     expected = torch.rand(3)
     torch.manual_seed(3)
-    exercises.check_run_stateful(run_stateful)
-    exercises.check_dead_and_saturated(dead_and_saturated)
-    exercises.check_flat_features(flat_features)
+    check_run_stateful(run_stateful)
+    check_dead_and_saturated(dead_and_saturated)
+    check_flat_features(flat_features)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -469,58 +484,58 @@ def _readout_with_reset(currents, beta):  # an ordinary LIF: it spikes and reset
 
 
 LESSON_06_SOLUTIONS = [
-    (exercises.check_transposed_output_size, transposed_output_size),
-    (exercises.check_leaky_readout, leaky_readout),
-    (exercises.check_mean_step_loss, mean_step_loss),
+    (check_transposed_output_size, transposed_output_size),
+    (check_leaky_readout, leaky_readout),
+    (check_mean_step_loss, mean_step_loss),
 ]
 
 LESSON_06_MISTAKES = [
-    (exercises.check_transposed_output_size,  # size * stride: forgot the "- 1"
+    (check_transposed_output_size,  # size * stride: forgot the "- 1"
      lambda size, k, s, p, op: size * s - 2 * p + k + op,
      ["case 1", "should be 8", "yours is 10", "(size - 1) * stride"]),
-    (exercises.check_transposed_output_size,  # output_padding left out
+    (check_transposed_output_size,  # output_padding left out
      lambda size, k, s, p, op: (size - 1) * s - 2 * p + k,
      ["case 1", "should be 8", "yours is 7"]),
-    (exercises.check_transposed_output_size,  # "it doubles": right for the lesson's layers only
+    (check_transposed_output_size,  # "it doubles": right for the lesson's layers only
      lambda size, k, s, p, op: size * s,
      ["case 3", "should be 7", "yours is 8", "output_padding"]),
-    (exercises.check_transposed_output_size,  # padding taken off once, not on both sides
+    (check_transposed_output_size,  # padding taken off once, not on both sides
      lambda size, k, s, p, op: (size - 1) * s - p + k + op,
      ["should be 8", "yours is 9"]),
-    (exercises.check_transposed_output_size,
+    (check_transposed_output_size,
      lambda *args: float(transposed_output_size(*args)),
      ["return an int", "the float 8.0"]),
-    (exercises.check_leaky_readout, lambda currents, beta: currents.sum(0),
+    (check_leaky_readout, lambda currents, beta: currents.sum(0),
      ["case 2", "should be [0.375]", "yours is [0.8]", "decay"]),
-    (exercises.check_leaky_readout,  # weights beta ** t: the first step counts most
+    (check_leaky_readout,  # weights beta ** t: the first step counts most
      lambda currents, beta: sum(beta ** t * currents[t] for t in range(len(currents))),
      ["case 3", "should be [0.25, 1]", "yours is [1, 0.25]", "beta ** (T - 1 - t)"]),
-    (exercises.check_leaky_readout, _readout_with_reset,
+    (check_leaky_readout, _readout_with_reset,
      ["case 4", "no reset", "should be [5.25]"]),
-    (exercises.check_leaky_readout,  # every step's membrane, not the last one
+    (check_leaky_readout,  # every step's membrane, not the last one
      lambda currents, beta: torch.stack([leaky_readout(currents[: t + 1], beta)
                                          for t in range(len(currents))]),
      ["case 1", "shape [3]", "[1, 3]"]),
-    (exercises.check_mean_step_loss,
+    (check_mean_step_loss,
      lambda spikes, membrane, images: ((membrane[-1] - images) ** 2).mean(),
      ["case 3", "right at the last step only", "should be 0.1618", "yours is 0", "every step"]),
-    (exercises.check_mean_step_loss,  # the MSE of the time-averaged membrane
+    (check_mean_step_loss,  # the MSE of the time-averaged membrane
      lambda spikes, membrane, images: ((membrane.mean(0) - images) ** 2).mean(),
      ["case 2", "should be 0.25", "before you average over time"]),
-    (exercises.check_mean_step_loss,  # summed over the steps
+    (check_mean_step_loss,  # summed over the steps
      lambda spikes, membrane, images: ((membrane - images) ** 2).mean(dim=(1, 2, 3, 4)).sum(),
      ["case 2", "yours is 0.5", "2 times too much", "sum over the 2 steps"]),
-    (exercises.check_mean_step_loss,
+    (check_mean_step_loss,
      lambda spikes, membrane, images: ((membrane - images) ** 2).mean().item(),
      ["case 1", "torch.Tensor", "returned a float"]),
-    (exercises.check_mean_step_loss,
+    (check_mean_step_loss,
      lambda spikes, membrane, images: ((membrane - images) ** 2).mean().detach(),
      ["case 5", "requires_grad is False"]),
 ]
 
 
 def test_lesson_06_reference_solutions_agree_with_snnlab():
-    from snnlab import models, training
+    from snnlab import models
 
     model = models.SpikingAutoencoder(latent_dim=4, num_steps=3)
     side = 4  # the decoder's transposed convolutions: 4 -> 8 -> 16 -> 32
@@ -536,16 +551,16 @@ def test_lesson_06_reference_solutions_agree_with_snnlab():
     images = torch.rand(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
     one_step = torch.rand(1, 3, 1, 32, 32, generator=torch.Generator().manual_seed(2))
     assert torch.allclose(mean_step_loss(None, one_step, images),
-                          training.reconstruction(None, one_step, images))
+                          losses.reconstruction(None, one_step, images))
 
 
 def test_lesson_06_checks_leave_the_global_random_stream_alone():
     torch.manual_seed(6)
     expected = torch.rand(3)
     torch.manual_seed(6)
-    exercises.check_transposed_output_size(transposed_output_size)
-    exercises.check_leaky_readout(leaky_readout)
-    exercises.check_mean_step_loss(mean_step_loss)
+    check_transposed_output_size(transposed_output_size)
+    check_leaky_readout(leaky_readout)
+    check_mean_step_loss(mean_step_loss)
     assert torch.equal(torch.rand(3), expected)
 
 

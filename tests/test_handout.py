@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from PIL import Image
 
-from snnlab import handout
+from snnlab.course import handout
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOY = FIXTURES / "01_toy_lesson.ipynb"

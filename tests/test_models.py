@@ -131,7 +131,8 @@ def test_models_record_their_constructor_arguments():
     (lambda: models.FCSNN(), torch.rand(5, 2, 100), ["spike train", "(5, 2, 100)"]),
     (lambda: models.SingleLayerSNN(), torch.rand(2, 10), ["SingleLayerSNN", "(2, 10)"]),
     (lambda: models.CSNN(), torch.rand(2, 784), ["CSNN", "[B, 1, 28, 28]"]),
-    (lambda: models.SpikingAutoencoder(), torch.rand(2, 1, 28, 28), ["size=32", "32x32"]),
+    (lambda: models.SpikingAutoencoder(), torch.rand(2, 1, 28, 28),
+     ["size=32", "[B, 1, 32, 32]", "(2, 1, 28, 28)"]),
     (lambda: models.SpikingAutoencoder(), torch.rand(2, 3, 32, 32), ["[B, 1, 32, 32]"]),
 ])
 def test_wrong_input_shapes_give_clear_errors(build, x, words):
@@ -141,9 +142,10 @@ def test_wrong_input_shapes_give_clear_errors(build, x, words):
         assert word in str(error.value)
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
-def test_num_steps_must_be_a_positive_int(bad):
-    with pytest.raises(ValueError, match="num_steps"):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError),
+                                        (True, TypeError)])
+def test_num_steps_must_be_a_positive_int(bad, error):
+    with pytest.raises(error, match="num_steps must be a positive int"):
         models.CSNN(num_steps=bad)
 
 
@@ -235,7 +237,7 @@ def test_batch_norm_over_time_is_batch_norm_at_each_step(mode, layout):
     elif layout == "cropped":  # channels-last steps with gaps inside each step
         x_fast = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(
             0, (4, 7))[..., :2]
-    out_fast = models._batch_norm_over_time(fast, x_fast)
+    out_fast = models._norm_each_step(fast, x_fast)
     out_slow = torch.stack([slow(x_t) for x_t in x_fast])
     torch.testing.assert_close(out_fast, out_slow)
     if mode == "train":  # each step and channel on its own: mean = bias

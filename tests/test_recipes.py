@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from snnlab import models, recipes, training
+from snnlab import checkpoints, models, training
+from snnlab.course import recipes
 
 
 def _tiny(tmp_path, mnist_root, **overrides):
@@ -37,7 +38,7 @@ def test_load_or_train_trains_again_when_a_setting_differs(tmp_path, mnist_root,
     assert model.config["num_steps"] == 4
     _tiny(tmp_path, mnist_root, num_steps=4, lr=1e-3)  # another learning rate
     assert "Loading" not in capsys.readouterr().out
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "fc.metrics.json").read_text())
     assert metrics["lr"] == 1e-3
 
 
@@ -48,7 +49,7 @@ def test_publish_writes_half_precision_weights_and_the_history(tmp_path, mnist_r
         "fc.history.csv", "fc.metrics.json", "fc.pt", "fc.steps.csv"]
     assert (tmp_path / "assets" / "fc.pt").stat().st_size < (tmp_path / "run" / "fc.pt").stat(
     ).st_size / 2  # float16 and no optimizer state
-    loaded = training.load_checkpoint(tmp_path / "assets" / "fc.pt", model_class=models.FCSNN)
+    loaded = checkpoints.load_checkpoint(tmp_path / "assets" / "fc.pt", model_class=models.FCSNN)
     weight = model.state_dict()["fc1.weight"].cpu()
     torch.testing.assert_close(loaded.state_dict()["fc1.weight"], weight.half().float())
     read = training.History.from_csv(tmp_path / "assets" / "fc.history.csv",

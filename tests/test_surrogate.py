@@ -133,3 +133,18 @@ def test_calling_on_a_non_float_tensor_is_a_type_error():
         spike_fn([0.5])
     with pytest.raises(TypeError, match="floating-point"):
         spike_fn(torch.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("slope", [5.0, 25.0])
+def test_sigmoid_derivative_is_accurate_and_symmetric_in_float32(slope):
+    """No cancellation: within float32 rounding of the float64 formula over [-2, 2]."""
+    x64 = torch.linspace(-2, 2, 4001, dtype=torch.float64)
+    exact = slope * torch.exp(-slope * x64) / (1 + torch.exp(-slope * x64)) ** 2
+    ours = surrogate.sigmoid(slope).derivative(x64.float()).double()
+    # float32 x itself is rounded, so compare with the exact value at the rounded x
+    exact_at_rounded = slope * torch.exp(-slope * x64.float().double()) / (
+        1 + torch.exp(-slope * x64.float().double())) ** 2
+    torch.testing.assert_close(ours, exact_at_rounded, rtol=1e-5, atol=0)
+    assert (ours > 0).all()  # never flushed to 0 (the old form gave 0 above x = 0.75)
+    torch.testing.assert_close(ours, ours.flip(0), rtol=1e-6, atol=0)  # symmetric in x
+    assert abs(ours[-1].item() - exact[-1].item()) / exact[-1].item() < 1e-5

@@ -8,7 +8,8 @@ import ipywidgets
 import pytest
 import torch
 
-from snnlab import check, widgets
+from snnlab import animate
+from snnlab.course import environment, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -109,8 +110,8 @@ def test_unknown_choices_are_rejected():
 
 
 def test_environment_check_reports_ok_lines(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(check.config, "QUICK", True)
-    check.environment()
+    monkeypatch.setattr(environment.config, "QUICK", True)
+    environment.check()
     out = capsys.readouterr().out
     for name in ("Python", "torch", "device", "ipywidgets", "ffmpeg", "MNIST", "quick mode"):
         assert f"  {name}" in out
@@ -119,17 +120,17 @@ def test_environment_check_reports_ok_lines(capsys, monkeypatch, tmp_path):
 
 def test_environment_check_names_the_fix_for_missing_mnist(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("SNNLAB_DATA_DIR", str(tmp_path))
-    assert check.environment() is False
+    assert environment.check() is False
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if "MNIST" in line)
     assert line.startswith("PROBLEM") and str(tmp_path) in line and "SNNLAB_DATA_DIR" in line
 
 
 def test_environment_check_names_the_fix_for_missing_ffmpeg(capsys, monkeypatch):
-    from snnlab import animate
+
 
     monkeypatch.setattr(animate, "ffmpeg_exe", lambda: None)
-    check.environment()
+    environment.check()
     line = next(line for line in capsys.readouterr().out.splitlines() if "ffmpeg" in line)
     assert line.startswith("PROBLEM") and "pip install imageio-ffmpeg" in line
 
@@ -240,7 +241,8 @@ def _lively_csnn(num_steps: int = 6):
 
 def test_csnn_explorer_redraws_for_digit_layer_and_step(shown):
     model = _lively_csnn()
-    panel = widgets.csnn_explorer(model, _digits() * 3, labels=torch.tensor([1, 7, 4]))
+    images = (_digits() * 3).clamp(0, 1)
+    panel = widgets.csnn_explorer(model, images, labels=torch.tensor([1, 7, 4]))
     assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
     layer = _control(panel, "layer")
     assert [text for text, _ in layer.options] == [
@@ -317,7 +319,7 @@ def test_draw_csnn_layer_checks_the_step():
 def test_feature_map_video_has_one_frame_per_step(tmp_path):
     model = _lively_csnn(num_steps=4)
     with torch.no_grad():
-        layers = model.layer_spikes(_digits() * 3)
+        layers = model.layer_spikes((_digits() * 3).clamp(0, 1))
     one = {name: spikes[:, 1] for name, spikes in layers.items()}
     video = widgets.feature_map_video(_digits()[1], one, label=7, fps=4)
     frames = list(video.frames())

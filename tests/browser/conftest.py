@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from snnlab.handout import HandoutError, find_chromium
+from snnlab.course.handout import HandoutError, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"

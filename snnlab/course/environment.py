@@ -1,6 +1,6 @@
 """The environment check of lesson 00: is everything the course needs here?
 
-``environment()`` prints one line per item, ``OK`` or what is wrong and the exact fix, and
+``environment.check()`` prints one line per item, ``OK`` or what is wrong and the exact fix, and
 returns True when nothing essential is missing.
 """
 
@@ -75,7 +75,7 @@ CHECKS = {"Python": lambda: (sys.version_info >= (3, 10),
           "MNIST": _mnist, "quick mode": _quick}
 
 
-def environment() -> bool:
+def check() -> bool:
     """Print one line per check: ``OK`` or ``PROBLEM`` with the fix; True if all are OK."""
     all_ok = True
     for name, check in CHECKS.items():

@@ -1,0 +1,226 @@
+"""The fast path: a LIF layer over all time steps, with a hand-written backward pass.
+
+You may skip this module: it changes how fast ``LIF.sequence`` and ``LIF.spikes`` run, never
+the numbers they give (tests check values and gradients against the step loop of
+``snnlab.neurons``). Read it after lesson 03 if you want to see backpropagation through time
+(BPTT) written out by hand.
+
+Forward, for t = 0 .. T-1 with U[-1] = 0 and reset[t] = H(U[t-1] - theta): the equations of
+``LIF``. Backward: let g[t] be the gradient reaching U[t] directly, from mem_seq and through
+the spike,
+
+    g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - theta),
+
+and a[t] = dU[t]/dU[t-1] the decay (beta, or beta * (1 - reset[t]) for "zero"). The total
+gradient on U[t], lam[t], runs backwards in time, the forward loop in reverse:
+
+    lam[T-1] = g[T-1],    lam[t] = g[t] + a[t+1] * lam[t+1]
+
+and it gives every gradient, summed over time (and over the batch for the parameters, down
+to their shape):
+
+    dL/dI[t]   = lam[t]                                (a constant input: sum_t lam[t])
+    dL/dbeta   = sum_t lam[t] * U[t-1]                 (* (1 - reset[t]) for "zero")
+    dL/dtheta  = -sum_t dL/dspk_seq[t] * surrogate'(U[t] - theta)
+                 -sum_t lam[t] * reset[t]              (only for "subtract")
+
+Why it is faster than autograd over the step loop: both loops work one step at a time, in
+place, on tensors the size of one step, which stay in the CPU cache, and no graph is built
+step by step. The whole-sequence tensors (the two outputs and, for a time-varying input,
+its gradient) come from ``_empty``, which on the CPU hands out again memory that no tensor
+uses any more (see ``REUSE_MEMORY``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+__all__ = ["lif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
+
+
+def lif_sequence(input: Tensor, beta: Tensor, threshold: Tensor, reset: str,
+                 derivative: Callable[[Tensor], Tensor], num_steps: int | None,
+                 membrane_returned: bool = True) -> tuple[Tensor, Tensor]:
+    """``(spk_seq, mem_seq)``, each ``[T, batch, ...]``, of a LIF layer started at U = 0.
+
+    ``input`` is ``[T, batch, ...]``, or ``[batch, ...]`` used at each of ``num_steps`` steps.
+    ``membrane_returned=False`` (``LIF.spikes``) lets the backward pass write over mem_seq.
+    The caller (``LIF``) has checked every argument.
+    """
+    return _LIFSequence.apply(input, beta, threshold, reset, derivative, num_steps,
+                              membrane_returned)
+
+
+class _LIFSequence(torch.autograd.Function):
+    """The loops of the module docstring, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, input, beta, threshold, reset_mode, derivative, num_steps,
+                membrane_returned):
+        constant = num_steps is not None  # the same input at every step
+        if constant:  # every step in the input's memory layout (e.g. channels-last images)
+            step = torch.empty_like(input, device="meta")  # one step, only for its strides
+            mem_seq = _empty(input, (num_steps, *step.shape), (step.numel(), *step.stride()))
+        else:
+            num_steps = input.shape[0]
+            mem_seq = _empty_like(input)
+        spk_seq = _empty_like(mem_seq)
+        mem = torch.zeros_like(mem_seq[0])  # U[-1]
+        reset = (mem > threshold).to(mem.dtype)  # reset[0] = H(U[-1] - theta)
+        # A few in-place ops per step, written straight into the outputs. They round exactly
+        # like the step API (beta * U, then + I, then - reset * theta), so the values are equal.
+        for t in range(num_steps):
+            current = input if constant else input[t]
+            new = mem_seq[t]
+            if reset_mode == "zero":
+                torch.mul(beta * (1 - reset), mem, out=new).add_(current)
+            else:
+                torch.mul(beta, mem, out=new).add_(current)
+                if reset_mode == "subtract":
+                    new.addcmul_(reset, threshold, value=-1)  # - reset[t] * theta
+            torch.gt(new, threshold, out=spk_seq[t])  # S[t] = H(U[t] - theta)
+            mem, reset = new, spk_seq[t]  # S[t] is reset[t + 1]
+        ctx.save_for_backward(mem_seq, spk_seq, beta, threshold)
+        ctx.reset_mode, ctx.derivative, ctx.constant = reset_mode, derivative, constant
+        ctx.membrane_returned = membrane_returned
+        ctx.set_materialize_grads(False)
+        return spk_seq, mem_seq
+
+    @staticmethod
+    def backward(ctx, grad_spk, grad_mem):
+        mem_seq, spk_seq, beta, threshold = ctx.saved_tensors
+        need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
+        mode, derivative = ctx.reset_mode, ctx.derivative
+        if grad_spk is None and grad_mem is None:
+            return (None,) * 7
+
+        num_steps = mem_seq.shape[0]
+        keep_every_lam = need_input and not ctx.constant  # then lam is dL/dI, every step
+        if keep_every_lam and not ctx.membrane_returned:
+            # Nobody else holds mem_seq (LIF.spikes), and U[t] is read for the last time just
+            # before lam[t] is written: lam[t] can take its place. (A second backward through
+            # this graph, retain_graph=True, is then refused by autograd's in-place check.)
+            lam_seq = mem_seq
+        elif keep_every_lam:
+            lam_seq = _empty_like(mem_seq)
+        else:
+            lam_seq = mem_seq.new_empty((2, *mem_seq.shape[1:]))  # just lam[t] and lam[t+1]
+        grad_input = torch.zeros_like(mem_seq[0]) if need_input and ctx.constant else None
+        grad_beta = torch.zeros_like(beta) if need_beta else None
+        grad_threshold = torch.zeros_like(threshold) if need_threshold else None
+
+        for t in range(num_steps - 1, -1, -1):
+            lam = lam_seq[t] if keep_every_lam else lam_seq[t % 2]
+            # g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - theta)
+            if grad_spk is None:
+                lam.copy_(grad_mem[t])
+            else:
+                surrogate_grad = derivative(mem_seq[t] - threshold)
+                if grad_mem is None:
+                    torch.mul(grad_spk[t], surrogate_grad, out=lam)
+                else:
+                    torch.addcmul(grad_mem[t], grad_spk[t], surrogate_grad, out=lam)
+                if need_threshold:
+                    grad_threshold -= (grad_spk[t] * surrogate_grad).sum_to_size(threshold.shape)
+            # + a[t+1] * lam[t+1], where a[t+1] = beta * (1 - reset[t+1]) and reset[t+1] = S[t]
+            if t + 1 < num_steps:
+                lam_next = lam_seq[t + 1] if keep_every_lam else lam_seq[(t + 1) % 2]
+                decay = beta * (1 - spk_seq[t]) if mode == "zero" else beta
+                lam.addcmul_(decay, lam_next)
+
+            if grad_input is not None:
+                grad_input += lam
+            if not (need_beta or need_threshold):
+                continue
+            if t > 0:
+                mem_prev, reset = mem_seq[t - 1], spk_seq[t - 1]  # U[t-1] and reset[t]
+            else:
+                mem_prev = torch.zeros_like(lam)
+                reset = (mem_prev > threshold).to(lam.dtype)
+            if need_beta:
+                drive = mem_prev * (1 - reset) if mode == "zero" else mem_prev  # dU[t]/dbeta
+                grad_beta += (lam * drive).sum_to_size(beta.shape)
+            if need_threshold and mode == "subtract":
+                grad_threshold -= (lam * reset).sum_to_size(threshold.shape)
+
+        if keep_every_lam:
+            grad_input = lam_seq
+        return grad_input, grad_beta, grad_threshold, None, None, None, None
+
+
+# ------------------------------------------------------------------------------------------
+# Reused memory for the whole-sequence tensors (CPU only)
+#
+# On Linux a tensor of many MB comes straight from the kernel and goes straight back when it
+# is freed, so each new one arrives as fresh pages that the kernel zeroes one 4 kB page at a
+# time (about 9 ms for 51 MB on the course's CPU, as long as the LIF loop itself). So the
+# whole-sequence tensors are made on ``bytearray`` buffers kept here. A tensor made with
+# ``torch.frombuffer`` holds a reference to its buffer for as long as its memory lives
+# (views, autograd's saved tensors and ``.grad`` included), so a buffer whose only reference
+# is ours is free and can be handed out again: nothing is ever handed out twice while in use.
+# ------------------------------------------------------------------------------------------
+
+REUSE_MEMORY: bool = os.environ.get("SNNLAB_REUSE_MEMORY", "1").strip() != "0"
+"""The one switch: ``snnlab.bptt.REUSE_MEMORY = False`` (or ``SNNLAB_REUSE_MEMORY=0`` in the
+environment) makes every tensor a plain ``torch.empty``."""
+MAX_CACHED_BYTES = 1 << 30  # at most this much memory is kept, in use or idle
+MIN_BYTES = 1 << 20  # smaller tensors come from torch.empty as usual
+FORGET_AFTER = 64  # an idle buffer not asked for in this many requests is released
+
+_pool: list[list] = []  # [buffer, number of the request that last took it], oldest first
+_requests = 0
+_lock = threading.Lock()
+
+
+def _empty_like(x: Tensor) -> Tensor:
+    """Like ``torch.empty_like(x)``: same shape, dtype, device and memory layout."""
+    layout = torch.empty_like(x, device="meta")  # the strides empty_like would choose
+    return _empty(x, tuple(layout.shape), layout.stride())
+
+
+def _empty(like: Tensor, shape: tuple[int, ...], strides: tuple[int, ...]) -> Tensor:
+    """Like ``like.new_empty_strided(shape, strides)``, on a reused buffer where one is free."""
+    nbytes = math.prod(shape) * like.element_size()  # the strides describe a dense layout
+    if not REUSE_MEMORY or like.device.type != "cpu" or nbytes < MIN_BYTES:
+        return like.new_empty_strided(shape, strides)
+    with _lock:
+        buffer = _take_buffer(nbytes)
+        memory = torch.frombuffer(buffer, dtype=like.dtype).untyped_storage()
+    return torch.empty(0, dtype=like.dtype).set_(memory, 0, shape, strides)
+
+
+def _is_idle(index: int) -> bool:
+    return sys.getrefcount(_pool[index][0]) == 2  # our list's reference and getrefcount's
+
+
+def _take_buffer(nbytes: int) -> bytearray:
+    """An idle buffer of ``nbytes`` (a new one if none is), then drop what is not needed."""
+    global _requests
+    _requests += 1
+    found = next((i for i in range(len(_pool))
+                  if len(_pool[i][0]) == nbytes and _is_idle(i)), None)
+    entry = _pool.pop(found) if found is not None else [bytearray(nbytes), 0]
+    entry[1] = _requests
+    _pool.append(entry)  # most recently used last
+    total = sum(len(buffer) for buffer, _ in _pool)
+    i = 0
+    while i < len(_pool) - 1:  # oldest first; never the one just taken
+        stale = _requests - _pool[i][1] > FORGET_AFTER
+        if (total > MAX_CACHED_BYTES or stale) and _is_idle(i):
+            total -= len(_pool.pop(i)[0])
+        else:
+            i += 1
+    return entry[0]
+
+
+def cached_bytes() -> int:
+    """The memory this module holds, in use or idle (for tests and the curious)."""
+    with _lock:
+        return sum(len(buffer) for buffer, _ in _pool)

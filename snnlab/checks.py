@@ -1,0 +1,114 @@
+"""Argument checks, written once for the whole library.
+
+Every public function of snnlab checks what it is given before it computes anything, so a
+mistake ends in one clear sentence (what was wrong, what is allowed) instead of a wrong
+answer or a traceback from deep inside torch. The checks live here so that the modules a
+student reads keep their maths in front::
+
+    num_steps = checks.positive_int("num_steps", num_steps)
+    gain = checks.number("gain", gain, "in [0, 1]", lambda g: 0 <= g <= 1)
+    data = checks.tensor("data", data)
+
+Each returns the value it accepted (a float for ``number``, an int for ``positive_int``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
+           "positive_number", "choice", "boolean", "where"]
+
+
+class NonFiniteError(ValueError):
+    """A NaN or inf where a finite number is needed (``fit`` stops cleanly on it)."""
+
+
+def tensor(name: str, value: object, *, floating: bool = True) -> Tensor:
+    """``value`` must be a torch.Tensor, and floating-point unless ``floating=False``."""
+    if not isinstance(value, Tensor):
+        kind = type(value).__name__
+        if type(value).__module__ == "numpy":
+            raise TypeError(f"{name} must be a torch.Tensor, got a numpy {kind}; convert it "
+                            f"with torch.from_numpy({name}).float()")
+        raise TypeError(f"{name} must be a torch.Tensor, got {kind}")
+    if floating and not value.is_floating_point():
+        hint = (f" (for 8-bit images 0-255 use {name}.float() / 255)"
+                if value.dtype == torch.uint8 else f" (use {name}.float())")
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}{hint}")
+    return value
+
+
+def where(mask: Tensor) -> str:
+    """Where the first True of ``mask`` is, and how many there are, in words."""
+    count = int(mask.sum())
+    first = tuple(int(i) for i in mask.nonzero()[0]) if count else ()
+    return f"{count} of {mask.numel()} values, the first at index {first}"
+
+
+def finite(name: str, value: Tensor) -> Tensor:
+    """A floating tensor with no NaN or inf."""
+    if value.numel() == 0 or torch.isfinite(value.sum()):  # one cheap pass: a NaN or an inf
+        return value  # anywhere makes the sum NaN or inf
+    bad = ~torch.isfinite(value)
+    if bad.any():  # (else only the sum overflowed)
+        kinds = " and ".join(kind for kind, found in (
+            ("NaN", torch.isnan(value).any()), ("inf", torch.isinf(value).any())) if found)
+        raise NonFiniteError(f"{name} holds {kinds}: {where(bad.cpu())}. Every value must be "
+                             "a finite number")
+    return value
+
+
+def unit_range(name: str, value: Tensor) -> Tensor:
+    """A finite floating tensor with every value in [0, 1] (pixels, probabilities)."""
+    finite(name, value)
+    outside = (value < 0) | (value > 1)
+    if outside.any():
+        raise ValueError(f"{name} must lie in [0, 1], found values in "
+                         f"[{value.min().item():g}, {value.max().item():g}] "
+                         f"({where(outside.cpu())} outside)")
+    return value
+
+
+def positive_int(name: str, value: object) -> int:
+    """An int >= 1 (a bool is not an int here)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
+    return value
+
+
+def number(name: str, value: object, allowed: str, ok: Callable[[float], bool]) -> float:
+    """A real number (int or float, not bool) for which ``ok`` holds; ``allowed`` says which
+    in words. NaN never passes, since every comparison with it is False."""
+    if isinstance(value, Tensor) and value.numel() == 1 and value.is_floating_point():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number {allowed}, got {type(value).__name__}")
+    if not ok(float(value)):
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return float(value)
+
+
+def positive_number(name: str, value: object) -> float:
+    """A finite number > 0."""
+    return number(name, value, "> 0 and finite", lambda v: 0 < v < math.inf)
+
+
+def choice(name: str, value: object, options: Sequence[object]) -> object:
+    """One of ``options``."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {tuple(options)}, got {value!r}")
+    return value
+
+
+def boolean(name: str, value: object) -> bool:
+    """True or False, nothing else (``train="no"`` would otherwise count as True)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value

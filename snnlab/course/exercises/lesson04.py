@@ -1,0 +1,270 @@
+"""Checkers for the exercises of lesson 04: a fully connected SNN on MNIST."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
+
+
+def _spikes_from_counts(counts: list[list[int]], num_steps: int) -> Tensor:
+    """0/1 spikes [num_steps, batch, classes] with the given counts, each neuron's spikes at
+    its last steps (so every active neuron fires at the last step: a last-step guess fails)."""
+    counts_t = torch.tensor(counts)
+    steps = torch.arange(num_steps).view(-1, 1, 1)
+    return (steps >= num_steps - counts_t).float()
+
+
+def _judge_number(expected: float, label: str,
+                  batch: int | None = None) -> Callable[[Any], str | None]:
+    """Judge one number (a float, or a tensor holding one value) against ``expected``."""
+
+    def judge(got: Any) -> str | None:
+        if isinstance(got, Tensor):
+            if got.numel() != 1:
+                return (f"{label} is one number, but you returned a tensor of shape "
+                        f"{list(got.shape)}")
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return f"{label} should be a number, but you returned {type(got).__name__}"
+        if abs(got - expected) > 1e-6:
+            extra = (" (that is the number of correct samples; divide by the batch size)"
+                     if batch is not None and abs(got - expected * batch) < 1e-6 and batch > 1
+                     else "")
+            return f"{label} should be {fmt(float(expected))}, but yours is {fmt(got)}{extra}"
+        return None
+
+    return judge
+
+
+def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
+    """Check ``accuracy(spikes, targets) -> float``.
+
+    spikes ``[num_steps, batch, classes]``, targets ``[batch]``. Each sample's prediction is the
+    output neuron with the most spikes over all steps (a tie goes to the lowest class, as
+    ``argmax`` does); the result is the fraction of samples predicted correctly.
+    """
+    counts_hint = "count each neuron's spikes over time, spikes.sum(0), then argmax(-1)"
+    cases = []
+    for what, counts, num_steps, targets, hint in [
+        ("one sample: the class with the most spikes wins", [[1, 3, 0]], 4, [1], counts_hint),
+        ("a batch: the fraction of samples predicted correctly",
+         [[4, 1, 0], [0, 2, 1], [1, 1, 3], [2, 0, 1]], 5, [0, 1, 2, 1],
+         "compare the predictions with the targets and take the mean of the matches"),
+        ("the counts over all steps decide, not the last step",
+         [[1, 5, 0], [2, 0, 6]], 6, [1, 2], counts_hint),
+        ("time is the first dimension (6 steps, 3 samples, 4 classes)",
+         [[0, 5, 1, 0], [2, 0, 0, 3], [1, 1, 4, 0]], 6, [1, 3, 2],
+         "sum over dim 0 (time): spikes.sum(0) has shape [batch, classes]"),
+        ("a tie goes to the lowest class, like argmax", [[2, 2, 1], [0, 3, 3]], 4, [0, 2],
+         "use argmax over the counts: it picks the first of equal values"),
+        ("a silent output layer predicts class 0 for every sample",
+         [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], 5, [0, 1, 0, 2],
+         "use argmax over the counts: with all counts 0 it picks class 0"),
+    ]:
+        spikes = _spikes_from_counts(counts, num_steps)
+        targets_t = torch.tensor(targets)
+        expected = (spikes.sum(0).argmax(-1) == targets_t).float().mean().item()
+        what = f"{what}; spike counts per sample {counts}"
+        cases.append(Case(what, (spikes, targets_t),
+                          _judge_number(expected, "the accuracy", batch=len(targets)), hint))
+    return run_cases("check_accuracy", accuracy, cases, ("spikes", "targets"))
+
+
+def _expected_mse_rate(spikes: Tensor, targets: Tensor) -> Tensor:
+    """mean over batch and classes of (firing rate - one-hot label)^2."""
+    rate = spikes.mean(0)
+    one_hot = torch.nn.functional.one_hot(targets, rate.shape[-1]).to(rate.dtype)
+    return ((rate - one_hot) ** 2).mean()
+
+
+def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
+    """Check ``mse_rate(spikes, targets) -> loss``, SingleLayerSNN's loss.
+
+    r = spikes.mean(0), the firing rate of each output neuron ``[batch, classes]``;
+    loss = mean over batch and classes of (r - onehot(targets))^2, a 0-dim tensor that
+    gradients flow through.
+    """
+    generator = torch.Generator().manual_seed(4)
+    cases = []
+    for what, spikes, targets, hint in [
+        ("the correct neuron fires at every step, the others never: loss 0",
+         torch.eye(10)[[3]].expand(5, 1, 10).clone(), torch.tensor([3]),
+         "the firing rate is the mean over time, spikes.mean(0), not the count"),
+        ("a silent output layer: loss 1 / 10", torch.zeros(6, 1, 10), torch.tensor([2]),
+         "average over the batch and the classes (F.mse_loss does that)"),
+        ("the number of classes comes from the spikes (7 classes)",
+         (torch.rand(8, 3, 7, generator=generator) < 0.3).float(), torch.tensor([6, 0, 4]),
+         "take the number of classes from spikes.shape[-1], not a fixed 10"),
+        ("half the steps, a batch of two",
+         _spikes_from_counts([[2, 0, 4], [1, 3, 0]], 4), torch.tensor([2, 0]),
+         "compare the rates with the one-hot labels, F.one_hot(targets, classes)"),
+    ]:
+        expected = _expected_mse_rate(spikes, targets)
+        cases.append(Case(what, (spikes, targets),
+                          lambda got, e=expected: compare_tensor(got, e, "the loss"), hint))
+
+    # Gradients must flow: the loss of a differentiable spike tensor, then backward.
+    spikes = torch.rand(5, 2, 3, generator=generator).requires_grad_()
+    targets = torch.tensor([1, 2])
+    reference = spikes.detach().clone().requires_grad_()
+    _expected_mse_rate(reference, targets).backward()
+
+    def judge_gradient(got: Any) -> str | None:
+        if not isinstance(got, Tensor) or not got.requires_grad:
+            return ("the loss must be a tensor that gradients flow through; build it from "
+                    "spikes with torch operations (no .item(), .detach() or torch.tensor(...))")
+        spikes.grad = None
+        got.backward()
+        return compare_tensor(spikes.grad, reference.grad, "d loss / d spikes")
+
+    cases.append(Case("gradients flow back to the spikes", (spikes, targets), judge_gradient,
+                      "keep every step in torch: spikes.mean(0), F.one_hot(...).float(), ..."))
+    return run_cases("check_mse_rate", mse_rate, cases, ("spikes", "targets"))
+
+
+class _SGD(torch.optim.SGD):
+    """Plain SGD whose repr fits in a checker message."""
+
+    def __repr__(self) -> str:
+        return f"torch.optim.SGD(lr={self.defaults['lr']:g})"
+
+
+@dataclass(frozen=True)
+class _NamedLoss:
+    """A loss function shown by its name in checker messages."""
+
+    fn: Callable[[Tensor, Tensor, Tensor], Tensor]
+    name: str
+
+    def __call__(self, spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
+        return self.fn(spikes, membrane, targets)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _tiny_fcsnn(seed: int) -> torch.nn.Module:
+    """A small FCSNN (12-16-3, 6 steps) with seeded weights, shown briefly in messages."""
+    from snnlab.models import FCSNN
+
+    class TinyFCSNN(FCSNN):
+        def __repr__(self) -> str:
+            return "FCSNN(12 inputs, 16 hidden, 3 outputs, 6 steps)"
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return TinyFCSNN(num_inputs=12, num_hidden=16, num_outputs=3, beta=0.9, num_steps=6)
+
+
+def _sgd_step(model: torch.nn.Module, images: Tensor, labels: Tensor, loss_fn: Callable,
+              stale: dict[str, Tensor] | None, zero_grad: bool, lr: float) -> float:
+    """The reference step (or, with zero_grad=False, the step that forgets to clear .grad)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for name, parameter in model.named_parameters():
+        parameter.grad = None if stale is None else stale[name].clone()
+    spikes, membrane = model(images)
+    loss = loss_fn(spikes, membrane, labels)
+    if zero_grad:
+        optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _weights_differ(model: torch.nn.Module, reference: torch.nn.Module) -> tuple[str, float]:
+    """The parameter that differs most from the reference's, and by how much."""
+    worst = ("", 0.0)
+    for (name, got), want in zip(model.named_parameters(), reference.parameters(), strict=True):
+        difference = (got.detach() - want.detach()).abs().max().item()
+        if difference > worst[1]:
+            worst = (name, difference)
+    return worst
+
+
+def check_train_step(train_step: Callable[..., float]) -> bool:
+    """Check ``train_step(model, images, labels, loss_fn, optimizer) -> float``.
+
+    One optimizer step: ``spikes, membrane = model(images)``, ``loss = loss_fn(spikes,
+    membrane, labels)``, ``optimizer.zero_grad()``, ``loss.backward()``, ``optimizer.step()``;
+    return ``loss.item()``, the loss before the update. The checker gives a small FCSNN and
+    plain SGD, and compares the weights after your step with one correct SGD step.
+    """
+    from snnlab import losses
+
+    lr = 0.5
+    generator = torch.Generator().manual_seed(5)
+    cases = []
+    for number, (what, loss_fn, stale_gradients, hint) in enumerate([
+        ("one step with ce_rate; return the loss before the update",
+         _NamedLoss(losses.ce_rate, "losses.ce_rate"), False,
+         "forward, loss, optimizer.zero_grad(), loss.backward(), optimizer.step()"),
+        ("old gradients of an earlier batch still sit in .grad",
+         _NamedLoss(losses.ce_rate, "losses.ce_rate"), True,
+         "loss.backward() adds to .grad; only zero_grad() empties it"),
+        ("another loss function: use the loss_fn you are given",
+         _NamedLoss(losses.ce_membrane, "losses.ce_membrane"), True,
+         "loss = loss_fn(spikes, membrane, labels)"),
+        ("another loss function, another batch",
+         _NamedLoss(losses.mse_rate, "losses.mse_rate"), False,
+         "loss = loss_fn(spikes, membrane, labels)"),
+    ]):
+        images = torch.rand(4, 12, generator=generator)
+        labels = torch.randint(0, 3, (4,), generator=generator)
+        model = _tiny_fcsnn(seed=number)
+        stale = ({name: 0.5 * torch.randn(p.shape, generator=generator)
+                  for name, p in model.named_parameters()} if stale_gradients else None)
+        if stale is not None:
+            for name, parameter in model.named_parameters():
+                parameter.grad = stale[name].clone()
+        initial = [p.detach().clone() for p in model.parameters()]
+        reference = _tiny_fcsnn(seed=number)
+        expected_loss = _sgd_step(reference, images, labels, loss_fn, stale, True, lr)
+        forgetful = _tiny_fcsnn(seed=number)
+        _sgd_step(forgetful, images, labels, loss_fn, stale, False, lr)
+        with torch.no_grad():
+            loss_after = loss_fn(*reference(images), labels).item()
+
+        def judge(got: Any, model: torch.nn.Module = model, initial: list[Tensor] = initial,
+                  reference: torch.nn.Module = reference,
+                  forgetful: torch.nn.Module = forgetful, expected_loss: float = expected_loss,
+                  loss_after: float = loss_after) -> str | None:
+            if isinstance(got, Tensor):
+                return ("return the loss as a Python float, loss.item(); you returned the "
+                        "tensor (which keeps the graph of every time step in memory)")
+            if isinstance(got, bool) or not isinstance(got, (int, float)):
+                return ("return the loss as a Python float (loss.item()), but you returned "
+                        + ("nothing (None)" if got is None else f"a {type(got).__name__}"))
+            parameters = list(model.parameters())
+            if all(torch.equal(p.detach(), p0) for p, p0 in zip(parameters, initial,
+                                                                 strict=True)):
+                if all(p.grad is None or not p.grad.any() for p in parameters):
+                    return ("the weights did not change, and no gradient is left in .grad: "
+                            "call loss.backward() after optimizer.zero_grad(), then "
+                            "optimizer.step()")
+                return ("the weights did not change, although .grad holds gradients: call "
+                        "optimizer.step() after loss.backward()")
+            name, difference = _weights_differ(model, reference)
+            if difference > 1e-5:
+                if _weights_differ(model, forgetful)[1] <= 1e-5:
+                    return ("your step also used the old gradients left in .grad (they add "
+                            "up): call optimizer.zero_grad() before loss.backward()")
+                return (f"after your step, {name} differs from one SGD step on this batch's "
+                        f"loss by up to {fmt(difference)}")
+            if abs(got - expected_loss) > 1e-5 * (1 + abs(expected_loss)):
+                if abs(got - loss_after) <= 1e-5 * (1 + abs(loss_after)):
+                    return (f"you returned the loss after the update ({fmt(got)}); return the "
+                            f"loss you called backward on, {fmt(expected_loss)}")
+                return (f"the returned loss should be {fmt(expected_loss)}, "
+                        f"but yours is {fmt(got)}")
+            return None
+
+        cases.append(Case(what, (model, images, labels, loss_fn, _SGD(model.parameters(), lr=lr)),
+                          judge, hint))
+    return run_cases("check_train_step", train_step, cases,
+                      ("model", "images", "labels", "loss_fn", "optimizer"))

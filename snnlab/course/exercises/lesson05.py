@@ -1,0 +1,200 @@
+"""Checkers for the exercises of lesson 05: a convolutional SNN."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from snnlab.course.exercises.judge import Case, compare_tensor, fmt, judge_int, run_cases
+from snnlab.neurons import LIF, reset_states
+
+
+def _flat_features_of_layers(image_size: int, kernel_sizes: list[int], pool: int,
+                             channels: list[int]) -> int:
+    """The answer, measured: run a zero image through real Conv2d + MaxPool2d layers."""
+    x = torch.zeros(1, 1, image_size, image_size)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):  # layers draw random weights
+        for c_in, c_out, kernel in zip([1, *channels[:-1]], channels, kernel_sizes, strict=True):
+            x = torch.nn.functional.max_pool2d(torch.nn.Conv2d(c_in, c_out, kernel)(x), pool)
+    return x[0].numel()
+
+
+def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]], int]) -> bool:
+    """Check ``flat_features(image_size, kernel_sizes, pool, channels) -> int``.
+
+    Each layer is a ``kernel x kernel`` convolution (no padding, stride 1) then ``pool x pool``
+    max pooling: side -> (side - kernel + 1) // pool. The answer is the number of values
+    after the last layer, channels[-1] * side * side (64 * 4 * 4 = 1024 for the lesson's CSNN).
+    """
+    cases = []
+    for what, args, hint in [
+        ("the lesson's CSNN on 28x28 MNIST", (28, [5, 5], 2, [12, 64]),
+         "a 5x5 convolution without padding shrinks the side by 4 (kernel - 1), a 2x2 pooling "
+         "halves it: 28 -> 24 -> 12 -> 8 -> 4, and then 64 channels of 4x4"),
+        ("one layer only", (28, [5], 2, [12]),
+         "with one layer the side goes 28 -> 24 -> 12; loop over the layers you are given"),
+        ("32x32 images", (32, [5, 5], 2, [12, 64]), "start from the image_size argument"),
+        ("an odd side is rounded down by the pooling", (28, [3, 3], 2, [8, 16]),
+         "28 -> 26 -> 13 -> 11 -> 5: max pooling drops a leftover row and column, so use // "
+         "(floor division), not /"),
+        ("three layers with other channels", (64, [5, 3, 3], 2, [4, 8, 16]),
+         "multiply by the channels of the last layer only"),
+    ]:
+        expected = _flat_features_of_layers(*args)
+
+        judge = judge_int(expected, "the size", "nn.Linear needs one")
+        cases.append(Case(what, args, judge, hint))
+    return run_cases("check_flat_features", flat_features, cases,
+                      ("image_size", "kernel_sizes", "pool", "channels"))
+
+
+class _SpikesOnly(torch.nn.Module):
+    """A stateful LIF that passes on only its spikes, for nn.Sequential."""
+
+    def __init__(self, beta: float) -> None:
+        super().__init__()
+        self.lif = LIF(beta, stateful=True)
+
+    def forward(self, current: Tensor) -> Tensor:
+        spk, _ = self.lif(current)
+        return spk
+
+
+class _StatefulNet(torch.nn.Sequential):
+    """A small stateful SNN whose repr is one line, for the checker's messages."""
+
+    def __repr__(self) -> str:
+        layers = "-".join("LIF" if isinstance(m, _SpikesOnly) else type(m).__name__
+                          for m in self if not isinstance(m, torch.nn.Flatten))
+        return f"<nn.Sequential {layers}>"
+
+
+def _stateful_net(conv: bool, seed: int) -> _StatefulNet:
+    """A small stateful SNN with fixed, lively weights (the global random stream is untouched)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # building layers draws from the global stream
+        net = _stateful_layers(conv)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.copy_(torch.rand(parameter.shape, generator=generator) * 1.2 - 0.3)
+    return net
+
+
+def _stateful_layers(conv: bool) -> _StatefulNet:
+    if conv:
+        return _StatefulNet(torch.nn.Conv2d(1, 2, 3), _SpikesOnly(0.7), torch.nn.Flatten(),
+                            torch.nn.Linear(2 * 4 * 4, 3), _SpikesOnly(0.7))
+    return _StatefulNet(torch.nn.Linear(6, 5), _SpikesOnly(0.8), torch.nn.Linear(5, 3),
+                        _SpikesOnly(0.8))
+
+
+def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Tensor]) -> bool:
+    """Check ``run_stateful(net, x, num_steps) -> outputs [num_steps, batch, ...]``.
+
+    ``net`` is an ``nn.Sequential`` with stateful LIF neurons and ``x`` the same input at every
+    step. First ``reset_states(net)`` (once: the membrane must carry over from step to step),
+    then ``net(x)`` once per step, the outputs stacked time-first.
+    """
+    generator = torch.Generator().manual_seed(5)
+    cases = []
+    for what, conv, batch, earlier_batch, num_steps, hint in [
+        ("a fresh network", False, 4, None, 8,
+         "call net(x) once per step and stack the outputs time-first with torch.stack; reset "
+         "once before the loop, not at every step, so the membrane carries over"),
+        ("a network holding the membrane of an earlier batch of the same size", False, 4, 4, 8,
+         "call snnlab.neurons.reset_states(net) before the first step: the leftover membrane "
+         "of the earlier batch changes the spikes without any error"),
+        ("a network holding the membrane of an earlier batch of another size", False, 2, 4, 5,
+         "call snnlab.neurons.reset_states(net) before the first step"),
+        ("a convolutional network holding an earlier batch's membrane", True, 3, 3, 6,
+         "reset first, then one net(x) per step, stacked along a new first dimension"),
+    ]:
+        net = _stateful_net(conv, seed=len(cases))
+        shape = (1, 6, 6) if conv else (6,)
+        x = torch.rand(batch, *shape, generator=generator)
+        reset_states(net)
+        with torch.no_grad():
+            expected = torch.stack([net(x) for _ in range(num_steps)])
+        reset_states(net)
+        if earlier_batch is not None:  # leave the membrane of another batch behind
+            with torch.no_grad():
+                for _ in range(3):
+                    net(torch.rand(earlier_batch, *shape, generator=generator) + 0.5)
+
+        cases.append(Case(what, (net, x, num_steps), _judge_time_first(expected), hint))
+    return run_cases("check_run_stateful", run_stateful, cases, ("net", "x", "num_steps"))
+
+
+def _judge_time_first(expected: Tensor) -> Callable[[Any], str | None]:
+    """Compare outputs [T, B, ...] step by step and name the first step that differs."""
+
+    def judge(got: Any) -> str | None:
+        problem = compare_tensor(got, expected, "the outputs [num_steps, batch, outputs]")
+        if problem is None or not isinstance(got, Tensor) or got.shape != expected.shape:
+            return problem
+        for t, (mine, right) in enumerate(zip(got.detach().cpu(), expected, strict=True)):
+            if not torch.allclose(mine.to(right.dtype), right):
+                where = f"outputs[0:{t}] are right; " if t else ""
+                return f"{where}outputs[{t}] should be {fmt(right)}, but yours is {fmt(mine)}"
+        return problem
+
+    return judge
+
+
+def _dead_and_saturated(spikes: Tensor) -> tuple[float, float]:
+    """The definitions: over all T steps and all B images, a neuron never fires / always fires."""
+    num_steps, batch = spikes.shape[:2]
+    total = spikes.flatten(2).sum(dim=(0, 1))  # [N] spikes of each neuron
+    return (total == 0).float().mean().item(), (total == num_steps * batch).float().mean().item()
+
+
+def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float, float]]) -> bool:
+    """Check ``dead_and_saturated(spikes) -> (dead, saturated)`` for one layer's spikes.
+
+    ``spikes``: ``[T, B, ...]`` (time, images, neurons: ``[N]`` or ``[C, H, W]``). ``dead``: the
+    fraction of neurons that never fire, at no step of no image; ``saturated``: the fraction
+    that fire at every step of every image.
+    """
+    generator = torch.Generator().manual_seed(3)
+    small = torch.zeros(4, 2, 3)   # 4 steps, 2 images, 3 neurons
+    small[:, :, 1] = 1             # neuron 1 fires at every step of both images
+    small[1:3, 0, 2] = 1           # neuron 2 fires twice, on image 0 only
+    one_image = torch.zeros(3, 2, 4)
+    one_image[:, 0, 0] = 1         # neuron 0: at every step, but of image 0 only
+    one_image[:, :, 1] = 1         # neuron 1: at every step of both images
+    one_image[2, 1, 2] = 1         # neuron 2: once; neuron 3 never
+    maps = (torch.rand(5, 3, 4, 6, 6, generator=generator) < 0.3).float()
+    maps[:, :, 0] = 0              # map 0 is dead everywhere
+    maps[:, :, 1, :3] = 1          # half of map 1 is saturated
+    cases = []
+    for what, spikes, hint in [
+        ("3 neurons: one silent, one always on, one in between", small,
+         "a neuron is dead when its spike total over all steps and all images is 0, and "
+         "saturated when that total is T * B"),
+        ("a neuron busy on one image only is neither dead nor saturated", one_image,
+         "count each neuron over the steps AND the images (dims 0 and 1): saturated means "
+         "T * B spikes, a spike at every step of every image"),
+        ("feature maps [T, B, C, H, W]", maps,
+         "every (channel, row, column) is its own neuron: flatten the dims after the batch "
+         "and take the fraction over all of them"),
+    ]:
+        want_dead, want_saturated = _dead_and_saturated(spikes)
+
+        def judge(got: Any, d: float = want_dead, s: float = want_saturated) -> str | None:
+            if not (isinstance(got, tuple) and len(got) == 2):
+                return f"return a tuple (dead, saturated), but yours is {fmt(got)}"
+            for value, want, label in ((got[0], d, "dead"), (got[1], s, "saturated")):
+                if isinstance(value, Tensor) and value.numel() == 1:
+                    value = value.item()
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    return f"{label} should be a number, but yours is {fmt(value)}"
+                if not math.isclose(value, want, abs_tol=1e-6):
+                    return f"{label} should be {fmt(want)}, but yours is {fmt(float(value))}"
+            return None
+
+        cases.append(Case(what, (spikes,), judge, hint))
+    return run_cases("check_dead_and_saturated", dead_and_saturated, cases, ("spikes",))

@@ -1,0 +1,158 @@
+"""Checkers for the exercises of lesson 06: a spiking autoencoder."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from snnlab.course.exercises.judge import Case, compare_tensor, judge_int, run_cases
+
+
+def _transposed_size_measured(size: int, kernel_size: int, stride: int, padding: int,
+                              output_padding: int) -> int:
+    """The answer, measured: the side of a real ConvTranspose2d's output for a size x size input."""
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):  # the layer draws random weights
+        layer = torch.nn.ConvTranspose2d(1, 1, kernel_size, stride=stride, padding=padding,
+                                         output_padding=output_padding)
+        return int(layer(torch.zeros(1, 1, size, size)).shape[-1])
+
+
+def check_transposed_output_size(
+    transposed_output_size: Callable[[int, int, int, int, int], int],
+) -> bool:
+    """Check ``transposed_output_size(size, kernel_size, stride, padding, output_padding) -> int``.
+
+    A transposed convolution runs a convolution's size rule backwards (dilation 1):
+    out = (size - 1) * stride - 2 * padding + kernel_size + output_padding.
+    The expected values are measured with ``torch.nn.ConvTranspose2d``.
+    """
+    formula = "(size - 1) * stride - 2 * padding + kernel_size + output_padding"
+    cases = []
+    for what, args, hint in [
+        ("the decoder's first layer: 4 -> 8", (4, 3, 2, 1, 1),
+         f"stride 2 spreads the 4 inputs over 2 * (4 - 1) + 1 = 7 positions; the kernel, "
+         f"padding and output_padding then add and remove rows: {formula}"),
+        ("the decoder's last layer: 16 -> 32", (16, 3, 2, 1, 1), formula),
+        ("without output_padding, stride 2 gives an odd size", (4, 3, 2, 1, 0),
+         "output_padding adds its rows at the end: leave it out and 4 -> 7"),
+        ("stride 1 and no padding grows the side by kernel_size - 1", (7, 5, 1, 0, 0),
+         "with stride 1: size + kernel_size - 1 (the mirror of a convolution's size - "
+         "kernel_size + 1)"),
+        ("a 4x4 kernel with stride 2 and padding 1 doubles exactly", (5, 4, 2, 1, 0),
+         "padding removes padding rows on each side: subtract 2 * padding"),
+    ]:
+        expected = _transposed_size_measured(*args)
+
+        judge = judge_int(expected, "the output side", "a number of pixels")
+        cases.append(Case(what, args, judge, hint))
+    return run_cases("check_transposed_output_size", transposed_output_size, cases,
+                      ("size", "kernel_size", "stride", "padding", "output_padding"))
+
+
+def _leaky_readout_expected(currents: Tensor, beta: float) -> Tensor:
+    """U[t] = beta U[t-1] + I[t] from U[-1] = 0, no threshold and no reset; returns U[T-1]."""
+    membrane = torch.zeros_like(currents[0])
+    for current in currents:
+        membrane = beta * membrane + current
+    return membrane
+
+
+def check_leaky_readout(leaky_readout: Callable[[Tensor, float], Tensor]) -> bool:
+    """Check ``leaky_readout(currents, beta) -> reconstruction``.
+
+    ``currents``: ``[T, ...]``, the input of a non-spiking output layer at each step. Its membrane
+    only leaks and integrates, U[t] = beta * U[t-1] + I[t] with U[-1] = 0 (no threshold, no
+    reset); return the last step's membrane U[T-1], shape ``currents.shape[1:]``.
+    """
+    generator = torch.Generator().manual_seed(6)
+    update = "U[t] = beta * U[t-1] + I[t], starting from U = 0"
+    cases = []
+    for what, currents, beta, hint in [
+        ("one step: the membrane is the current", torch.tensor([[0.3, -0.2, 1.5]]), 0.5,
+         "with a single step, U[0] = I[0]"),
+        ("a constant current of 0.2 for 4 steps: 0.2 * (1 + 0.5 + 0.25 + 0.125)",
+         torch.full((4, 1), 0.2), 0.5, f"let the old membrane decay at every step: {update}"),
+        ("the last step counts most: I = [1, 0, 0] and I = [0, 0, 1] side by side",
+         torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]), 0.5,
+         "the current of step t is multiplied by beta once per step that follows it, "
+         "beta ** (T - 1 - t); the last step's current counts in full"),
+        ("no threshold and no reset: large currents keep adding up",
+         torch.tensor([[3.0], [3.0], [3.0]]), 0.5,
+         "the output layer never spikes and is never reset; only the leak acts"),
+        ("images: currents [T, B, 1, H, W] = [5, 2, 1, 4, 4], beta 0.9",
+         torch.randn(5, 2, 1, 4, 4, generator=generator), 0.9,
+         "return only the last step's membrane, shape currents.shape[1:]"),
+    ]:
+        expected = _leaky_readout_expected(currents, beta)
+        cases.append(Case(what, (currents, beta),
+                          lambda got, e=expected: compare_tensor(got, e, "the reconstruction"),
+                          hint))
+    return run_cases("check_leaky_readout", leaky_readout, cases, ("currents", "beta"))
+
+
+def _judge_loss(expected: Tensor, num_steps: int) -> Callable[[Any], str | None]:
+    """A loss must be a 0-dim tensor equal to ``expected`` (a sum over T steps is named)."""
+
+    def judge(got: Any) -> str | None:
+        if not isinstance(got, Tensor):
+            return (f"the loss should be a torch.Tensor (so that .backward() works), but you "
+                    f"returned a {type(got).__name__}")
+        if got.dim() != 0:
+            return (f"the loss should be one number, a 0-dim tensor, but yours has shape "
+                    f"{list(got.shape)}; average over every dimension")
+        problem = compare_tensor(got, expected, "the loss")
+        if problem and num_steps > 1 and math.isclose(got.item(), num_steps * expected.item(),
+                                                      rel_tol=1e-4):
+            problem += f" ({num_steps} times too much: that is the sum over the {num_steps} steps)"
+        return problem
+
+    return judge
+
+
+def check_mean_step_loss(mean_step_loss: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
+    """Check ``mean_step_loss(spikes, membrane, images) -> loss``.
+
+    ``membrane``: ``[T, B, 1, H, W]``, the output membrane (the reconstruction) at every step;
+    ``images``: ``[B, 1, H, W]``; ``spikes`` (the latent spikes) is not used. The loss is the
+    reconstruction MSE of every step, averaged over the steps:
+    L = (1/T) sum_t mean_pixels (U[t] - x)^2, a 0-dim tensor that gradients flow through.
+    """
+    generator = torch.Generator().manual_seed(8)
+    images = torch.rand(3, 1, 4, 4, generator=generator)
+    latent = torch.zeros(5, 3, 8)  # the latent spikes: not part of this loss
+    perfect_late = torch.stack([torch.zeros_like(images), images])  # right at the last step only
+    cancelling = torch.stack([images + 0.5, images - 0.5])  # the errors cancel in the time mean
+    noisy = images + 0.3 * torch.randn(5, *images.shape, generator=generator)
+    cases = []
+    for what, membrane, hint in [
+        ("one step: the plain MSE", images[None] + 0.1,
+         "the squared difference between membrane and images, averaged over every pixel"),
+        ("two steps whose errors (+0.5 and -0.5) cancel in the mean over time", cancelling,
+         "square the error at each step before you average over time: the mean of the "
+         "per-step MSEs, not the MSE of the time-averaged membrane"),
+        ("a reconstruction that is right at the last step only", perfect_late,
+         "every step counts, not just the last one: average the error of all T steps"),
+        ("5 steps of noisy reconstructions", noisy,
+         "average over the steps (divide by T), don't sum them"),
+    ]:
+        expected = ((membrane - images) ** 2).mean()
+        spikes = latent[: membrane.shape[0]]
+        cases.append(Case(what, (spikes, membrane, images),
+                          _judge_loss(expected, membrane.shape[0]), hint))
+
+    def keeps_graph(got: Any) -> str | None:
+        if not isinstance(got, Tensor) or not got.requires_grad:
+            return ("the loss must stay connected to the membrane so that loss.backward() can "
+                    "train the network, but yours has no gradient (requires_grad is False)")
+        return None
+
+    trainable = noisy.clone().requires_grad_(True)
+    cases.append(Case("the loss keeps the graph for backpropagation",
+                      (latent, trainable, images), keeps_graph,
+                      "use torch operations on the tensors; no .item(), .detach() or numpy"))
+    return run_cases("check_mean_step_loss", mean_step_loss, cases,
+                      ("spikes", "membrane", "images"))

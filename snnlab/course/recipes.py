@@ -1,0 +1,391 @@
+"""Training recipes: how each of the course's networks is trained, in one table.
+
+``RECIPES`` maps a short name to a :class:`Recipe`; ``print(recipes.table())`` shows them:
+
+    name    model               loss            metric    epochs  batch  peak lr  image
+    fc      FCSNN               ce_rate         accuracy  6       128    0.002    28
+    single  SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
+    csnn    CSNN                ce_rate         accuracy  5       128    0.005    28
+    sae     SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+
+Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to the
+peak over the first 30% of the steps, then anneals to nearly zero. That gets close to the
+final accuracy in a few epochs, which is what a laptop CPU can afford. The classifiers
+learn from spike counts (``ce_rate``, or ``mse_rate`` for SpikingJelly's single layer),
+because "the most spikes wins" is how their accuracy is measured.
+
+From Python::
+
+    from snnlab import checkpoints, losses
+    from snnlab.course import recipes
+    model, history = recipes.train("fc", epochs=1, subset=2000)   # train (quick)
+    model = recipes.pretrained("fc")                               # or load the course's weights
+
+From the shell: ``python -m snnlab train fc --epochs 1 --subset 2000`` (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from snnlab import checkpoints, checks, config, data, losses, models, training
+
+# The committed, pretrained checkpoints (see assets/checkpoints/README.md).
+CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to train one network: model, loss, optimizer settings, data."""
+
+    model: type[nn.Module]
+    model_kwargs: dict
+    loss: losses.LossFn
+    metric: str  # "accuracy" or "mse"
+    epochs: int
+    batch_size: int
+    lr: float  # the peak of the one-cycle schedule
+    image_size: int = 28  # 28, or 32 for the autoencoder
+    note: str = field(default="", compare=False)
+
+
+RECIPES: dict[str, Recipe] = {
+    "fc": Recipe(
+        models.FCSNN, dict(num_hidden=1000, beta=0.95, num_steps=25),
+        losses.ce_rate, "accuracy", epochs=6, batch_size=128, lr=2e-3,
+        note="snnTorch tutorial 5's network; cross-entropy on the spike counts"),
+    "single": Recipe(
+        models.SingleLayerSNN, dict(tau=2.0, num_steps=100),
+        losses.mse_rate, "accuracy", epochs=5, batch_size=128, lr=2e-2,
+        note="SpikingJelly's first example: Poisson input, MSE between rate and one-hot"),
+    "csnn": Recipe(
+        models.CSNN, dict(beta=0.5, num_steps=25),
+        losses.ce_rate, "accuracy", epochs=5, batch_size=128, lr=5e-3,
+        note="snnTorch tutorial 6's network; cross-entropy on the spike counts"),
+    "sae": Recipe(
+        models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
+        losses.reconstruction, "mse", epochs=2, batch_size=128, lr=3e-3, image_size=32,
+        note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
+}
+
+
+def table() -> str:
+    """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image)."""
+    rows = [("name", "model", "loss", "metric", "epochs", "batch", "peak lr", "image")]
+    rows += [(name, r.model.__name__, r.loss.__name__, r.metric, str(r.epochs),
+              str(r.batch_size), f"{r.lr:g}", str(r.image_size)) for name, r in RECIPES.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def _with_defaults(recipe: Recipe, epochs: object, batch_size: object,
+                   lr: object) -> tuple[object, object, object]:
+    """Epochs, batch size and peak learning rate, the recipe's wherever the caller gave None."""
+    return (recipe.epochs if epochs is None else epochs,
+            recipe.batch_size if batch_size is None else batch_size,
+            recipe.lr if lr is None else lr)
+
+
+def build_model(name: str, **overrides: object) -> nn.Module:
+    """The recipe's network, with some constructor arguments overridden (e.g. num_steps=10)."""
+    recipe = _recipe(name)
+    return recipe.model(**{**recipe.model_kwargs, **overrides})
+
+
+def train(
+    name: str,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    data_dir: str | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+    **model_overrides: object,
+) -> tuple[nn.Module, training.History]:
+    """Train recipe ``name`` ("fc", "single", "csnn" or "sae") on MNIST. Lessons 04-06.
+
+    Arguments left as None take the recipe's values. ``subset``/``test_subset`` train and
+    test on class-balanced subsets (quick runs). ``model_overrides`` change the network
+    (``num_steps=10``, ``beta=0.9``, ``tau=3.0``, ...). With ``out``, the folder receives
+    ``<name>.pt`` (the checkpoint, saved after every epoch), ``<name>.metrics.json`` (the
+    run's settings and result), ``<name>.history.csv`` (per epoch) and ``<name>.steps.csv``
+    (per optimizer step): the layout of the course's pretrained files.
+
+    Returns ``(model, history)``.
+    """
+    settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed,
+                         model_overrides)
+    return _run(name, settings, device, data_dir, out, progress, resume=False)
+
+
+def _settings(name: str, epochs: object, batch_size: object, lr: object, subset: object,
+              test_subset: object, seed: object, model_overrides: dict) -> dict:
+    """Every setting of a run, checked, the recipe's wherever the caller gave None."""
+    recipe = _recipe(name)
+    epochs, batch_size, lr = _with_defaults(recipe, epochs, batch_size, lr)
+    checks.positive_int("epochs", epochs)
+    checks.positive_int("batch_size", batch_size)
+    checks.number("lr", lr, "a finite number > 0", lambda v: 0 < v < math.inf)
+    for key, value in (("subset", subset), ("test_subset", test_subset)):
+        if value is not None:
+            checks.positive_int(key, value)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    return {"recipe": name, "model_config": build_model(name, **model_overrides).config,
+            "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+            "subset": subset, "test_subset": test_subset}
+
+
+def _run(name: str, settings: dict, device: object, data_dir: object, out: object,
+         progress: bool, resume: bool) -> tuple[nn.Module, training.History]:
+    """Train (or, with ``resume``, continue the run in ``out``); write the run's files."""
+    recipe = _recipe(name)
+    config.seed_everything(settings["seed"])
+    model = recipe.model(**settings["model_config"])
+    checkpoint = Path(out) / f"{name}.pt" if out is not None else None
+    if checkpoint is not None and not resume:
+        checkpoints.check_writable(checkpoint, model)  # before any work: never lose an hour
+    train_loader, test_loader = data.loaders(
+        settings["batch_size"], size=recipe.image_size, subset=settings["subset"],
+        test_subset=settings["test_subset"], root=data_dir, seed=settings["seed"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=settings["lr"], total_steps=settings["epochs"] * len(train_loader),
+        pct_start=0.3)
+    history = None
+    if resume:
+        done = checkpoints.restore(checkpoint, model, optimizer, scheduler)["epoch"]
+        history = training.History.from_csv(checkpoint.with_suffix(".history.csv"),
+                                            checkpoint.with_suffix(".steps.csv"))
+        history.truncate(done, steps_per_epoch=len(train_loader))
+    if out is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        _write_metrics(checkpoint, settings, history or training.History(recipe.metric),
+                       "incomplete", 0.0)
+
+    start = time.perf_counter()
+    history = training.fit(
+        model, train_loader, recipe.loss, optimizer, settings["epochs"], test_loader,
+        metric=recipe.metric, scheduler=scheduler, device=device, checkpoint=checkpoint,
+        history=history, progress=progress)
+    if out is not None:
+        _write_metrics(checkpoint, settings, history, history.stopped,
+                       time.perf_counter() - start)
+    return model, history
+
+
+def _write_metrics(checkpoint: Path, settings: dict, history: training.History,
+                   stopped: str | None, seconds: float) -> None:
+    """``<name>.metrics.json``: the settings, how the run ended, and its final numbers."""
+    metrics = {
+        **settings, "model": _recipe(settings["recipe"]).model.__name__, "stopped": stopped,
+        "stopped_at": history.stopped_at,
+        **{key: _json_number(value) for key, value in history.final().items()
+           if key != "seconds"},  # that one is the last epoch's; the run's total follows
+        "wall_seconds": round(seconds, 1),
+    }
+    checkpoint.with_suffix(".metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def load_or_train(
+    name: str,
+    out: str | Path,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    data_dir: str | None = None,
+    progress: bool = True,
+    **model_overrides: object,
+) -> tuple[nn.Module, training.History]:
+    """Train recipe ``name`` into ``out`` (as :func:`train`), or load the finished run there.
+
+    A run in ``out`` counts when its ``<name>.metrics.json`` shows the same settings (recipe,
+    network, epochs, batch size, learning rate, seed, subsets). Finished: the network and its
+    history are read back, so re-running a lesson costs seconds. Interrupted (Ctrl-C, a
+    kernel restart, a failed save) after at least one epoch: training resumes from its last
+    checkpoint. Stopped by a NaN or inf, or run with other settings: it trains afresh. It
+    always prints which. Returns ``(model, history)``.
+    """
+    settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed,
+                         model_overrides)
+    out = Path(out)
+    checkpoint = out / f"{name}.pt"
+    earlier = _read_metrics(checkpoint)
+    if earlier is None:
+        print(f"Training {name} into {out}.")
+    elif {key: earlier.get(key) for key in settings} != json.loads(json.dumps(settings)):
+        print(f"The run in {out} used other settings; training {name} afresh.")
+    elif earlier.get("stopped") is None:
+        metric = _recipe(name).metric
+        print(f"Loading the finished run in {out} (test {metric} "
+              f"{earlier[f'test_{metric}']:.4f}); delete that folder to train again.")
+        model = checkpoints.load_checkpoint(checkpoint, model_class=_recipe(name).model,
+                                            device=device)
+        return model, training.History.from_csv(checkpoint.with_suffix(".history.csv"),
+                                                checkpoint.with_suffix(".steps.csv"))
+    elif earlier["stopped"] != "non-finite" and _finished_epochs(checkpoint) > 0:
+        print(f"The run in {out} did not finish ({earlier['stopped']}); resuming it from its "
+              f"checkpoint after epoch {_finished_epochs(checkpoint)}.")
+        return _run(name, settings, device, data_dir, out, progress, resume=True)
+    else:
+        print(f"The run in {out} did not finish ({earlier['stopped']}, at epoch and batch "
+              f"{earlier.get('stopped_at')}); training {name} afresh.")
+    return _run(name, settings, device, data_dir, out, progress, resume=False)
+
+
+def _read_metrics(checkpoint: Path) -> dict | None:
+    """The metrics.json of an earlier run beside ``checkpoint``, or None."""
+    try:
+        return json.loads(checkpoint.with_suffix(".metrics.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _finished_epochs(checkpoint: Path) -> int:
+    """How many epochs the checkpoint holds (0 if there is no readable one)."""
+    try:
+        return int(checkpoints.checkpoint_info(checkpoint).get("epoch", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module:
+    """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``."""
+    return checkpoints.load_checkpoint(CHECKPOINT_DIR / f"{name}.pt",
+                                       model_class=_recipe(name).model, device=device)
+
+
+def pretrained_history(name: str) -> training.History:
+    """The training history (per step and per epoch) of the pretrained network ``name``."""
+    _recipe(name)
+    return training.History.from_csv(CHECKPOINT_DIR / f"{name}.history.csv",
+                                     CHECKPOINT_DIR / f"{name}.steps.csv")
+
+
+def publish(run: str | Path, name: str, to: str | Path = CHECKPOINT_DIR) -> list[Path]:
+    """Copy a finished run of recipe ``name`` into ``to`` as the course's pretrained files.
+
+    Writes ``<name>.pt`` (weights in float16: half the size, and no optimizer state),
+    ``<name>.metrics.json``, ``<name>.history.csv`` and ``<name>.steps.csv``. Returns the paths.
+    """
+    source, to = Path(run) / f"{name}.pt", Path(to)
+    metrics = _read_metrics(source)
+    if metrics is None or metrics.get("stopped") is not None or not source.is_file():
+        raise FileNotFoundError(f"{str(run)!r} holds no finished run of {name!r} (it needs "
+                                f"{name}.pt and {name}.metrics.json showing a finished run)")
+    model = checkpoints.load_checkpoint(source, model_class=_recipe(name).model)
+    to.mkdir(parents=True, exist_ok=True)
+    written = [checkpoints.save_checkpoint(
+        to / f"{name}.pt", model, dtype=torch.float16, recipe=name, epoch=metrics["epochs"],
+        metric=_recipe(name).metric,
+        metrics={k: v for k, v in metrics.items() if k.startswith(("train_", "test_", "epoch"))})]
+    for suffix in (".metrics.json", ".history.csv", ".steps.csv"):
+        written.append(to / f"{name}{suffix}")
+        written[-1].write_bytes(source.with_suffix(suffix).read_bytes())
+    return written
+
+
+# --------------------------------------------------------------------------------------
+# Command line: python -m snnlab train {fc,single,csnn,sae} ...
+# --------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` subcommand's arguments to ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = ("recipes (the defaults; Adam with a one-cycle schedule):\n"
+                     + "\n".join("  " + line for line in table().splitlines())
+                     + "\n\nexample:\n  python -m snnlab train fc --epochs 1 --subset 2000 "
+                       "--out runs/fc")
+    parser.add_argument("model", choices=sorted(RECIPES),
+                        help="which network: fc (FCSNN), single (SingleLayerSNN), csnn (CSNN), "
+                             "sae (SpikingAutoencoder)")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
+    parser.add_argument("--num-steps", type=int,
+                        help="simulation time steps per sample (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+    parser.add_argument("--lr", type=float,
+                        help="peak learning rate of the one-cycle schedule (default: the recipe's)")
+    parser.add_argument("--beta", type=float,
+                        help="membrane decay per step, 0 < beta < 1 (fc, csnn, sae)")
+    parser.add_argument("--tau", type=float,
+                        help="membrane time constant, > 1 (single only; beta = 1 - 1/tau)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: a GPU if there is one)")
+    parser.add_argument("--data-dir",
+                        help="folder holding MNIST/raw/ (default: $SNNLAB_DATA_DIR or the cache)")
+    parser.add_argument("--out", default=None,
+                        help="folder for the checkpoint, metrics.json and history CSVs "
+                             "(default: runs/<model>)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--subset", type=int,
+                        help="train on a class-balanced subset of this many images "
+                             "(the test set shrinks to a fifth of it)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``python -m snnlab train ...``; return the exit status.
+
+    Like ``load_or_train``: running the same command again loads a finished run, resumes an
+    interrupted one and retrains a broken one, saying which. Mistakes raise ValueError or
+    TypeError, which ``python -m snnlab`` prints as one line (exit status 2).
+    """
+    overrides: dict[str, object] = {}
+    if args.num_steps is not None:
+        overrides["num_steps"] = args.num_steps
+    if args.tau is not None:
+        if args.model != "single":
+            raise ValueError("--tau is for the 'single' model; use --beta for the others")
+        overrides["tau"] = args.tau
+    if args.beta is not None:
+        if args.model == "single":
+            raise ValueError("--beta is not used by 'single'; give --tau (beta = 1 - 1/tau)")
+        overrides["beta"] = args.beta
+    out = Path(args.out) if args.out is not None else Path("runs") / args.model
+    test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
+    model, history = load_or_train(
+        args.model, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        subset=args.subset, test_subset=test_subset, seed=args.seed, device=args.device,
+        data_dir=args.data_dir, progress=not args.no_progress, **overrides)
+    final, metric = history.final(), history.metric
+    if history.stopped is not None:
+        where = f" at epoch and batch {history.stopped_at}" if history.stopped_at else ""
+        saved = (f"the checkpoint of epoch {int(final['epoch'])} is in {out}" if final
+                 else "no epoch finished, so no checkpoint was written")
+        print(f"{args.model}: stopped ({history.stopped}{where}); {saved}. Run the same command "
+              "again to resume or retrain.", file=sys.stderr)
+        return 1
+    print(f"{args.model}: test {metric} {final[f'test_{metric}']:.4f} after "
+          f"{int(final['epoch'])} epochs; the run is in {out}/ ({args.model}.pt, "
+          f"{args.model}.metrics.json, {args.model}.history.csv, {args.model}.steps.csv)")
+    return 0
