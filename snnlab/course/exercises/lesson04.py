@@ -1,7 +1,15 @@
-"""Checkers for the exercises of lesson 04: a fully connected SNN on MNIST."""
+"""Checkers for the exercises of lesson 04: a fully connected SNN on MNIST.
+
+Besides saying *that* an answer is wrong, a checker here names *which* mistake it looks like:
+each exercise lists the typical wrong versions of its function (:class:`Mistake`), and when a
+student's answer equals what one of them computes on the failing case, the message says so
+and gives that mistake's fix instead of the case's general hint. Lessons 05 and 06 use the
+same :func:`diagnosed`.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +20,69 @@ from torch import Tensor
 from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
 
 
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: what the student did, how to fix it, and what it computes.
+
+    ``compute`` takes the case's arguments, like the student's function, and returns the
+    wrong result; ``what`` completes "your answer is what you get when you ...".
+    """
+
+    what: str
+    fix: str
+    compute: Callable[..., Any]
+
+
+def _same(got: Any, wrong: Any) -> bool:
+    """Whether the student's result equals a mistake's result (same type of thing, same value)."""
+    if isinstance(wrong, tuple):
+        return (isinstance(got, tuple) and len(got) == len(wrong)
+                and all(_same(g, w) for g, w in zip(got, wrong, strict=True)))
+    if isinstance(wrong, Tensor) or isinstance(got, Tensor):
+        if not (isinstance(wrong, Tensor) and isinstance(got, Tensor)):
+            return False
+        if got.shape != wrong.shape:
+            return False
+        return bool(torch.allclose(got.detach().cpu().double(), wrong.detach().cpu().double(),
+                                   rtol=1e-4, atol=1e-6, equal_nan=True))
+    if isinstance(got, bool) or isinstance(wrong, bool):
+        return got is wrong
+    if isinstance(got, (int, float)) and isinstance(wrong, (int, float)):
+        return math.isclose(got, wrong, rel_tol=1e-4, abs_tol=1e-6)
+    return False
+
+
+def diagnosed(case: Case, mistakes: list[Mistake]) -> Case:
+    """``case``, whose judge also names the first of ``mistakes`` that explains a wrong answer.
+
+    When one does, the case's hint becomes that mistake's fix (the general hint could point at
+    another mistake). The mistakes run on copies of the arguments, after the student's function.
+    """
+    judge = case.judge
+
+    def judge_and_diagnose(got: Any) -> str | None:
+        problem = judge(got)
+        if problem is None:
+            return None
+        for mistake in mistakes:
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    wrong = mistake.compute(*_copies(case.args))
+            except Exception:  # a mistake that does not apply to this case
+                continue
+            if _same(got, wrong):
+                case.hint = mistake.fix
+                return f"{problem}. That is what you get when you {mistake.what}"
+        return problem
+
+    case.judge = judge_and_diagnose
+    return case
+
+
+def _copies(args: tuple) -> tuple:
+    return tuple(arg.detach().clone() if isinstance(arg, Tensor) else arg for arg in args)
+
+
 def _spikes_from_counts(counts: list[list[int]], num_steps: int) -> Tensor:
     """0/1 spikes [num_steps, batch, classes] with the given counts, each neuron's spikes at
     its last steps (so every active neuron fires at the last step: a last-step guess fails)."""
@@ -20,26 +91,51 @@ def _spikes_from_counts(counts: list[list[int]], num_steps: int) -> Tensor:
     return (steps >= num_steps - counts_t).float()
 
 
-def _judge_number(expected: float, label: str,
-                  batch: int | None = None) -> Callable[[Any], str | None]:
-    """Judge one number (a float, or a tensor holding one value) against ``expected``."""
+def _judge_float(expected: float, label: str) -> Callable[[Any], str | None]:
+    """Judge an answer that must be a Python float (an int is accepted) equal to ``expected``."""
 
     def judge(got: Any) -> str | None:
         if isinstance(got, Tensor):
-            if got.numel() != 1:
+            if got.dim() > 0:
                 return (f"{label} is one number, but you returned a tensor of shape "
                         f"{list(got.shape)}")
-            got = got.item()
+            return (f"{label} should be a Python float, but you returned a 0-dim tensor, "
+                    f"{fmt(got)}")
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return f"{label} should be a number, but you returned {type(got).__name__}"
+            return f"{label} should be a Python float, but you returned a {type(got).__name__}"
         if abs(got - expected) > 1e-6:
-            extra = (" (that is the number of correct samples; divide by the batch size)"
-                     if batch is not None and abs(got - expected * batch) < 1e-6 and batch > 1
-                     else "")
-            return f"{label} should be {fmt(float(expected))}, but yours is {fmt(got)}{extra}"
+            return f"{label} should be {fmt(float(expected))}, but yours is {fmt(got)}"
         return None
 
     return judge
+
+
+def _predicted(counts: Tensor, targets: Tensor) -> Tensor:
+    return (counts.argmax(-1) == targets).float()
+
+
+ACCURACY_MISTAKES = [
+    Mistake("count the correct samples but do not divide by the batch size",
+            "take the mean of the matches, (predictions == targets).float().mean()",
+            lambda s, t: _predicted(s.sum(0), t).sum().item()),
+    Mistake("give a percentage", "return a fraction between 0 and 1, not a percentage",
+            lambda s, t: 100 * _predicted(s.sum(0), t).mean().item()),
+    Mistake("read only the last time step, spikes[-1]",
+            "count the spikes over all steps first, spikes.sum(0), then argmax(-1)",
+            lambda s, t: _predicted(s[-1], t).mean().item()),
+    Mistake("sum over the batch, spikes.sum(1), as if the batch came first",
+            "time is the first dimension: spikes.sum(0) has shape [batch, classes]",
+            lambda s, t: _predicted(s.sum(1), t).mean().item()),
+    Mistake("take the argmax over the wrong dimension",
+            "argmax(-1) picks the class with the most spikes for each sample",
+            lambda s, t: (s.sum(0).argmax(0) == t).float().mean().item()),
+    Mistake("compare each sample but never take the mean (one match per sample)",
+            "average the matches over the batch, then .item()",
+            lambda s, t: _predicted(s.sum(0), t)),
+    Mistake("return the tensor instead of a Python float",
+            "end with .item(): the accuracy is one Python float",
+            lambda s, t: _predicted(s.sum(0), t).mean()),
+]
 
 
 def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
@@ -47,7 +143,7 @@ def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
 
     spikes ``[num_steps, batch, classes]``, targets ``[batch]``. Each sample's prediction is the
     output neuron with the most spikes over all steps (a tie goes to the lowest class, as
-    ``argmax`` does); the result is the fraction of samples predicted correctly.
+    ``argmax`` does); the result is the fraction of samples predicted correctly, a Python float.
     """
     counts_hint = "count each neuron's spikes over time, spikes.sum(0), then argmax(-1)"
     cases = []
@@ -71,8 +167,9 @@ def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
         targets_t = torch.tensor(targets)
         expected = (spikes.sum(0).argmax(-1) == targets_t).float().mean().item()
         what = f"{what}; spike counts per sample {counts}"
-        cases.append(Case(what, (spikes, targets_t),
-                          _judge_number(expected, "the accuracy", batch=len(targets)), hint))
+        cases.append(diagnosed(Case(what, (spikes, targets_t),
+                                    _judge_float(expected, "the accuracy"), hint),
+                               ACCURACY_MISTAKES))
     return run_cases("check_accuracy", accuracy, cases, ("spikes", "targets"))
 
 
@@ -81,6 +178,37 @@ def _expected_mse_rate(spikes: Tensor, targets: Tensor) -> Tensor:
     rate = spikes.mean(0)
     one_hot = torch.nn.functional.one_hot(targets, rate.shape[-1]).to(rate.dtype)
     return ((rate - one_hot) ** 2).mean()
+
+
+def _one_hot(targets: Tensor, classes: int) -> Tensor:
+    return torch.nn.functional.one_hot(targets, classes).float()
+
+
+MSE_RATE_MISTAKES = [
+    Mistake("use the spike counts, spikes.sum(0), instead of the firing rates",
+            "the firing rate is the mean over time, spikes.mean(0): a neuron that fires at "
+            "every step has rate 1, like its one-hot target",
+            lambda s, t: ((s.sum(0) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+    Mistake("average over the batch too, spikes.mean((0, 1)), before comparing with the labels",
+            "average the spikes over time only, spikes.mean(0) (shape [batch, classes]): each "
+            "sample is compared with its own label; the batch mean comes last, in the loss",
+            lambda s, t: ((s.mean((0, 1)) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+    Mistake("average over time along dim 1, as if the batch came first",
+            "time is the first dimension: spikes.mean(0)",
+            lambda s, t: ((s.mean(1) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+    Mistake("sum the squared errors over the classes instead of averaging",
+            "average over the batch AND the classes: .mean() of the [batch, classes] errors "
+            "(F.mse_loss does that)",
+            lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum(-1).mean()),
+    Mistake("sum the squared errors instead of averaging them",
+            "average over the batch and the classes with .mean(), not .sum()",
+            lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum()),
+    Mistake("take the absolute error instead of the squared one",
+            "square the difference: (rate - one_hot) ** 2",
+            lambda s, t: (s.mean(0) - _one_hot(t, s.shape[-1])).abs().mean()),
+    Mistake("take the square root (RMSE)", "the loss is the mean squared error, no square root",
+            lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).mean().sqrt()),
+]
 
 
 def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
@@ -100,14 +228,16 @@ def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
          "average over the batch and the classes (F.mse_loss does that)"),
         ("the number of classes comes from the spikes (7 classes)",
          (torch.rand(8, 3, 7, generator=generator) < 0.3).float(), torch.tensor([6, 0, 4]),
-         "take the number of classes from spikes.shape[-1], not a fixed 10"),
+         "take the number of classes from spikes.shape[-1], not a fixed 10; time comes first, "
+         "so spikes.mean(0) has shape [batch, classes], like the one-hot labels"),
         ("half the steps, a batch of two",
          _spikes_from_counts([[2, 0, 4], [1, 3, 0]], 4), torch.tensor([2, 0]),
          "compare the rates with the one-hot labels, F.one_hot(targets, classes)"),
     ]:
         expected = _expected_mse_rate(spikes, targets)
-        cases.append(Case(what, (spikes, targets),
-                          lambda got, e=expected: compare_tensor(got, e, "the loss"), hint))
+        cases.append(diagnosed(Case(what, (spikes, targets),
+                                    lambda got, e=expected: compare_tensor(got, e, "the loss"),
+                                    hint), MSE_RATE_MISTAKES))
 
     # Gradients must flow: the loss of a differentiable spike tensor, then backward.
     spikes = torch.rand(5, 2, 3, generator=generator).requires_grad_()

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, compare_tensor, fmt, judge_int, run_cases
+from snnlab.course.exercises.lesson04 import Mistake, diagnosed
 from snnlab.neurons import LIF, reset_states
 
 
@@ -21,6 +22,35 @@ def _flat_features_of_layers(image_size: int, kernel_sizes: list[int], pool: int
         for c_in, c_out, kernel in zip([1, *channels[:-1]], channels, kernel_sizes, strict=True):
             x = torch.nn.functional.max_pool2d(torch.nn.Conv2d(c_in, c_out, kernel)(x), pool)
     return x[0].numel()
+
+
+def _side_after(image_size: int, kernel_sizes: list[int], pool: int, trim: int = 1,
+                round_down: bool = True) -> float:
+    side: float = image_size
+    for kernel in kernel_sizes:
+        side = (side - kernel + trim) // pool if round_down else (side - kernel + trim) / pool
+    return side
+
+
+FLAT_FEATURES_MISTAKES = [
+    Mistake("shrink the side by the kernel size instead of kernel - 1",
+            "a k x k convolution without padding has s - k + 1 positions along a side",
+            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=0) ** 2),
+    Mistake("divide with / and round only at the end",
+            "round down after every pooling, with // (floor division)",
+            lambda n, ks, p, c: int(c[-1] * _side_after(n, ks, p, round_down=False) ** 2)),
+    Mistake("forget the channels", "multiply by the last layer's channels, channels[-1]",
+            lambda n, ks, p, c: _side_after(n, ks, p) ** 2),
+    Mistake("multiply by the first layer's channels",
+            "the values that reach nn.Linear come from the last layer: channels[-1]",
+            lambda n, ks, p, c: c[0] * _side_after(n, ks, p) ** 2),
+    Mistake("add up the channels of every layer",
+            "only the last layer's maps reach nn.Linear: channels[-1] * side * side",
+            lambda n, ks, p, c: sum(c) * _side_after(n, ks, p) ** 2),
+    Mistake("return the side, not the number of values",
+            "the answer counts every value: channels[-1] * side * side",
+            lambda n, ks, p, c: _side_after(n, ks, p)),
+]
 
 
 def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]], int]) -> bool:
@@ -47,7 +77,7 @@ def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]]
         expected = _flat_features_of_layers(*args)
 
         judge = judge_int(expected, "the size", "nn.Linear needs one")
-        cases.append(Case(what, args, judge, hint))
+        cases.append(diagnosed(Case(what, args, judge, hint), FLAT_FEATURES_MISTAKES))
     return run_cases("check_flat_features", flat_features, cases,
                       ("image_size", "kernel_sizes", "pool", "channels"))
 
@@ -92,6 +122,33 @@ def _stateful_layers(conv: bool) -> _StatefulNet:
                         _SpikesOnly(0.8))
 
 
+def _run_steps(net: torch.nn.Module, x: Tensor, num_steps: int, reset_every_step: bool = False,
+               dim: int = 0) -> Tensor:
+    outputs = []
+    reset_states(net)
+    for _ in range(num_steps):
+        if reset_every_step:
+            reset_states(net)
+        outputs.append(net(x))
+    return torch.stack(outputs, dim=dim)
+
+
+RUN_STATEFUL_MISTAKES = [
+    Mistake("reset the state at every step",
+            "reset once, before the loop: within a sample the membrane must carry over from "
+            "one step to the next",
+            lambda net, x, n: _run_steps(net, x, n, reset_every_step=True)),
+    Mistake("stack the outputs batch-first, torch.stack(outputs, dim=1)",
+            "stack time-first, torch.stack(outputs) (dim=0): [num_steps, batch, ...]",
+            lambda net, x, n: _run_steps(net, x, n, dim=1)),
+    Mistake("add up the outputs of all steps instead of stacking them",
+            "keep every step: torch.stack(outputs) gives [num_steps, batch, ...]",
+            lambda net, x, n: _run_steps(net, x, n).sum(0)),
+]
+# A missing reset cannot be recomputed here (the leftover membrane is gone by the time the
+# judge runs); the cases that hold an earlier batch's membrane have that as their hint.
+
+
 def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Tensor]) -> bool:
     """Check ``run_stateful(net, x, num_steps) -> outputs [num_steps, batch, ...]``.
 
@@ -125,7 +182,8 @@ def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Te
                 for _ in range(3):
                     net(torch.rand(earlier_batch, *shape, generator=generator) + 0.5)
 
-        cases.append(Case(what, (net, x, num_steps), _judge_time_first(expected), hint))
+        cases.append(diagnosed(Case(what, (net, x, num_steps), _judge_time_first(expected), hint),
+                               RUN_STATEFUL_MISTAKES))
     return run_cases("check_run_stateful", run_stateful, cases, ("net", "x", "num_steps"))
 
 
@@ -150,6 +208,32 @@ def _dead_and_saturated(spikes: Tensor) -> tuple[float, float]:
     num_steps, batch = spikes.shape[:2]
     total = spikes.flatten(2).sum(dim=(0, 1))  # [N] spikes of each neuron
     return (total == 0).float().mean().item(), (total == num_steps * batch).float().mean().item()
+
+
+def _per_image(spikes: Tensor) -> tuple[float, float]:
+    counts = spikes.flatten(2).sum(0)  # [B, N]: spikes of each neuron on each image
+    return ((counts == 0).float().mean().item(),
+            (counts == spikes.shape[0]).float().mean().item())
+
+
+DEAD_AND_SATURATED_MISTAKES = [
+    Mistake("judge each image on its own and average (silent or saturated per image)",
+            "count each neuron over the steps AND the images (dims 0 and 1): dead means no "
+            "spike on any image, saturated a spike at every step of every image",
+            _per_image),
+    Mistake("call a neuron saturated when it fires T times in total (instead of T * B)",
+            "saturated means a spike at every step of every image: a total of T * B",
+            lambda s: (_dead_and_saturated(s)[0],
+                       (s.flatten(2).sum(dim=(0, 1)) >= s.shape[0]).float().mean().item())),
+    Mistake("count the neurons instead of taking fractions",
+            "divide by the number of neurons: .float().mean() of the [N] yes/no tensor",
+            lambda s: tuple(float(v * s[0, 0].numel()) for v in _dead_and_saturated(s))),
+    Mistake("return (saturated, dead), the wrong order", "return (dead, saturated)",
+            lambda s: _dead_and_saturated(s)[::-1]),
+    Mistake("return tensors instead of Python floats",
+            "end each fraction with .item(): return two Python floats",
+            lambda s: tuple(torch.tensor(v) for v in _dead_and_saturated(s))),
+]
 
 
 def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float, float]]) -> bool:
@@ -188,13 +272,14 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
             if not (isinstance(got, tuple) and len(got) == 2):
                 return f"return a tuple (dead, saturated), but yours is {fmt(got)}"
             for value, want, label in ((got[0], d, "dead"), (got[1], s, "saturated")):
-                if isinstance(value, Tensor) and value.numel() == 1:
-                    value = value.item()
+                if isinstance(value, Tensor):
+                    return (f"{label} should be a Python float, but yours is a tensor, "
+                            f"{fmt(value)}; end with .item()")
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     return f"{label} should be a number, but yours is {fmt(value)}"
                 if not math.isclose(value, want, abs_tol=1e-6):
                     return f"{label} should be {fmt(want)}, but yours is {fmt(float(value))}"
             return None
 
-        cases.append(Case(what, (spikes,), judge, hint))
+        cases.append(diagnosed(Case(what, (spikes,), judge, hint), DEAD_AND_SATURATED_MISTAKES))
     return run_cases("check_dead_and_saturated", dead_and_saturated, cases, ("spikes",))
