@@ -29,6 +29,7 @@ import torch
 from IPython.display import Image, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 from torch import Tensor
 
@@ -37,7 +38,8 @@ from snnlab.neurons import LIF
 
 __all__ = ["encoding_explorer", "lif_explorer", "surrogate_explorer", "output_explorer",
            "csnn_explorer", "autoencoder_explorer", "draw_encoding", "draw_lif",
-           "draw_surrogate", "draw_output_layer", "draw_csnn_layer", "draw_autoencoder"]
+           "draw_surrogate", "draw_output_layer", "draw_csnn_layer", "draw_autoencoder",
+           "vote_video"]
 
 DPI = 90  # panel figures: sharp enough, and small enough to re-draw in well under 0.5 s
 
@@ -452,6 +454,64 @@ def output_explorer(networks: torch.nn.Module | dict[str, torch.nn.Module], imag
         "network": widgets.Dropdown(options=names, value=names[0], description="network"),
     }
     return panel(draw, controls)
+
+
+def vote_video(spikes: Tensor, image: Tensor, label: int, fps: float = 5) -> animate.Video:
+    """The output layer's vote for one digit, growing step by step, as a video. Lesson 04.
+
+    ``spikes``: ``[num_steps, C]`` output spikes of one digit; ``image``: its 784 pixels;
+    ``label``: its class. Left: the digit and its label. Right: each class's spike count so far,
+    in the colours of :func:`draw_output_layer`: the label's bar in vermillion, another class
+    that leads (or ties for the lead) in blue, the rest in grey; a legend says so. The title
+    names the leading class at each step.
+    """
+    spikes = spikes.detach().cpu().float()
+    if spikes.dim() != 2:
+        raise ValueError(f"spikes must be [num_steps, classes] for one digit, got shape "
+                         f"{tuple(spikes.shape)}")
+    counts = spikes.cumsum(0).int()  # [T, C]: spikes so far
+    num_steps, num_classes = counts.shape
+    fig = Figure(figsize=(8.0, 3.2), dpi=animate.DPI)
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(1, 2, width_ratios=[1.0, 3.0], left=0.02, right=0.98, bottom=0.16,
+                            top=0.8, wspace=0.3)
+    ax_image, ax = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+    ax_image.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
+                    interpolation="nearest")
+    ax_image.set_title(f"input, label {label}", fontsize="medium")
+    ax_image.set_axis_off()
+    grey = "#AAAAAA"
+    bars = ax.bar(range(num_classes), counts[0].tolist(), color=grey, width=0.7)
+    numbers = [ax.text(c, 0, "", ha="center", va="bottom", fontsize="small")
+               for c in range(num_classes)]
+    ax.set_xticks(range(num_classes))
+    ax.set_xlim(-0.6, num_classes - 0.4)
+    ax.set_ylim(0, max(1, int(counts[-1].max())) * 1.2)
+    ax.set_xlabel("class (output neuron)")
+    ax.set_ylabel("spike count so far")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(handles=[Patch(color=plot.HIGHLIGHT, label=f"the label, {label}"),
+                      Patch(color=plot.BAR, label="another class leading or tied"),
+                      Patch(color=grey, label="other classes")],
+              loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False,
+              fontsize="small", borderaxespad=0.3)
+    title = fig.text(0.02, 0.95, " ", fontsize="medium")
+
+    def draw(t: int) -> list:
+        best = int(counts[t].max())
+        leaders = [c for c in range(num_classes) if best > 0 and counts[t, c] == best]
+        for c, (bar, number) in enumerate(zip(bars, numbers, strict=True)):
+            count = int(counts[t, c])
+            bar.set_height(count)
+            bar.set_color(plot.HIGHLIGHT if c == label else plot.BAR if c in leaders else grey)
+            number.set_position((c, count))
+            number.set_text(str(count))
+        lead = ("no spikes yet" if not leaders else f"class {leaders[0]} leads" if
+                len(leaders) == 1 else "tie: " + ", ".join(map(str, leaders)))
+        title.set_text(f"time step {t + 1} / {num_steps}: {lead}")
+        return [*bars, *numbers, title]
+
+    return animate.FigureVideo(fig, draw, num_steps, fps)
 
 
 # ---------------------------------------------------------------------------------------------
