@@ -25,12 +25,34 @@ def _control(panel: ipywidgets.interactive, description: str) -> ipywidgets.Widg
     return matches[0]
 
 
+class _Handle:
+    """What IPython's display(..., display_id=True) returns: it records its updates."""
+
+    def __init__(self) -> None:
+        self.updates: list = []
+
+    def update(self, obj, **kwargs) -> None:
+        self.updates.append(obj)
+
+
 @pytest.fixture
 def shown(monkeypatch):
-    """Everything the panel functions display, in order."""
-    items = []
-    monkeypatch.setattr(widgets, "display", items.append)
+    """Everything the panel functions display, in order (``shown.handles``: their handles)."""
+    items = _Shown()
+
+    def display(obj, **kwargs):
+        items.append(obj)
+        items.handles.append(_Handle())
+        return items.handles[-1]
+
+    monkeypatch.setattr(widgets, "display", display)
     return items
+
+
+class _Shown(list):
+    def __init__(self) -> None:
+        super().__init__()
+        self.handles: list[_Handle] = []
 
 
 def _digits() -> torch.Tensor:
@@ -410,3 +432,16 @@ def test_autoencoder_panel_asks_for_32x32_images():
         widgets.autoencoder_explorer(model, _digits())
     with pytest.raises(ValueError, match="one 32x32 image"):
         widgets.run_autoencoder(model, _digits()[0])
+
+
+def test_static_copy_stays_without_a_front_end_and_goes_once_the_panel_is_drawn(shown):
+    panel = widgets.lif_explorer()
+    static = shown.handles[0]
+    beta = _control(panel, "beta")
+    beta.value = 0.8  # re-drawing inside the kernel (nbconvert, tests) keeps the static copy
+    assert static.updates == [] and panel._view_count == 0
+    panel._view_count = 1  # what JupyterLab reports when it draws the panel
+    assert static.updates == [{"text/plain": ""}]
+    panel._view_count = 2  # a second view (another tab) changes nothing more
+    assert len(static.updates) == 1
+

@@ -4,7 +4,8 @@ Every panel works the same way:
 
 1. a ``draw(**settings) -> Figure`` function makes the picture for one setting of the knobs;
 2. the picture for the default settings is shown once as a plain PNG, so a handout or a page
-   without a running kernel still shows it;
+   without a running kernel still shows it; in a live notebook, as soon as the front end has
+   drawn the panel, that copy is emptied (the panel shows the same picture, and updates it);
 3. an ``ipywidgets.interactive`` panel with the sliders follows; each change re-draws the figure
    and shows it as a PNG inside the panel's Output area (``panel.out``).
 
@@ -81,9 +82,14 @@ def panel(draw: Callable[..., Figure], controls: dict[str, widgets.Widget]) -> w
     ``controls`` maps each keyword argument of ``draw`` to its widget. On every change the
     panel sets ``panel.out.outputs`` to the new PNG (set directly rather than printed into the
     Output, so it also works, and can be tested, without a running kernel).
+
+    The static PNG is for pages without a kernel (a notebook executed by nbconvert, GitHub,
+    the handouts). A live front end counts the views it draws of a widget whose
+    ``_view_count`` is a number (ipywidgets' view counter); the first one means the panel is
+    on screen, and the static copy is replaced by an empty output, so the figure shows once.
     """
     defaults = {name: control.value for name, control in controls.items()}
-    display(Image(data=to_png(draw(**defaults))))
+    static = display(Image(data=to_png(draw(**defaults))), display_id=True)
 
     latest: list[dict[str, Any]] = []  # the newest figure, as one Output entry
     panels: list[widgets.interactive] = []
@@ -96,6 +102,14 @@ def panel(draw: Callable[..., Figure], controls: dict[str, widgets.Widget]) -> w
     ui = widgets.interactive(update, {"manual": False}, clear_output=False, **controls)
     ui.out.outputs = tuple(latest)
     panels.append(ui)
+
+    def empty_static_copy(change: dict[str, Any]) -> None:
+        if change["new"] and static is not None:  # drawn by a live front end
+            static.update({"text/plain": ""}, raw=True)
+            ui.unobserve(empty_static_copy, "_view_count")
+
+    ui._view_count = 0  # a number: front ends now report each view they draw
+    ui.observe(empty_static_copy, "_view_count")
     display(ui)
     return ui
 
