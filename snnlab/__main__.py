@@ -1,4 +1,4 @@
-"""Command line: ``python -m snnlab train ...`` and ``python -m snnlab handout ...``.
+"""Command line: ``python -m snnlab train ...``, ``handout ...`` and ``edition ...``.
 
 A mistake in what was asked for (a wrong option, a missing file, no GPU for ``--device
 cuda``) is one line on stderr and exit status 2, never a traceback. Anything else that goes
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from snnlab.course import handout, recipes
+    from snnlab.course import editions, handout, recipes
 
     recipes.add_arguments(
         commands.add_parser("train", help="train one of the course's networks on MNIST",
@@ -31,8 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser("handout", help="export lessons as student or instructor handouts",
                             description="Export lessons as student or instructor handouts.")
     )
+    editions.add_arguments(
+        commands.add_parser("edition", help="regenerate the student edition (and Colab cells)",
+                            description="Regenerate notebooks/NN_*.ipynb, the student edition, "
+                                        "from notebooks/solutions/, with Colab badges and "
+                                        "setup cells.")
+    )
     args = parser.parse_args(argv)
-    module = recipes if args.command == "train" else handout
+    module = {"train": recipes, "handout": handout, "edition": editions}[args.command]
     try:
         return module.main(args)
     except KeyboardInterrupt:
