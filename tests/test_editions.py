@@ -106,3 +106,19 @@ def test_the_setup_cell_does_nothing_outside_colab():
     namespace: dict = {}
     exec(editions.setup_source(URL), namespace)  # no google.colab here: no pip, no error
     assert "subprocess" in namespace
+
+
+def test_student_check_cells_are_not_compared_by_nbval(course):
+    solutions = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(solutions.read_text())
+    for cell in nb["cells"]:
+        if _source(cell).startswith("check_"):
+            cell["source"] = "# NBVAL_CHECK_OUTPUT\n" + _source(cell)
+    solutions.write_text(json.dumps(nb))
+    assert cli.main(["edition"]) == 0
+    checks = [_source(c) for c in _cells(course / "notebooks" / "01_toy.ipynb")
+              if _source(c).removeprefix("# NBVAL_CHECK_OUTPUT\n").startswith("check_")]
+    assert checks == ["check_double_rate(double_rate)", "check_leak(leak)"]
+    kept = [_source(c) for c in _cells(solutions) if "NBVAL" in _source(c)]
+    assert len(kept) == 2
+    assert all(source.startswith("# NBVAL_CHECK_OUTPUT") for source in kept)

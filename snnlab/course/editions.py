@@ -13,6 +13,8 @@ makes them work wherever they are opened:
 - an "Open in Colab" badge under the title, pointing at the edition's own file;
 - a first code cell (tagged ``colab-setup``) that installs the course when it runs in Google
   Colab (where ``google.colab`` can be imported) and does nothing anywhere else;
+- in the student edition, check cells lose their ``# NBVAL_CHECK_OUTPUT`` line: their
+  output ("not implemented yet", later "passed") is the student's, not the reference's;
 - the diagrams (``![...](../assets/NAME.png)``) embedded as cell attachments, so they show
   in Colab, on GitHub and in exported handouts alike.
 
@@ -34,6 +36,7 @@ from typing import Any
 from snnlab.course import handout
 
 SETUP_TAG = "colab-setup"
+CHECK_MARKER = re.compile(r"^# NBVAL_CHECK_OUTPUT\n", flags=re.MULTILINE)
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", flags=re.MULTILINE)
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
@@ -142,6 +145,9 @@ def editions(root: Path) -> dict[Path, str]:
         wanted[source] = _dump(instructor)
         student = handout.student_version(instructor, name=source.name)
         student = handout._without_widget_views(student)
+        for cell in student.cells:  # a check has no stored output to compare with here
+            if handout.is_check_cell(cell):
+                cell.source = CHECK_MARKER.sub("", cell.source)
         student = _with_colab(student, url, f"notebooks/{source.name}")
         wanted[root / "notebooks" / source.name] = _dump(student)
     return wanted
