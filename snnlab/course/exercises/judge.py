@@ -323,9 +323,9 @@ def _run(name: str, student_fn: Callable[..., Any], cases: list[Case],
                            f"{_first_line(received)}")
                 named = mistake is not None
             else:
-                problem = case.judge(received)
-                if problem is None and has_nan(received):
-                    problem = f"your answer contains NaN: {fmt(received)}"
+                # NaN first: it is never right, whatever a judge's comparison would say
+                problem = (f"your answer contains NaN: {fmt(received)}" if has_nan(received)
+                           else case.judge(received))
                 named = False
                 if problem is not None:
                     mistake = _matching_mistake(known, received, case.args)

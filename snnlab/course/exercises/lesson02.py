@@ -83,10 +83,10 @@ def _lif_variant(*, reset: str = "previous", strict: bool = True, leak: bool = T
     def layer(currents: Tensor, beta: float, threshold: float) -> tuple[Tensor, Tensor]:
         theta = 1.0 if threshold_is_one else threshold
         b = beta if leak else 1.0
-        u = torch.zeros_like(currents[0], dtype=torch.float64)
+        u = torch.zeros_like(currents[0])
         spikes, membrane = [], []
         last_spikes = torch.zeros_like(u)
-        for current in currents.double():
+        for current in currents:
             was_above = above(u, theta)
             if reset == "previous":
                 u = b * u + current - was_above * theta
@@ -108,9 +108,9 @@ def _lif_variant(*, reset: str = "previous", strict: bool = True, leak: bool = T
         return s_all, u_all
 
     def same_step_reset(currents: Tensor, beta: float, threshold: float) -> tuple[Tensor, Tensor]:
-        u = torch.zeros_like(currents[0], dtype=torch.float64)
+        u = torch.zeros_like(currents[0])
         spikes, membrane = [], []
-        for current in currents.double():
+        for current in currents:
             u = beta * u + current
             s = (u > threshold).to(u.dtype)
             u = u - s * threshold  # reset in the same step, and recorded after it
@@ -144,6 +144,13 @@ def _lif_mistakes() -> list[Mistake]:
                 and not got[0].is_floating_point())
 
     return [
+        Mistake("you returned (membrane, spikes): return (spikes, membrane)", swapped),
+        Mistake("time is not the first dimension of your outputs: stack the steps along dim 0, "
+                "[num_steps, ...] like the currents", not_time_first),
+        Mistake("you returned Python lists: torch.stack them into tensors [num_steps, ...]",
+                lists),
+        Mistake("your spikes are bool or int: return them as floats 0.0 / 1.0 (.float())",
+                bool_spikes),
         Mistake("your neuron is reset in the same step it spikes: the reset was computed from "
                 "the current membrane. Use the previous step's, reset[t] = H(U[t-1] - theta), "
                 "so U[t] stays above theta at the step of the spike",
@@ -165,13 +172,6 @@ def _lif_mistakes() -> list[Mistake]:
                 "comes from this step's membrane", gives(_lif_variant(lag="spikes"))),
         Mistake("your threshold is fixed at 1: use the threshold argument",
                 gives(_lif_variant(threshold_is_one=True))),
-        Mistake("you returned (membrane, spikes): return (spikes, membrane)", swapped),
-        Mistake("time is not the first dimension of your outputs: stack the steps along dim 0, "
-                "[num_steps, ...] like the currents", not_time_first),
-        Mistake("you returned Python lists: torch.stack them into tensors [num_steps, ...]",
-                lists),
-        Mistake("your spikes are bool or int: return them as floats 0.0 / 1.0 (.float())",
-                bool_spikes),
     ]
 
 

@@ -160,8 +160,9 @@ def _spike_mistakes() -> list[Mistake]:
     def all_zero(got: Any, test: str, x: Tensor) -> bool:
         return test == "derivative" and isinstance(got, Tensor) and bool((got == 0).all())
 
-    def nan_gradient(got: Any, test: str, x: Tensor) -> bool:
-        return has_nan(got) or (isinstance(got, Raised) and "nan" in str(got.error).lower())
+    def not_finite(got: Any, test: str, x: Tensor) -> bool:
+        return has_nan(got) or (isinstance(got, Tensor) and got.is_floating_point()
+                                and not bool(torch.isfinite(got).all()))
 
     def does_not_learn(got: Any, test: str, x: Tensor) -> bool:
         return test == "training" and isinstance(got, tuple)
@@ -183,8 +184,9 @@ def _spike_mistakes() -> list[Mistake]:
         Mistake("x = 0 is not above the threshold: the step is x > 0, not x >= 0", forward_ge),
         Mistake("your spikes are bool or int: return floats of x's dtype, (x > 0).to(x.dtype)",
                 forward_bool),
-        Mistake("your gradient contains NaN: a branch of your derivative divides by zero or "
-                "takes a log/sqrt of a negative number somewhere", nan_gradient),
+        Mistake("your gradient contains NaN or inf: your derivative divides by zero, or takes "
+                "a log or square root of a negative number, somewhere (even in a torch.where "
+                "branch that is not used, its NaN gradient leaks through)", not_finite),
         Mistake("your backward ignores grad_output: by the chain rule it must return "
                 "grad_output * (your surrogate derivative)", no_chain_rule),
         Mistake("a sign error: your surrogate derivative is negative somewhere; the smooth "
