@@ -74,8 +74,8 @@ def _mnist() -> tuple[bool, str]:
     except data.MNISTNotFoundError:
         return False, (f"MNIST not found in {short_path(root / 'MNIST' / 'raw')}. Fix: set the "
                        "environment variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ "
-                       "(the four .gz files), or run snnlab.data.mnist(train=False) once with internet access "
-                       "to download it (about 12 MB)")
+                       "(the four .gz files), or run snnlab.data.mnist(train=False) once with "
+                       "internet access to download it (about 12 MB)")
     return True, f"MNIST found ({len(test_set)} test images under {short_path(root)})"
 
 
