@@ -265,7 +265,8 @@ def neuron_models() -> Path:
 
     titles = [("Hodgkin-Huxley (1952)", "4 coupled equations: ion channels\nshape every spike"),
               ("leaky integrate-and-fire", "1 equation + threshold + reset:\nspike times only"),
-              ("artificial neuron (perceptron, ReLU)", "y = f(sum of w x): no time,\nno memory, one number out")]
+              ("artificial neuron (perceptron, ReLU)",
+               "y = f(sum of w x): no time,\nno memory, one number out")]
     for ax, (name, note) in zip(axes[0], titles, strict=True):
         ax.set_title(name, fontsize=10.5, fontweight="bold", color=INK, pad=34)
         ax.text(0.5, 1.04, note, transform=ax.transAxes, ha="center", va="bottom", fontsize=8.5,

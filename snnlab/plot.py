@@ -408,7 +408,7 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
     ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=smooth_label)
     ax_s.set_ylabel("spike S")
     ax_s.set_title("step and smooth stand-in", fontsize="medium", loc="left")
-    ax_s.legend(frameon=False, fontsize="small", loc="best")
+    ax_s.legend(frameon=False, fontsize="small", loc="upper left")  # x < 0, S high: empty
     ax_d.plot(x, derivative, color=OKABE_ITO[1], lw=1.5, label=f"{fn.name} derivative")
     ax_d.set_ylabel("dS/dx")
     ax_d.set_ylim(bottom=0)
