@@ -404,7 +404,7 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
                                                else "(label)" if c == label else "(prediction)"))
     ax_mem.plot([], [], color="#BBBBBB", lw=0.8, label="other classes")
     ax_mem.axhline(threshold, color=plot.THRESHOLD, ls="--", lw=1)
-    ax_mem.text(1.005, threshold, "threshold", transform=ax_mem.get_yaxis_transform(),
+    ax_mem.text(1.005, threshold, r"threshold $\theta$", transform=ax_mem.get_yaxis_transform(),
                 va="center", ha="left", color=plot.THRESHOLD, fontsize="x-small")
     low = max(float(membrane.min()), MEMBRANE_FLOOR * threshold)
     high = max(float(membrane.max()), threshold)
