@@ -476,3 +476,14 @@ def test_checks_leave_the_global_random_stream_alone():
     check_rate_code(rate_code)
     check_spike_function(spike_class())
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_call_python_cannot_interrupt_is_left_behind_with_a_message(monkeypatch, capsys):
+    monkeypatch.setattr(judge, "TIME_LIMIT_SECONDS", 0.2)
+
+    def sleeps(*args):  # one C call: the TimeLimit exception waits until it returns
+        __import__("time").sleep(3)
+
+    assert check_beta(sleeps) is False
+    out = capsys.readouterr().out
+    assert "0.2 s time limit" in out and "keeps running in the background" in out
