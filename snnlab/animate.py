@@ -307,7 +307,8 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
     """Animate a spike tensor with matplotlib, one frame per time step.
 
     ``frames``: ``[T, H, W]`` (an image per step, e.g. a rate-coded digit), ``[T, 1, H, W]``,
-    or ``[T, N]`` (a row of N neurons). Spikes are white on black; the title counts time steps.
+    or ``[T, N]`` (a row of N neurons). Spikes are white on black; the title counts time steps
+    from 0, as rasters and tables do.
     """
     fps = _check_fps(fps)
     a = _frames(frames, "frames")
@@ -333,7 +334,7 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
 
     def draw(t: int) -> list[Artist]:
         image.set_data(a[t])
-        label.set_text(f"{prefix}time step {t + 1} / {num_steps}")
+        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1})")  # from 0, as rasters
         return [*moving, label]  # the borders are redrawn over the image
 
     return FigureVideo(fig, draw, num_steps, fps)
@@ -369,7 +370,7 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
             bar.set_color(HIGHLIGHT if count == best and count > 0 else BAR)
             number.set_position((number.get_position()[0], count))
             number.set_text(str(count))
-        label.set_text(f"time step {t + 1} / {num_steps}")
+        label.set_text(f"time step {t} (of 0-{num_steps - 1})")  # from 0, as rasters
         return [*bars, *numbers, label]
 
     return FigureVideo(fig, draw, num_steps, fps)

@@ -120,7 +120,9 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
     ax.set_xlim(-0.5, num_steps - 0.5)
     ax.set_ylim(-0.5, num_neurons - 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if num_neurons <= 10:
+    if num_neurons == 1:
+        ax.set_yticks([])  # one neuron: no index to read
+    elif num_neurons <= 10:
         ax.set_yticks(range(num_neurons))  # few neurons: label every one
     else:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -185,12 +187,12 @@ def output_spikes(spikes: Any, labels: Sequence[str] | None = None,
 
 def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = None,
            ax: Sequence[Axes] | None = None) -> list[Axes]:
-    """Three panels over time: input current I[t], membrane potential U_mem[t], output spikes.
+    """Three panels over time: input current I[t], membrane potential U[t], output spikes S[t].
 
     Args:
         current: ``[T]`` or ``[T, N]`` input current.
         membrane, spikes: ``[T]`` or ``[T, N]``, the same shape, for one or more neurons.
-        threshold: drawn as a dashed line on the membrane panel.
+        threshold: theta, drawn as a dashed line on the membrane panel.
     Returns the three Axes, top to bottom.
     """
     i = _time_by_neuron(current, "current", flatten=False)
@@ -215,12 +217,12 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
     if threshold is not None:
         # Labelled just outside the right edge, where it never hides a trace.
         ax_u.axhline(threshold, color=THRESHOLD, ls="--", lw=1)
-        ax_u.text(1.01, threshold, "threshold", transform=ax_u.get_yaxis_transform(),
+        ax_u.text(1.01, threshold, r"threshold $\theta$", transform=ax_u.get_yaxis_transform(),
                   va="center", ha="left", color=THRESHOLD, fontsize="small")
     raster(s, ax=ax_s, ylabel="neuron", color=colors)
-    ax_i.set_ylabel("input current")
-    ax_u.set_ylabel("membrane U_mem")
-    ax_s.set_title("output spikes", fontsize="medium", loc="left")
+    ax_i.set_ylabel("input current I")
+    ax_u.set_ylabel("membrane U")
+    ax_s.set_title("output spikes S", fontsize="medium", loc="left")
     for axis in (ax_i, ax_u):
         _clean(axis)
         axis.set_xlabel("")
@@ -236,7 +238,7 @@ def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
                              layout="constrained")
     image = ax.imshow(u.T, aspect="auto", origin="lower", cmap=HEATMAP, interpolation="nearest",
                       extent=(-0.5, num_steps - 0.5, -0.5, num_neurons - 0.5))
-    ax.figure.colorbar(image, ax=ax, label="U_mem")
+    ax.figure.colorbar(image, ax=ax, label="membrane U")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_xlabel("time step")
@@ -375,11 +377,13 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
 # --------------------------------------------------------------------------------- surrogates
 
 def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> list[Axes]:
-    """The spike function and its surrogate, against x = U_mem - threshold in [-x_max, x_max].
+    """The spike function and its surrogate, against x = U - theta in [-x_max, x_max]. Lesson 03.
 
-    Left: the Heaviside step S = H(x) used in the forward pass, and the surrogate's smooth
-    stand-in. Right: the surrogate derivative dS/dx used in the backward pass (the true
-    derivative of the step is 0 everywhere except at x = 0, where it is infinite).
+    Left: the Heaviside step S = H(x) that the forward pass computes, and the smooth curve the
+    backward pass pretends the step is. A curve that rises by much less than 1 over the window
+    (the fast sigmoid's rises by only 2/slope) is stretched to span 0..1, and its legend says
+    so. Right: the surrogate derivative dS/dx that the backward pass uses (the true derivative
+    of the step is 0 everywhere except at x = 0, where it is infinite).
     ``fn``: a :class:`snnlab.surrogate.Surrogate` (``.name``, ``.smooth(x)``, ``.derivative(x)``).
     """
     for attribute in ("name", "smooth", "derivative"):
@@ -395,16 +399,21 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(WIDTH, 2.8), layout="constrained")
     ax_s, ax_d = _axes(ax, 2)
-    ax_s.plot(x, (x > 0).astype(float), color=INK, lw=1.5, label="Heaviside step")
-    ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=f"{fn.name} (smooth)")
+    ax_s.plot(x, (x > 0).astype(float), color=INK, lw=1.5, label="step H(x): forward")
+    low, high = float(np.min(smooth)), float(np.max(smooth))
+    smooth_label = f"{fn.name}: backward pretends"
+    if high - low < 0.5:  # e.g. the fast sigmoid, 2/slope high: flat at the step's scale
+        smooth = (smooth - low) / (high - low)
+        smooth_label += f"\n(stretched {1 / (high - low):.3g}x)"
+    ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=smooth_label)
     ax_s.set_ylabel("spike S")
-    ax_s.set_title("forward", fontsize="medium", loc="left")
-    ax_s.legend(frameon=False, fontsize="small", loc="best")
+    ax_s.set_title("step and smooth stand-in", fontsize="medium", loc="left")
+    ax_s.legend(frameon=False, fontsize="small", loc="upper left")  # x < 0, S high: empty
     ax_d.plot(x, derivative, color=OKABE_ITO[1], lw=1.5, label=f"{fn.name} derivative")
     ax_d.set_ylabel("dS/dx")
     ax_d.set_ylim(bottom=0)
-    ax_d.set_title("backward (surrogate gradient)", fontsize="medium", loc="left")
+    ax_d.set_title("backward: surrogate derivative", fontsize="medium", loc="left")
     for axis in (ax_s, ax_d):
-        axis.set_xlabel("x = U_mem - threshold")
+        axis.set_xlabel(r"$x = U - \theta$")
         _clean(axis)
     return [ax_s, ax_d]

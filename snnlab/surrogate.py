@@ -1,8 +1,8 @@
 """The spike function and its surrogate gradients.
 
-A neuron spikes when its membrane potential U crosses the threshold U_thr:
+A neuron spikes when its membrane potential U crosses the threshold theta:
 
-    S = H(U - U_thr),    H(x) = 1 if x > 0 else 0       (strict: x = 0 does not fire)
+    S = H(U - theta),    H(x) = 1 if x > 0 else 0       (strict: x = 0 does not fire)
 
 The step H has derivative 0 everywhere (and no derivative at 0), so backpropagation
 through it would teach nothing. A *surrogate gradient* keeps the exact step in the

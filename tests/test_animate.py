@@ -148,7 +148,7 @@ def test_spikes_animation_mp4_and_gif(tmp_path):
 def test_spikes_title_counts_time_steps():
     video = animate.spikes(torch.zeros(5, 4), title="hidden layer")  # [T, N]: a row of cells
     artists = video.draw(3)
-    assert artists[-1].get_text() == "hidden layer\ntime step 4 / 5"
+    assert artists[-1].get_text() == "hidden layer\ntime step 3 (of 0-4)"
     assert artists[0].get_array().shape == (1, 4)
     assert repr(video) == "<FigureVideo: 5 frames at 25 fps>"  # the text beside the video
 
@@ -164,7 +164,7 @@ def test_spike_counts_bars_grow_step_by_step(tmp_path):
         bars, numbers, title = artists[:3], artists[3:6], artists[6]
         assert [bar.get_height() for bar in bars] == list(expected[t])
         assert [number.get_text() for number in numbers] == [str(int(c)) for c in expected[t]]
-        assert title.get_text() == f"time step {t + 1} / 6"
+        assert title.get_text() == f"time step {t} (of 0-5)"
     colours = [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in video.draw(5)[:3]]
     high, bar = animate.HIGHLIGHT.lower(), animate.BAR.lower()
     assert colours == [high, bar, high]                       # a 3-3 tie: both lead

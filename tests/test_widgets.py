@@ -123,7 +123,8 @@ def test_environment_check_names_the_fix_for_missing_mnist(capsys, monkeypatch, 
     assert environment.check() is False
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if "MNIST" in line)
-    assert line.startswith("PROBLEM") and str(tmp_path) in line and "SNNLAB_DATA_DIR" in line
+    where = environment.short_path(tmp_path / "MNIST" / "raw")  # no machine path is stored
+    assert line.startswith("PROBLEM") and where in line and "SNNLAB_DATA_DIR" in line
 
 
 def test_environment_check_names_the_fix_for_missing_ffmpeg(capsys, monkeypatch):
@@ -410,3 +411,22 @@ def test_autoencoder_panel_asks_for_32x32_images():
         widgets.autoencoder_explorer(model, _digits())
     with pytest.raises(ValueError, match="one 32x32 image"):
         widgets.run_autoencoder(model, _digits()[0])
+
+
+def test_sliders_a_choice_does_not_use_are_greyed_out(shown):
+    panel = widgets.surrogate_explorer()
+    slope, alpha = _control(panel, "slope"), _control(panel, "alpha")
+    assert not slope.disabled and alpha.disabled  # fast_sigmoid uses the slope
+    _control(panel, "surrogate").value = "atan"
+    assert slope.disabled and not alpha.disabled
+    _control(panel, "surrogate").value = "straight_through"
+    assert slope.disabled and alpha.disabled
+    assert slope.base ** slope.min <= 0.3 and slope.base ** slope.max >= 1000  # lesson 03: 0.3-1000
+
+
+def test_encoding_explorer_greys_out_the_other_codes_knobs(shown):
+    panel = widgets.encoding_explorer(_digits(), [8, 1])
+    gain, tau = _control(panel, "gain"), _control(panel, "tau")
+    assert not gain.disabled and tau.disabled
+    _control(panel, "code").value = "latency (log)"
+    assert gain.disabled and not tau.disabled

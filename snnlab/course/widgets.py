@@ -152,9 +152,12 @@ def draw_encoding(image: Tensor, code: str = "rate", num_steps: int = 50, gain: 
     ax_raster.set_title(f"{code}: {total} spikes in {num_steps} steps", fontsize="medium")
 
     if code == "rate":
-        shown = ax_code.imshow(spikes.sum(0).numpy(), cmap="gray", interpolation="nearest",
-                               vmin=0, vmax=max(1, num_steps))
-        title = "spike count per pixel"
+        counts = spikes.sum(0)
+        # Scaled to the busiest pixel, not to num_steps: at low gain the picture gets noisier,
+        # not just darker.
+        shown = ax_code.imshow(counts.numpy(), cmap="gray", interpolation="nearest",
+                               vmin=0, vmax=max(1.0, float(counts.max())))
+        title = "spike count per pixel\n(white: the busiest pixel)"
     else:
         fired = spikes.sum(0) > 0
         when = torch.where(fired, spikes.argmax(0).to(image.dtype), torch.tensor(float("nan")))
@@ -191,9 +194,25 @@ def encoding_explorer(images: Tensor, labels: Any = None) -> widgets.interactive
         "num_steps": _slider("num_steps", 50, 10, 200, 10, integer=True),
         "gain": _slider("gain", 0.5, 0.05, 1.0, 0.05),
         "tau": _slider("tau", 5.0, 0.5, 20.0, 0.5),
-        "threshold": _slider("threshold", 0.01, 0.01, 0.5, 0.01),
+        "threshold": _slider("threshold theta", 0.01, 0.01, 0.5, 0.01),
     }
+    # Grey out the knobs the chosen code does not use: gain is the rate code's, tau and
+    # threshold the latency codes'.
+    _enable_with(controls["code"], {"gain": ["rate"], "tau": CODES[1:], "threshold": CODES[1:]},
+                 controls)
     return panel(draw, controls)
+
+
+def _enable_with(chooser: widgets.Dropdown, used_by: dict[str, Any],
+                 controls: dict[str, widgets.Widget]) -> None:
+    """Enable each control in ``used_by`` only while ``chooser`` shows an option that uses it."""
+
+    def update(*_: Any) -> None:
+        for name, options in used_by.items():
+            controls[name].disabled = chooser.value not in options
+
+    chooser.observe(update, names="value")
+    update()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +247,7 @@ def draw_lif(beta: float = 0.9, threshold: float = 1.0, current: float = 0.15,
     # A steady input I settles at U = I / (1 - beta) without spiking; show where that is.
     settle = current / (1 - beta) if beta < 1 else float("inf")
     fig.suptitle(f"{int(spikes.sum())} spikes;  without a threshold U would level off at "
-                 f"I / (1 - beta) = {settle:.2f}", fontsize="medium")
+                 rf"I / (1 - $\beta$) = {settle:.2f}", fontsize="medium")
     return fig
 
 
@@ -236,8 +255,8 @@ def lif_explorer() -> widgets.interactive:
     """Sliders for beta, threshold and input current, and the reset mode; live traces."""
     controls = {
         "beta": _slider("beta", 0.9, 0.5, 0.99, 0.01),
-        "threshold": _slider("threshold", 1.0, 0.2, 2.0, 0.05),
-        "current": _slider("input current", 0.15, 0.0, 1.0, 0.01),
+        "threshold": _slider("threshold theta", 1.0, 0.2, 2.0, 0.05),
+        "current": _slider("input current I", 0.15, 0.0, 1.0, 0.01),
         "reset": widgets.Dropdown(options=RESETS, value="subtract", description="reset"),
     }
     return panel(draw_lif, controls)
@@ -278,9 +297,16 @@ def surrogate_explorer() -> widgets.interactive:
     controls = {
         "name": widgets.Dropdown(options=SURROGATES, value="fast_sigmoid",
                                  description="surrogate"),
-        "slope": _slider("slope", 25.0, 1.0, 100.0, 1.0),
-        "alpha": _slider("alpha", 2.0, 0.5, 20.0, 0.5),
+        # Logarithmic: the slopes of lesson 03's experiment, 0.3 to 1000, are all in reach.
+        "slope": widgets.FloatLogSlider(value=25.0, base=10, min=-1, max=3, step=0.05,
+                                        description="slope", continuous_update=False,
+                                        style={"description_width": "initial"}),
+        "alpha": widgets.FloatLogSlider(value=2.0, base=10, min=-1, max=2, step=0.05,
+                                        description="alpha", continuous_update=False,
+                                        style={"description_width": "initial"}),
     }
+    _enable_with(controls["name"], {"slope": ["fast_sigmoid", "sigmoid"], "alpha": ["atan"]},
+                 controls)
     return panel(draw_surrogate, controls)
 
 
@@ -378,7 +404,7 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
                                                else "(label)" if c == label else "(prediction)"))
     ax_mem.plot([], [], color="#BBBBBB", lw=0.8, label="other classes")
     ax_mem.axhline(threshold, color=plot.THRESHOLD, ls="--", lw=1)
-    ax_mem.text(1.005, threshold, "threshold", transform=ax_mem.get_yaxis_transform(),
+    ax_mem.text(1.005, threshold, r"threshold $\theta$", transform=ax_mem.get_yaxis_transform(),
                 va="center", ha="left", color=plot.THRESHOLD, fontsize="x-small")
     low = max(float(membrane.min()), MEMBRANE_FLOOR * threshold)
     high = max(float(membrane.max()), threshold)
@@ -766,7 +792,7 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
             for n, text in enumerate(class_counts):
                 text.set_text(f" {int(so_far[n])}")
                 text.set_color(plot.HIGHLIGHT if so_far[n] == so_far.max() > 0 else plot.INK)
-        clock.set_text(f"time step {t + 1} / {num_steps}")
+        clock.set_text(f"time step {t} (of 0-{num_steps - 1})")
         return [*pictures, *counters, *class_counts, clock]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)
