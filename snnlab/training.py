@@ -16,7 +16,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,7 +188,7 @@ def _batches(loader: Iterable, name: str, *, reusable: bool = False) -> Iterable
     if isinstance(loader, Tensor | str | bytes | dict) or not isinstance(loader, Iterable):
         raise TypeError(f"{name} must be an iterable of (images, labels) batches such as a "
                         f"DataLoader or a list of pairs, got {type(loader).__name__}")
-    if reusable and iter(loader) is loader:
+    if reusable and isinstance(loader, Iterator):  # (iter(loader) would draw from its RNG)
         raise TypeError(f"{name} is a one-shot iterator ({type(loader).__name__}): it would be "
                         "empty from the second epoch on. Pass a DataLoader or a list of "
                         "(images, labels) pairs")
