@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``python -m snnlab COMMAND ...``; return the exit status."""
+    """Run ``python -m snnlab COMMAND ...``; return the exit status. Lesson 04 (``train``)."""
     parser = _Parser(
         prog="python -m snnlab", description="snnlab: train the course's networks, build handouts."
     )

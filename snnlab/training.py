@@ -61,14 +61,14 @@ class History:
             "test_loss", f"test_{self.metric}", "seconds")}
 
     def final(self) -> dict[str, float]:
-        """The last epoch's numbers (empty if no epoch finished)."""
+        """The last epoch's numbers (empty if no epoch finished). Lesson 04."""
         if not self.epochs["epoch"]:
             return {}
         return {key: values[-1] for key, values in self.epochs.items()}
 
     def truncate(self, epochs: int, steps_per_epoch: int) -> None:
         """Keep only the first ``epochs`` epochs (and their steps): to resume from a checkpoint
-        saved after that epoch."""
+        saved after that epoch. Lesson 04."""
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"truncate: epochs must be an int >= 0, got {epochs!r}")
         checks.positive_int("truncate: steps_per_epoch", steps_per_epoch)
@@ -81,7 +81,7 @@ class History:
         """Write the per-epoch (``per="epoch"``) or per-step (``per="step"``) history as CSV.
 
         The write is atomic (a temporary file renamed over ``path``), so a full disk or a
-        Ctrl-C never leaves half a history where the last one was.
+        Ctrl-C never leaves half a history where the last one was. Lesson 04.
         """
         if per not in ("epoch", "step"):
             raise ValueError(f"to_csv: per must be 'epoch' or 'step', got {per!r}")
@@ -99,6 +99,7 @@ class History:
         """Read back a history written by :meth:`to_csv` (per epoch, and optionally per step).
 
         The metric ("accuracy" or "mse") is the one named in the epoch file's columns.
+        Lesson 04.
         """
         epochs = _read_csv_columns(epochs_path)
         metric = next((m for m in METRICS if f"test_{m}" in epochs), None)

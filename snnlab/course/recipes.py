@@ -48,7 +48,8 @@ CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything needed to train one network: model, loss, optimizer settings, data."""
+    """Everything needed to train one network: model, loss, optimizer settings, data.
+    Lessons 04-06."""
 
     model: type[nn.Module]
     model_kwargs: dict
