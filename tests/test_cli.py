@@ -109,10 +109,11 @@ def no_training(monkeypatch):
     (["fc", "--subset", "0"], "subset must be a positive int"),
     (["fc", "--device", "gpu"], "device must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"),
     (["fc", "--colour", "red"], "unrecognized arguments: --colour red"),
+    (["fc", "--out", " "], "--out must name a folder"),
 ])
 def test_train_cli_rejects_bad_arguments_in_one_line(args, message, capsys, tmp_path,
                                                      no_training):
-    code = _cli("train", *args, "--out", str(tmp_path / "x"))
+    code = _cli("train", "--out", str(tmp_path / "x"), *args)  # (a later --out wins)
     assert code == 2
     err = _one_line(capsys.readouterr().err)
     assert message in err

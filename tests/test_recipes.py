@@ -373,3 +373,13 @@ def test_careless_publish_and_pretrained_arguments(tmp_path, call, error, messag
     with pytest.raises(error, match=message):
         call(tmp_path)
     assert not (tmp_path / "assets").exists()
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "\xff\xfe"])
+def test_a_damaged_metrics_file_means_no_earlier_run(tmp_path, mnist_root, content, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "fc.metrics.json").write_bytes(content.encode("latin-1"))
+    _, history = _tiny(tmp_path, mnist_root)
+    assert f"Training fc into {tmp_path / 'run'}." in capsys.readouterr().out
+    assert history.stopped is None
+    assert json.loads((tmp_path / "run" / "fc.metrics.json").read_text())["stopped"] is None

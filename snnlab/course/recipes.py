@@ -345,9 +345,10 @@ def _number(value: object) -> str:
 def _read_metrics(checkpoint: Path) -> dict | None:
     """The metrics.json of an earlier run beside ``checkpoint``, or None."""
     try:
-        return json.loads(checkpoint.with_suffix(".metrics.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        metrics = json.loads(checkpoint.with_suffix(".metrics.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+    return metrics if isinstance(metrics, dict) else None
 
 
 def _finished_epochs(checkpoint: Path) -> int:
@@ -462,6 +463,8 @@ def main(args: argparse.Namespace) -> int:
         if args.model == "single":
             raise ValueError("--beta is not used by 'single'; give --tau (beta = 1 - 1/tau)")
         overrides["beta"] = args.beta
+    if args.out is not None and not args.out.strip():
+        raise ValueError("--out must name a folder, got an empty string")
     out = Path(args.out) if args.out is not None else Path("runs") / args.model
     test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
     model, history = load_or_train(
