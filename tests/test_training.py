@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import tempfile
 
 import pytest
 import torch
@@ -605,3 +606,30 @@ def test_fit_continues_an_earlier_history_to_the_full_length():
     history = training.fit(model, _fake_batches(2), losses.ce_rate, optimizer, 3,
                            history=first, progress=False)
     assert history.epochs["epoch"] == [1.0, 2.0, 3.0] and len(history.steps["loss"]) == 6
+
+
+def test_a_folder_turned_read_only_mid_run_keeps_the_last_checkpoint_and_history(
+        tmp_path, monkeypatch, capsys):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    real_mkstemp, files = tempfile.mkstemp, []
+
+    def read_only_after_epoch_1(*args, **kwargs):  # epoch 1 writes 3 files; then: no more
+        files.append(1)
+        if len(files) > 3:
+            raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only_after_epoch_1)
+    history = training.fit(model, _fake_batches(4), losses.ce_rate, optimizer, 3,
+                           checkpoint=path, progress=False)
+    assert history.stopped == "save failed" and history.stopped_at == (2, 4)
+    assert history.epochs["epoch"] == [1.0, 2.0]  # in memory, everything
+    epoch, on_disk = _files(path)  # on disk, epoch 1 whole: checkpoint and history agree
+    assert epoch == 1 and on_disk.epochs["epoch"] == [1.0] and len(on_disk.steps["loss"]) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.history.csv", "fc.pt",
+                                                          "fc.steps.csv"]
+    printed = capsys.readouterr().out
+    assert "the checkpoint could not be written" in printed and "Permission denied" in printed
+    assert f"could not write the history beside {path}" in printed
