@@ -33,8 +33,9 @@ def tensor(name: str, value: object, *, floating: bool = True) -> Tensor:
     if not isinstance(value, Tensor):
         kind = type(value).__name__
         if type(value).__module__ == "numpy":
+            convert = f"torch.from_numpy({name})" + (".float()" if floating else "")
             raise TypeError(f"{name} must be a torch.Tensor, got a numpy {kind}; convert it "
-                            f"with torch.from_numpy({name}).float()")
+                            f"with {convert}")
         raise TypeError(f"{name} must be a torch.Tensor, got {kind}")
     if floating and not value.is_floating_point():
         hint = (f" (for 8-bit images 0-255 use {name}.float() / 255)"
