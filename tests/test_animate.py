@@ -213,8 +213,8 @@ def test_broken_ffmpeg_binary_never_raises(monkeypatch, tmp_path):
 @pytest.mark.parametrize("call, message", [
     (lambda: animate.video(torch.zeros(4, 2, 3, 5, 5)), r"frames .* \(4, 2, 3, 5, 5\).*pick one"),
     (lambda: animate.video(torch.zeros(7)), r"frames must have shape .* \(7,\)"),
-    (lambda: animate.video(torch.zeros(4, 5, 5), fps=0), "fps must be a positive number"),
-    (lambda: animate.video(torch.zeros(4, 5, 5), scale=2.5), "scale must be a positive int"),
+    (lambda: animate.video(torch.zeros(4, 5, 5), fps=0), "fps must be > 0"),
+    (lambda: animate.video(torch.zeros(4, 5, 5), scale=0), "scale must be a positive int"),
     (lambda: animate.spikes(torch.zeros(0, 5, 5)), r"frames .* \(0, 5, 5\)"),
     (lambda: animate.spike_counts(torch.zeros(4, 3), labels=["x"]), "labels must name each"),
     (lambda: animate.video(torch.zeros(4, 5, 5)).save("clip.avi"), r"\.mp4 or \.gif.*clip\.avi"),
