@@ -71,7 +71,7 @@ _use_imageio_ffmpeg()
 
 def ffmpeg_exe() -> str | None:
     """The ffmpeg binary videos are encoded with (``rcParams["animation.ffmpeg_path"]``),
-    or None when it does not exist or is not executable."""
+    or None when it does not exist or is not executable. Lesson 00 (the environment check)."""
     return shutil.which(str(matplotlib.rcParams["animation.ffmpeg_path"]))
 
 
@@ -106,7 +106,7 @@ class Video:
     """A spike video: inline in a notebook as an MP4, ``save(path)`` to ``.mp4`` or ``.gif``.
 
     A subclass says how to make the frames (``frames()``: uint8 ``[H, W]`` grey or
-    ``[H, W, 3]`` RGB arrays, even H and W); encoding is the same for every video.
+    ``[H, W, 3]`` RGB arrays, even H and W); encoding is the same for every video. Lesson 01.
     """
 
     def __init__(self, num_frames: int, fps: float) -> None:
@@ -221,7 +221,7 @@ class Video:
 
 
 class ArrayVideo(Video):
-    """The fast path: ready-made uint8 frames ``[T, H, W]``."""
+    """The fast path: ready-made uint8 frames ``[T, H, W]``. Lesson 05."""
 
     def __init__(self, pixels: np.ndarray, fps: float) -> None:
         super().__init__(len(pixels), fps)
@@ -237,7 +237,7 @@ class FigureVideo(Video):
 
     Everything else (axes, ticks, labels) is drawn once and reused as a background, so each
     frame only redraws what moves ("blitting"). The figure is not managed by pyplot, so Jupyter
-    shows no stray static copy of it.
+    shows no stray static copy of it. Lesson 01.
     """
 
     def __init__(self, fig: Figure, draw: Callable[[int], list[Artist]], num_frames: int,
@@ -310,6 +310,8 @@ def video(frames: Any, fps: float = 25, scale: int = 8) -> Video:
             white); other ranges are scaled by the whole video's min and max.
         fps: frames (time steps) per second.
         scale: each value becomes a ``scale x scale`` square of pixels (nearest neighbour).
+
+    Lesson 05.
     """
     fps = checks.positive_number("fps", fps)
     checks.positive_int("scale", scale)
@@ -337,6 +339,8 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
 
     ``frames``: ``[T, H, W]`` (an image per step, e.g. a rate-coded digit), ``[T, 1, H, W]``,
     or ``[T, N]`` (a row of N neurons). Spikes are white on black; the title counts time steps.
+
+    Lesson 01.
     """
     fps = checks.positive_number("fps", fps)
     a = _frames(frames, "frames")
@@ -373,7 +377,7 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
 
     ``spikes``: ``[T, N]`` (or ``[T, 1, N]``) output spikes of one sample; ``labels`` names the
     N classes (default 0..N-1). At step t bar n shows sum_{s<=t} spikes[s, n]; the leading
-    class is highlighted.
+    class is highlighted. Lessons 02 and 04.
     """
     fps = checks.positive_number("fps", fps)
     s = _time_by_neuron(spikes, "spikes", flatten=False)

@@ -61,7 +61,7 @@ def ce_membrane(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
         L = sum_t CE(softmax(U[t]), y)      (averaged over the batch)
 
     The membrane is a smooth read-out, so the gradient never vanishes, even before the
-    output neurons fire.
+    output neurons fire. Lesson 04.
     """
     membrane, targets = _check_record("ce_membrane", membrane, targets, "membrane")
     num_steps = membrane.shape[0]
@@ -70,7 +70,7 @@ def ce_membrane(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 
 
 def ce_rate(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
-    """Cross-entropy with the spike counts as logits: L = CE(softmax(sum_t S[t]), y)."""
+    """Cross-entropy with the spike counts as logits: L = CE(softmax(sum_t S[t]), y). Lesson 04."""
     spikes, targets = _check_record("ce_rate", spikes, targets)
     spike_counts = spikes.sum(0)  # [B, C]
     return F.cross_entropy(spike_counts, targets)
@@ -81,7 +81,7 @@ def mse_rate(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 
         r_i = (1/T) sum_t S_i[t],   L = mean_i (r_i - onehot(y)_i)^2
 
-    The correct neuron should fire at every step, the others never.
+    The correct neuron should fire at every step, the others never. Lesson 04.
     """
     spikes, targets = _check_record("mse_rate", spikes, targets)
     firing_rate = spikes.mean(0)  # [B, C]
@@ -98,6 +98,8 @@ def mse_count(spikes: Tensor, membrane: Tensor, targets: Tensor, correct_rate: f
     alive (a silent neuron gets no useful gradient)::
 
         L = mean_i (sum_t S_i[t] - T * target_rate_i)^2
+
+    Lesson 04.
     """
     spikes, targets = _check_record("mse_count", spikes, targets)
     for name, value in (("correct_rate", correct_rate), ("incorrect_rate", incorrect_rate)):
@@ -126,7 +128,7 @@ def reconstruction(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 def accuracy(spikes: Tensor, targets: Tensor) -> float:
     """Fraction of samples whose correct output neuron fired most (spikes: [T, B, C]).
 
-    A tie goes to the lowest class index, like ``argmax``.
+    A tie goes to the lowest class index, like ``argmax``. Lesson 04.
     """
     spikes, targets = _check_record("accuracy", spikes, targets)
     spike_counts = spikes.sum(0)

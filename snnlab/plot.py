@@ -114,6 +114,8 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
         spikes: ``[T, N]``, or ``[T]`` for one neuron, or ``[T, ...]`` (flattened to ``[T, N]``,
             so a spike-coded image ``[T, 28, 28]`` gives 784 rows). Any nonzero value is a spike.
         color: one colour, or one per neuron (cycled).
+
+    Lesson 01.
     """
     s = _time_by_neuron(spikes, "spikes")
     _one_axes(ax)
@@ -155,7 +157,7 @@ def layers(input_spikes: Any, hidden_spikes: Any, output_spikes: Any,
     """Stacked rasters of a feed-forward network: input, hidden and output layer, one time axis.
 
     Each argument is ``[T, ...]`` (flattened to ``[T, N]``); all three need the same ``T``.
-    Returns the three Axes, top (input) to bottom (output).
+    Returns the three Axes, top (input) to bottom (output). Lesson 02.
     """
     named = {"input_spikes": input_spikes, "hidden_spikes": hidden_spikes,
              "output_spikes": output_spikes}
@@ -181,7 +183,7 @@ def output_spikes(spikes: Any, labels: Sequence[str] | None = None,
     """The output layer's spikes, one row per class, with each neuron's firing rate on the right.
 
     Firing rate = spike count / T, in spikes per time step. ``spikes``: ``[T, N]`` or ``[T]``.
-    ``labels``: a name for each of the N classes (default 0..N-1).
+    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
     _one_axes(ax)
@@ -210,7 +212,7 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
         current: ``[T]`` or ``[T, N]`` input current.
         membrane, spikes: ``[T]`` or ``[T, N]``, the same shape, for one or more neurons.
         threshold: drawn as a dashed line on the membrane panel.
-    Returns the three Axes, top to bottom.
+    Returns the three Axes, top to bottom. Lesson 02.
     """
     i = _time_by_neuron(current, "current", flatten=False)
     u = _time_by_neuron(membrane, "membrane", flatten=False)
@@ -249,7 +251,10 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
 
 
 def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
-    """Neurons x time heatmap of membrane potential; ``membrane``: ``[T, N]`` or ``[T]``."""
+    """Neurons x time heatmap of membrane potential; ``membrane``: ``[T, N]`` or ``[T]``.
+
+    Lesson 02 (many neurons at once).
+    """
     u = _time_by_neuron(membrane, "membrane", flatten=False)
     _one_axes(ax)
     num_steps, num_neurons = u.shape
@@ -285,7 +290,7 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None,
     """Bar chart of each output neuron's total spike count; the most active class stands out.
 
     ``spikes``: ``[T, N]`` output spikes of one sample (``[T, 1, N]`` is fine too).
-    ``labels``: a name for each of the N classes (default 0..N-1).
+    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
     _one_axes(ax)
@@ -314,7 +319,7 @@ def image_grid(images: Any, ncol: int = 8, titles: Sequence[str] | None = None,
     ``images``: ``[K, H, W]``, ``[K, 1, H, W]``, or ``[K, H*W]`` when ``H*W`` is a square
     (784 -> 28x28). All images share one grey scale, so reconstructions compare fairly.
 
-    Example: ``image_grid(torch.cat([x[:8], x_hat[:8]]), ncol=8)``.
+    Example: ``image_grid(torch.cat([x[:8], x_hat[:8]]), ncol=8)``. Lessons 01 and 06.
     """
     a = to_numpy(images, "images").astype(np.float32)
     if a.ndim == 4 and a.shape[1] == 1:
@@ -353,7 +358,7 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
 
     Top row, per optimizer step: training loss and metric on each batch.
     Bottom row, per epoch: train and test loss, train and test metric.
-    Returns the four Axes: step loss, step metric, epoch loss, epoch metric.
+    Returns the four Axes: step loss, step metric, epoch loss, epoch metric. Lesson 04.
     """
     for attribute in ("metric", "steps", "epochs"):
         if not hasattr(history, attribute):
@@ -406,6 +411,8 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
     stand-in. Right: the surrogate derivative dS/dx used in the backward pass (the true
     derivative of the step is 0 everywhere except at x = 0, where it is infinite).
     ``fn``: a :class:`snnlab.surrogate.Surrogate` (``.name``, ``.smooth(x)``, ``.derivative(x)``).
+
+    Lesson 03.
     """
     for attribute in ("name", "smooth", "derivative"):
         if not hasattr(fn, attribute):
