@@ -15,6 +15,7 @@ Each returns the value it accepted (a float for ``number``, an int for ``positiv
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -76,12 +77,12 @@ def unit_range(name: str, value: Tensor) -> Tensor:
 
 
 def positive_int(name: str, value: object) -> int:
-    """An int >= 1 (a bool is not an int here)."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An int >= 1 (a bool is not an int here; a numpy integer is)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
-    return value
+    return int(value)
 
 
 def number(name: str, value: object, allowed: str, ok: Callable[[float], bool]) -> float:
