@@ -24,6 +24,8 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from snnlab import checks
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-blindness.
 OKABE_ITO: list[str] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7",
                         "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -38,17 +40,24 @@ WIDTH = 6.4                 # figure width in inches (matplotlib's default)
 # --------------------------------------------------------------------------------- input checks
 
 def to_numpy(x: Any, name: str) -> np.ndarray:
-    """``x`` as a numpy array: tensors are detached and moved to the CPU first."""
+    """``x`` as a numpy array of real numbers: tensors are detached and moved to the CPU
+    first. Lessons 01-06 draw through it; you rarely call it yourself."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
         if x.dtype in (torch.bfloat16, torch.float16):  # numpy has no bfloat16
             x = x.float()
-        return x.numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise TypeError(f"{name} must be a torch.Tensor or a numpy array, got {type(x).__name__}")
+        x = x.resolve_conj().numpy()
+    elif isinstance(x, (list, tuple)):
+        try:
+            x = np.asarray(x)
+        except ValueError:  # rows of different lengths
+            raise ValueError(f"{name} must be a rectangular array; the nested lists have rows of "
+                             "different lengths") from None
+    elif not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a torch.Tensor or a numpy array, got {type(x).__name__}")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    return x
 
 
 def _time_by_neuron(x: Any, name: str, flatten: bool = True) -> np.ndarray:
@@ -61,6 +70,7 @@ def _time_by_neuron(x: Any, name: str, flatten: bool = True) -> np.ndarray:
     allowed = "[T, ...] (flattened to [T, N])" if flatten else "[T], [T, N] or [T, 1, N]"
     if a.ndim == 0 or a.shape[0] == 0 or a.size == 0:
         raise ValueError(f"{name} must have shape {allowed} with T >= 1, got shape {a.shape}")
+    checks.finite(name, torch.from_numpy(a.astype(np.float32)))
     if a.ndim == 1:
         a = a[:, None]
     elif not flatten and any(d != 1 for d in a.shape[1:-1]):
@@ -75,6 +85,11 @@ def _axes(ax: Any, count: int, name: str = "ax") -> list[Axes]:
     if len(axes) != count or not all(isinstance(a, Axes) for a in axes):
         raise ValueError(f"{name} must be None or a list of {count} matplotlib Axes, got {ax!r}")
     return axes
+
+
+def _one_axes(ax: Any) -> None:
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be None or one matplotlib Axes, got {type(ax).__name__}")
 
 
 def _clean(ax: Axes) -> None:
@@ -99,8 +114,13 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
         spikes: ``[T, N]``, or ``[T]`` for one neuron, or ``[T, ...]`` (flattened to ``[T, N]``,
             so a spike-coded image ``[T, 28, 28]`` gives 784 rows). Any nonzero value is a spike.
         color: one colour, or one per neuron (cycled).
+
+    Lesson 01.
     """
     s = _time_by_neuron(spikes, "spikes")
+    _one_axes(ax)
+    if not isinstance(color, str) and not (isinstance(color, Sequence) and len(color) > 0):
+        raise TypeError(f"color must be a colour name or a non-empty list of them, got {color!r}")
     num_steps, num_neurons = s.shape
     if ax is None:
         height = float(np.clip(1.4 + 0.17 * math.sqrt(num_neurons), 1.6, 6.0))
@@ -139,7 +159,7 @@ def layers(input_spikes: Any, hidden_spikes: Any, output_spikes: Any,
     """Stacked rasters of a feed-forward network: input, hidden and output layer, one time axis.
 
     Each argument is ``[T, ...]`` (flattened to ``[T, N]``); all three need the same ``T``.
-    Returns the three Axes, top (input) to bottom (output).
+    Returns the three Axes, top (input) to bottom (output). Lesson 02.
     """
     named = {"input_spikes": input_spikes, "hidden_spikes": hidden_spikes,
              "output_spikes": output_spikes}
@@ -165,9 +185,10 @@ def output_spikes(spikes: Any, labels: Sequence[str] | None = None,
     """The output layer's spikes, one row per class, with each neuron's firing rate on the right.
 
     Firing rate = spike count / T, in spikes per time step. ``spikes``: ``[T, N]`` or ``[T]``.
-    ``labels``: a name for each of the N classes (default 0..N-1).
+    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
+    _one_axes(ax)
     num_steps, num_neurons = s.shape
     names = _class_names(labels, num_neurons)
     if ax is None:
@@ -193,7 +214,7 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
         current: ``[T]`` or ``[T, N]`` input current.
         membrane, spikes: ``[T]`` or ``[T, N]``, the same shape, for one or more neurons.
         threshold: theta, drawn as a dashed line on the membrane panel.
-    Returns the three Axes, top to bottom.
+    Returns the three Axes, top to bottom. Lesson 02.
     """
     i = _time_by_neuron(current, "current", flatten=False)
     u = _time_by_neuron(membrane, "membrane", flatten=False)
@@ -201,9 +222,11 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
     if u.shape != s.shape:
         raise ValueError(f"membrane and spikes must have the same shape, got {u.shape} "
                          f"and {s.shape}")
-    if i.shape[0] != u.shape[0]:
-        raise ValueError(f"current must have the same number of time steps as membrane "
-                         f"({u.shape[0]}), got shape {i.shape}")
+    if i.shape[0] != u.shape[0] or i.shape[1] not in (1, u.shape[1]):
+        raise ValueError(f"current must have the time steps of membrane {u.shape} and one or "
+                         f"N neurons ([T] or [T, N]), got shape {i.shape}")
+    if threshold is not None:
+        checks.positive_number("threshold", threshold)
     if ax is None:
         _, ax = plt.subplots(3, 1, figsize=(WIDTH, 5), sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [1, 2, 1]})
@@ -230,8 +253,12 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
 
 
 def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
-    """Neurons x time heatmap of membrane potential; ``membrane``: ``[T, N]`` or ``[T]``."""
+    """Neurons x time heatmap of membrane potential; ``membrane``: ``[T, N]`` or ``[T]``.
+
+    Lesson 02 (many neurons at once).
+    """
     u = _time_by_neuron(membrane, "membrane", flatten=False)
+    _one_axes(ax)
     num_steps, num_neurons = u.shape
     if ax is None:
         _, ax = plt.subplots(figsize=(WIDTH, 1.2 + 0.25 * min(num_neurons, 20)),
@@ -251,6 +278,8 @@ def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
 def _class_names(labels: Sequence[str] | None, count: int) -> list[str]:
     if labels is None:
         return [str(k) for k in range(count)]
+    if not isinstance(labels, (Sequence, np.ndarray, torch.Tensor)):
+        raise TypeError(f"labels must be a list of class names, got {type(labels).__name__}")
     names = [str(name) for name in labels]
     if len(names) != count:
         raise ValueError(f"labels must name each of the {count} output neurons, "
@@ -263,9 +292,10 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None,
     """Bar chart of each output neuron's total spike count; the most active class stands out.
 
     ``spikes``: ``[T, N]`` output spikes of one sample (``[T, 1, N]`` is fine too).
-    ``labels``: a name for each of the N classes (default 0..N-1).
+    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
+    _one_axes(ax)
     counts = s.sum(axis=0)
     names = _class_names(labels, counts.size)
     if ax is None:
@@ -291,7 +321,7 @@ def image_grid(images: Any, ncol: int = 8, titles: Sequence[str] | None = None,
     ``images``: ``[K, H, W]``, ``[K, 1, H, W]``, or ``[K, H*W]`` when ``H*W`` is a square
     (784 -> 28x28). All images share one grey scale, so reconstructions compare fairly.
 
-    Example: ``image_grid(torch.cat([x[:8], x_hat[:8]]), ncol=8)``.
+    Example: ``image_grid(torch.cat([x[:8], x_hat[:8]]), ncol=8)``. Lessons 01 and 06.
     """
     a = to_numpy(images, "images").astype(np.float32)
     if a.ndim == 4 and a.shape[1] == 1:
@@ -302,8 +332,8 @@ def image_grid(images: Any, ncol: int = 8, titles: Sequence[str] | None = None,
     if a.ndim != 3 or a.shape[0] == 0:
         raise ValueError("images must have shape [K, H, W], [K, 1, H, W] or [K, H*W] with H*W "
                          f"a square, got shape {a.shape}")
-    if not isinstance(ncol, int) or ncol < 1:
-        raise ValueError(f"ncol must be a positive int, got {ncol!r}")
+    checks.positive_int("ncol", ncol)
+    checks.finite("images", torch.from_numpy(a))
     count = a.shape[0]
     if titles is not None and len(titles) != count:
         raise ValueError(f"titles must have one entry per image ({count}), got {len(titles)}")
@@ -330,7 +360,7 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
 
     Top row, per optimizer step: training loss and metric on each batch.
     Bottom row, per epoch: train and test loss, train and test metric.
-    Returns the four Axes: step loss, step metric, epoch loss, epoch metric.
+    Returns the four Axes: step loss, step metric, epoch loss, epoch metric. Lesson 04.
     """
     for attribute in ("metric", "steps", "epochs"):
         if not hasattr(history, attribute):
@@ -390,6 +420,7 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
         if not hasattr(fn, attribute):
             raise TypeError(f"fn must be a snnlab.surrogate.Surrogate (with .name, .smooth, "
                             f".derivative), got {type(fn).__name__} without .{attribute}")
+    x_max = checks.positive_number("x_max", x_max)
     x = torch.linspace(-x_max, x_max, 801)
     smooth = to_numpy(fn.smooth(x), "fn.smooth(x)")
     derivative = to_numpy(fn.derivative(x), "fn.derivative(x)")

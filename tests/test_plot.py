@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from snnlab import plot, surrogate  # noqa: E402
+from snnlab import checks, plot, surrogate  # noqa: E402
 
 DPI = 100
 
@@ -343,3 +343,62 @@ def test_to_numpy_detaches_and_rejects_other_types():
     assert isinstance(out, np.ndarray) and out.tolist() == [2.0, 2.0, 2.0]
     with pytest.raises(TypeError, match="membrane must be a torch.Tensor or a numpy array, got"):
         plot.to_numpy({}, "membrane")
+
+
+# --------------------------------------------------------------------------------- careless input
+
+SPIKES = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+ONE_SAMPLE = {"raster": plot.raster, "output_spikes": plot.output_spikes,
+              "membrane_heatmap": plot.membrane_heatmap, "spike_counts": plot.spike_counts}
+NAME = {"membrane_heatmap": "membrane"}
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (None, TypeError, "must be a torch.Tensor or a numpy array, got NoneType"),
+    ("spikes", TypeError, "must be a torch.Tensor or a numpy array, got str"),
+    (SPIKES * float("nan"), checks.NonFiniteError, r"holds NaN: 9 of 9 values"),
+    (SPIKES / 0, checks.NonFiniteError, "holds NaN and inf"),
+    ([[0, 1], [1]], ValueError, "rectangular"),
+    (torch.zeros(3, 2, dtype=torch.complex64), TypeError, "real numbers, got dtype complex64"),
+    (np.array([["a", "b"]]), TypeError, "real numbers"),
+    (torch.zeros(0, 3), ValueError, "T >= 1"),
+    (torch.tensor(1.0), ValueError, "T >= 1"),
+])
+@pytest.mark.parametrize("function", sorted(ONE_SAMPLE))
+def test_one_sample_figures_name_the_bad_argument(function, bad, error, words):
+    name = NAME.get(function, "spikes")
+    with pytest.raises(error, match=f"^{name} .*{words}"):
+        ONE_SAMPLE[function](bad)
+
+
+@pytest.mark.parametrize("function", sorted(ONE_SAMPLE))
+def test_ax_must_be_one_axes(function):
+    with pytest.raises(TypeError, match="ax must be None or one matplotlib Axes, got str"):
+        ONE_SAMPLE[function](SPIKES, ax="left")
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: plot.raster(SPIKES, color=[]), TypeError, "color must be a colour name"),
+    (lambda: plot.raster(SPIKES, color=5), TypeError, "color must be a colour name"),
+    (lambda: plot.output_spikes(SPIKES, labels=5), TypeError, "labels must be a list"),
+    (lambda: plot.spike_counts(SPIKES, labels=["a", "b"]), ValueError, "labels must name each"),
+    (lambda: plot.traces(SPIKES, SPIKES, SPIKES, threshold="1"), TypeError, "threshold"),
+    (lambda: plot.traces(SPIKES, SPIKES, SPIKES, threshold=float("nan")), ValueError,
+     "threshold must be > 0 and finite"),
+    (lambda: plot.traces(SPIKES[:, :2], SPIKES, SPIKES), ValueError, "current must have"),
+    (lambda: plot.traces(SPIKES, SPIKES * float("nan"), SPIKES), checks.NonFiniteError,
+     "membrane holds NaN"),
+    (lambda: plot.layers(SPIKES, SPIKES, None), TypeError, "output_spikes must be"),
+    (lambda: plot.image_grid(torch.rand(4, 8, 8), ncol=True), TypeError, "ncol must be"),
+    (lambda: plot.image_grid(torch.rand(4, 8, 8), ncol=2.0), TypeError, "ncol must be"),
+    (lambda: plot.image_grid(torch.full((2, 8, 8), float("nan"))), checks.NonFiniteError,
+     "images holds NaN"),
+    (lambda: plot.image_grid(torch.rand(2, 3, 8, 8)), ValueError, r"images must have shape"),
+    (lambda: plot.surrogate(surrogate.atan(), x_max=0), ValueError, "x_max must be > 0"),
+    (lambda: plot.surrogate(surrogate.atan(), x_max="1"), TypeError, "x_max must be a number"),
+    (lambda: plot.surrogate("atan"), TypeError, "fn must be a snnlab.surrogate.Surrogate"),
+    (lambda: plot.history({"loss": [1.0]}), TypeError, "history must be a snnlab.training"),
+])
+def test_figure_parameters_are_checked(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
