@@ -3,8 +3,10 @@
     python assets/make_diagrams.py
 
 writes ``rc_circuit.png`` (the membrane as a resistor and capacitor), ``lif_neuron.png``
-(spikes in, leaky integration, threshold, spikes out) and ``network_784_1000_10.png`` (the
-feed-forward network of lessons 02 and 04). Every line is drawn here; nothing is copied.
+(spikes in, leaky integration, threshold, spikes out), ``network_784_1000_10.png`` (the
+feed-forward network of lessons 02 and 04) and ``neuron_models.png`` (Hodgkin-Huxley, LIF and
+the artificial neuron answering the same current step, lesson 02). Every line is drawn here;
+nothing is copied.
 """
 
 from __future__ import annotations
@@ -188,6 +190,97 @@ def network() -> Path:
     return _save(fig, "network_784_1000_10.png")
 
 
+# --------------------------------------------------------------------------------- neuron models
+
+def _hodgkin_huxley(current: np.ndarray, dt: float) -> np.ndarray:
+    """Membrane voltage (mV) of the 1952 squid-axon model under ``current`` (uA/cm^2).
+
+    C dV/dt = I - g_Na m^3 h (V - E_Na) - g_K n^4 (V - E_K) - g_L (V - E_L), and each gate
+    x in {m, h, n} relaxes as dx/dt = a_x(V) (1 - x) - b_x(V) x (resting potential -65 mV).
+    """
+    g_na, g_k, g_l, e_na, e_k, e_l = 120.0, 36.0, 0.3, 50.0, -77.0, -54.4
+
+    def rates(v: float) -> tuple[float, ...]:
+        a_m = 0.1 * (v + 40) / (1 - np.exp(-(v + 40) / 10))
+        b_m = 4 * np.exp(-(v + 65) / 18)
+        a_h = 0.07 * np.exp(-(v + 65) / 20)
+        b_h = 1 / (1 + np.exp(-(v + 35) / 10))
+        a_n = 0.01 * (v + 55) / (1 - np.exp(-(v + 55) / 10))
+        b_n = 0.125 * np.exp(-(v + 65) / 80)
+        return a_m, b_m, a_h, b_h, a_n, b_n
+
+    v = -65.0
+    a_m, b_m, a_h, b_h, a_n, b_n = rates(v)
+    m, h, n = a_m / (a_m + b_m), a_h / (a_h + b_h), a_n / (a_n + b_n)  # at rest
+    out = np.empty_like(current)
+    for k, i in enumerate(current):
+        a_m, b_m, a_h, b_h, a_n, b_n = rates(v)
+        m += dt * (a_m * (1 - m) - b_m * m)
+        h += dt * (a_h * (1 - h) - b_h * h)
+        n += dt * (a_n * (1 - n) - b_n * n)
+        ionic = g_na * m**3 * h * (v - e_na) + g_k * n**4 * (v - e_k) + g_l * (v - e_l)
+        v += dt * (i - ionic)  # C = 1 uF/cm^2
+        out[k] = v
+    return out
+
+
+def neuron_models() -> Path:
+    """Three models, one input: a current step into Hodgkin-Huxley, LIF and a ReLU unit."""
+    duration, dt = 60.0, 0.01  # ms
+    t = np.arange(0, duration, dt)
+    on = (t >= 10) & (t < 50)
+    fig, axes = plt.subplots(2, 3, figsize=(10.5, 4.2), sharex=True,
+                             gridspec_kw={"height_ratios": [1, 2.6], "hspace": 0.12,
+                                          "wspace": 0.32})
+    for ax in axes[0]:
+        ax.plot(t, on.astype(float), color=INK, lw=1.4)
+        ax.set_yticks([])
+        ax.set_ylim(-0.2, 1.3)
+        ax.spines[["top", "right", "left"]].set_visible(False)
+    axes[0, 0].set_ylabel("input I", fontsize=9)
+
+    ax = axes[1, 0]  # Hodgkin-Huxley: the spike's shape comes out of the ion channels
+    ax.plot(t, _hodgkin_huxley(10.0 * on, dt), color=BLUE, lw=1.2)
+    ax.set_ylabel("membrane U (mV)", fontsize=9)
+
+    ax = axes[1, 1]  # LIF: 1 ms steps, beta = exp(-1/10), the spike is a 1 and a reset
+    steps = np.arange(0, duration, 1.0)
+    u, trace, spikes = 0.0, [], []
+    for step in steps:
+        was_above = u > 1.0
+        u = np.exp(-1 / 10) * u + 0.17 * (10 <= step < 50) - was_above * 1.0
+        trace.append(u)
+        spikes.append(u > 1.0)
+    ax.plot(steps, trace, color=BLUE, lw=1.2, drawstyle="steps-post")
+    ax.axhline(1.0, color="#555555", ls="--", lw=1)
+    ax.text(duration, 1.03, r"$\theta$", color="#555555", fontsize=10, va="bottom", ha="right")
+    ax.vlines(steps[np.array(spikes)], 1.25, 1.55, color=INK, lw=1.5)
+    ax.set_ylim(-0.1, 1.65)
+    ax.set_ylabel("membrane U", fontsize=9)
+
+    ax = axes[1, 2]  # the artificial neuron: no time, no state, one number
+    ax.plot(t, np.maximum(0.0, 0.8 * on), color=BLUE, lw=1.4)
+    ax.set_ylim(-0.1, 1.65)
+    ax.set_ylabel("output y", fontsize=9)
+
+    titles = [("Hodgkin-Huxley (1952)", "4 coupled equations: ion channels\nshape every spike"),
+              ("leaky integrate-and-fire", "1 equation + threshold + reset:\nspike times only"),
+              ("artificial neuron (perceptron, ReLU)",
+               "y = f(sum of w x): no time,\nno memory, one number out")]
+    for ax, (name, note) in zip(axes[0], titles, strict=True):
+        ax.set_title(name, fontsize=10.5, fontweight="bold", color=INK, pad=34)
+        ax.text(0.5, 1.04, note, transform=ax.transAxes, ha="center", va="bottom", fontsize=8.5,
+                color="#555555")
+    for ax in axes[1]:
+        ax.set_xlabel("time (ms)", fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.tick_params(labelsize=8)
+    fig.text(0.5, -0.06, "\u2190 more biological detail, more cost per neuron"
+             "          cheaper, trains at scale, but no time \u2192",
+             ha="center", fontsize=9.5, color=ORANGE)
+    return _save(fig, "neuron_models.png")
+
+
 if __name__ == "__main__":
-    for make in (rc_circuit, lif_neuron, network):
+    for make in (rc_circuit, lif_neuron, network, neuron_models):
         print("wrote", make().relative_to(HERE.parent))

@@ -15,9 +15,9 @@ writes ``.mp4`` or ``.gif``.
 
 The ffmpeg binary comes from the ``imageio-ffmpeg`` pip package: on import this module points
 ``matplotlib.rcParams["animation.ffmpeg_path"]`` at it, so no system ffmpeg is needed. Without a
-usable ffmpeg nothing raises: one warning names what is missing, matplotlib videos show as
-matplotlib's JavaScript player and fast-path videos as an inline GIF, and files are written as
-GIF by Pillow.
+usable ffmpeg nothing raises: a warning names what is missing (once per session) or why ffmpeg
+failed (every time), matplotlib videos show as matplotlib's JavaScript player and fast-path
+videos as an inline GIF, and files are written as GIF by Pillow. Lessons 01, 02, 04 and 05.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+import torch
 from matplotlib.animation import FuncAnimation
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -40,6 +41,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from snnlab import checks
 from snnlab.plot import BAR, HIGHLIGHT, WIDTH, _class_names, _time_by_neuron, to_numpy
 
 try:
@@ -50,6 +52,8 @@ except ImportError:  # pragma: no cover - it is a dependency, but importing must
 CRF = 23                  # H.264 quality: 0 lossless ... 51 worst; 23 is ffmpeg's default
 EMBED_LIMIT_MB = 5.0      # cap for the JavaScript-player fallback, so notebooks stay < 8 MB
 DPI = 100                 # matplotlib videos: pixels per inch (figure sizes give even pixels)
+MAX_FRAMES = 10_000       # 400 s at 25 fps: longer is a mistake (e.g. a whole batch as time)
+MAX_BYTES = 2 * 1024**3   # raw frames of the fast path: at most 2 GB
 
 
 def _use_imageio_ffmpeg() -> None:
@@ -67,7 +71,7 @@ _use_imageio_ffmpeg()
 
 def ffmpeg_exe() -> str | None:
     """The ffmpeg binary videos are encoded with (``rcParams["animation.ffmpeg_path"]``),
-    or None when it does not exist or is not executable."""
+    or None when it does not exist or is not executable. Lesson 00 (the environment check)."""
     return shutil.which(str(matplotlib.rcParams["animation.ffmpeg_path"]))
 
 
@@ -85,11 +89,13 @@ def _missing_ffmpeg() -> str | None:
 _warned = False
 
 
-def _warn_once(missing: str) -> None:
-    """One clear warning per session about the missing piece and what happens instead."""
+def _warn(missing: str, every_time: bool) -> None:
+    """A clear warning about what is missing or failed, and what happens instead: once per
+    session for a missing ffmpeg (nothing changes until it is installed), every time for an
+    ffmpeg failure (each may have its own cause)."""
     global _warned
-    if not _warned:
-        _warned = True
+    if every_time or not _warned:
+        _warned = _warned or not every_time
         warnings.warn(f"snnlab.animate: {missing}. Videos show as a JavaScript player or GIF "
                       "instead of MP4, and .mp4 files are saved as .gif.", stacklevel=4)
 
@@ -100,7 +106,7 @@ class Video:
     """A spike video: inline in a notebook as an MP4, ``save(path)`` to ``.mp4`` or ``.gif``.
 
     A subclass says how to make the frames (``frames()``: uint8 ``[H, W]`` grey or
-    ``[H, W, 3]`` RGB arrays, even H and W); encoding is the same for every video.
+    ``[H, W, 3]`` RGB arrays, even H and W); encoding is the same for every video. Lesson 01.
     """
 
     def __init__(self, num_frames: int, fps: float) -> None:
@@ -128,10 +134,15 @@ class Video:
         try:
             for frame in itertools.chain([first], frames):
                 process.stdin.write(frame.tobytes())
-            process.stdin.close()
         except BrokenPipeError:  # ffmpeg stopped early; its own message follows
             pass
+        finally:
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
         error = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
         if process.wait() != 0:
             raise RuntimeError(error)
 
@@ -152,23 +163,35 @@ class Video:
     def _try_mp4(self, path: Path) -> bool:
         """Write an MP4 if ffmpeg is usable; else warn (once) and return False. Never raises."""
         missing = _missing_ffmpeg()
-        if missing is None:
-            try:
-                self._write_mp4(path)
-                return True
-            except (OSError, RuntimeError) as error:
-                missing = f"ffmpeg failed ({str(error).strip()[-300:]})"
-        _warn_once(missing)
-        return False
+        if missing is not None:
+            _warn(missing, every_time=False)
+            return False
+        try:
+            self._write_mp4(path)
+            return True
+        except (OSError, RuntimeError) as error:
+            _warn(f"ffmpeg failed writing {path} ({str(error).strip()[-300:]})", every_time=True)
+            return False
 
     def save(self, path: str | Path) -> Path:
         """Write the video to ``path`` (``.mp4`` or ``.gif``) and return the path written.
 
         Without ffmpeg an ``.mp4`` request writes a GIF next to it (same name, ``.gif``).
+        A missing folder is created.
         """
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a file name (str or pathlib.Path), got "
+                            f"{type(path).__name__}")
         path = Path(path)
         if path.suffix.lower() not in (".mp4", ".gif"):
             raise ValueError(f"path must end in .mp4 or .gif, got {str(path)!r}")
+        if path.is_dir():
+            raise ValueError(f"path must be a file name, but {str(path)!r} is a folder")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OSError(f"cannot create the folder {str(path.parent)!r} for the video: "
+                          f"{error.strerror}") from None
         if path.suffix.lower() == ".mp4":
             if self._try_mp4(path):
                 return path
@@ -198,7 +221,7 @@ class Video:
 
 
 class ArrayVideo(Video):
-    """The fast path: ready-made uint8 frames ``[T, H, W]``."""
+    """The fast path: ready-made uint8 frames ``[T, H, W]``. Lesson 05."""
 
     def __init__(self, pixels: np.ndarray, fps: float) -> None:
         super().__init__(len(pixels), fps)
@@ -214,7 +237,7 @@ class FigureVideo(Video):
 
     Everything else (axes, ticks, labels) is drawn once and reused as a background, so each
     frame only redraws what moves ("blitting"). The figure is not managed by pyplot, so Jupyter
-    shows no stray static copy of it.
+    shows no stray static copy of it. Lesson 01.
     """
 
     def __init__(self, fig: Figure, draw: Callable[[int], list[Artist]], num_frames: int,
@@ -260,18 +283,20 @@ def _frames(x: Any, name: str) -> np.ndarray:
     allowed = "[T, H, W], [T, N], or [T, 1, H, W] (size-1 axes between T and H)"
     if a.ndim < 2 or a.shape[0] == 0 or a.size == 0:
         raise ValueError(f"{name} must have shape {allowed}, got shape {a.shape}")
-    if a.ndim == 2:
-        return a[:, None, :]
-    if any(d != 1 for d in a.shape[1:-2]):
+    if a.ndim > 2 and any(d != 1 for d in a.shape[1:-2]):
         raise ValueError(f"{name} must have shape {allowed}, got shape {a.shape}; "
                          "pick one sample first, e.g. spikes[:, 0]")
-    return a.reshape(a.shape[0], a.shape[-2], a.shape[-1])
+    _check_length(name, len(a))
+    checks.finite(name, torch.from_numpy(a))
+    return a[:, None, :] if a.ndim == 2 else a.reshape(len(a), a.shape[-2], a.shape[-1])
 
 
-def _check_fps(fps: float) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-    return float(fps)
+def _check_length(name: str, num_frames: int) -> None:
+    """No video of more than MAX_FRAMES frames: it would take minutes and gigabytes."""
+    if num_frames > MAX_FRAMES:
+        raise ValueError(f"{name} has {num_frames} time steps, one video frame each; at most "
+                         f"{MAX_FRAMES} are allowed. Is the time axis first? Else pick fewer "
+                         f"steps, e.g. {name}[:500]")
 
 
 # --------------------------------------------------------------------------------- the fast path
@@ -285,11 +310,17 @@ def video(frames: Any, fps: float = 25, scale: int = 8) -> Video:
             white); other ranges are scaled by the whole video's min and max.
         fps: frames (time steps) per second.
         scale: each value becomes a ``scale x scale`` square of pixels (nearest neighbour).
+
+    Lesson 05.
     """
-    fps = _check_fps(fps)
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    fps = checks.positive_number("fps", fps)
+    checks.positive_int("scale", scale)
     a = _frames(frames, "frames")
+    size = a.shape[0] * (a.shape[1] * scale + 1) * (a.shape[2] * scale + 1)  # bytes, with padding
+    if size > MAX_BYTES:
+        raise ValueError(f"frames {a.shape} at scale={scale} would need {size / 1024**3:.1f} GB "
+                         f"of video frames (at most {MAX_BYTES / 1024**3:.0f} GB); use a smaller "
+                         "scale or fewer steps")
     low, high = float(a.min()), float(a.max())
     if low < 0 or high > 1:  # not spikes or probabilities: stretch to [0, 1]
         a = (a - low) / (high - low) if high > low else np.zeros_like(a)
@@ -307,9 +338,10 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
     """Animate a spike tensor with matplotlib, one frame per time step.
 
     ``frames``: ``[T, H, W]`` (an image per step, e.g. a rate-coded digit), ``[T, 1, H, W]``,
-    or ``[T, N]`` (a row of N neurons). Spikes are white on black; the title counts time steps.
+    or ``[T, N]`` (a row of N neurons). Spikes are white on black; the title counts time steps
+    from 0, as rasters and tables do. Lesson 01.
     """
-    fps = _check_fps(fps)
+    fps = checks.positive_number("fps", fps)
     a = _frames(frames, "frames")
     num_steps, height, width = a.shape
     row = height == 1
@@ -333,7 +365,7 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
 
     def draw(t: int) -> list[Artist]:
         image.set_data(a[t])
-        label.set_text(f"{prefix}time step {t + 1} / {num_steps}")
+        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1})")  # from 0, as rasters
         return [*moving, label]  # the borders are redrawn over the image
 
     return FigureVideo(fig, draw, num_steps, fps)
@@ -344,10 +376,11 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
 
     ``spikes``: ``[T, N]`` (or ``[T, 1, N]``) output spikes of one sample; ``labels`` names the
     N classes (default 0..N-1). At step t bar n shows sum_{s<=t} spikes[s, n]; the leading
-    class is highlighted.
+    class is highlighted. Lessons 02 and 04.
     """
-    fps = _check_fps(fps)
+    fps = checks.positive_number("fps", fps)
     s = _time_by_neuron(spikes, "spikes", flatten=False)
+    _check_length("spikes", len(s))
     counts = np.cumsum(s != 0, axis=0)  # [T, N]: spikes so far
     num_steps, num_classes = counts.shape
     names = _class_names(labels, num_classes)
@@ -369,7 +402,7 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
             bar.set_color(HIGHLIGHT if count == best and count > 0 else BAR)
             number.set_position((number.get_position()[0], count))
             number.set_text(str(count))
-        label.set_text(f"time step {t + 1} / {num_steps}")
+        label.set_text(f"time step {t} (of 0-{num_steps - 1})")  # from 0, as rasters
         return [*bars, *numbers, label]
 
     return FigureVideo(fig, draw, num_steps, fps)

@@ -27,6 +27,8 @@ __all__ = ["save_checkpoint", "load_checkpoint", "restore", "checkpoint_info",
 
 FORMAT = "snnlab-checkpoint-1"
 _PLAIN_TYPES = (str, int, float, bool, type(None))
+# What checkpoint_info reports besides the metadata; a metadata key may not hide one of them.
+_RESERVED = ("model_class", "model_config", "snnlab_version")
 
 
 def _model_classes() -> dict[str, type[nn.Module]]:
@@ -36,8 +38,49 @@ def _model_classes() -> dict[str, type[nn.Module]]:
     return {cls.__name__: cls for cls in models.MODELS}
 
 
+def _path(name: str, value: object) -> Path:
+    """A file path given as str or os.PathLike (not None, a number or an open file)."""
+    if isinstance(value, bool) or not isinstance(value, str | os.PathLike) or value == "":
+        raise TypeError(f"{name} must be a file path (str or pathlib.Path), got "
+                        f"{type(value).__name__} {value!r}")
+    return Path(value)
+
+
+def _check_model(name: str, model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name}: model must be a torch.nn.Module (one of the snnlab.models "
+                        f"networks), got {type(model).__name__}")
+    return model
+
+
+def _check_optimizer(name: str, optimizer: object, model: nn.Module) -> None:
+    """None, or a torch optimizer whose parameters all belong to ``model``."""
+    if optimizer is None:
+        return
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"{name}: optimizer must be a torch.optim.Optimizer or None, got "
+                        f"{type(optimizer).__name__}")
+    mine = {id(p) for p in model.parameters()}
+    if not all(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(f"{name}: the optimizer holds parameters that are not the model's; "
+                         "build it from this model: torch.optim.Adam(model.parameters(), ...)")
+
+
+def _check_scheduler(name: str, scheduler: object, optimizer: object) -> None:
+    """None, or a learning-rate scheduler driving ``optimizer``."""
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        raise TypeError(f"{name}: scheduler must be a torch.optim.lr_scheduler scheduler or None,"
+                        f" got {type(scheduler).__name__}")
+    if optimizer is None or scheduler.optimizer is not optimizer:
+        raise ValueError(f"{name}: the scheduler drives another optimizer than the one given "
+                         "(or none was given); build it from this optimizer")
+
+
 def first_non_finite(tensors: dict[str, Tensor]) -> str | None:
-    """The name of the first floating tensor holding a NaN or inf, or None if all are finite."""
+    """The name of the first floating tensor holding a NaN or inf, or None if all are finite.
+    Lesson 04."""
     for name, value in tensors.items():
         if value.is_floating_point() and not torch.isfinite(value).all():
             return name
@@ -49,8 +92,10 @@ def check_writable(path: str | os.PathLike, model: nn.Module) -> Path:
 
     The folder must exist or be creatable and be writable; ``path`` must not be a folder, nor
     a file that is something other than an snnlab checkpoint of the same network class.
+    Returns the path. Lesson 04.
     """
-    path = Path(path)
+    path = _path("checkpoint path", path)
+    _check_model("check_writable", model)
     if path.is_dir():
         raise IsADirectoryError(f"checkpoint path {str(path)!r} is a folder; give a file name "
                                 f"such as {str(path / 'model.pt')!r}")
@@ -64,7 +109,7 @@ def check_writable(path: str | os.PathLike, model: nn.Module) -> Path:
     if path.exists():
         try:
             held = checkpoint_info(path)["model_class"]
-        except ValueError:
+        except (ValueError, OSError):
             held = None
         if held != type(model).__name__:
             what = f"a checkpoint of {held}" if held else "a file that is not an snnlab checkpoint"
@@ -99,12 +144,24 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     constructor arguments in ``model.config``), so :func:`load_checkpoint` can rebuild it.
     ``dtype=torch.float16`` halves the file (floating-point weights only; loading converts
     them back to float32). ``metadata`` (epoch, metrics, ...) must be plain Python values.
+    A network with a NaN or inf weight is refused (ValueError), and so is a ``path`` holding
+    anything but a checkpoint of the same network class (FileExistsError). Lesson 04.
     """
+    path = _path("save_checkpoint: path", path)
     classes = _model_classes()
     name = type(model).__name__
     if classes.get(name) is not type(model):
         raise TypeError(f"save_checkpoint: model must be one of the snnlab.models networks "
                         f"{sorted(classes)}, got {name}")
+    _check_optimizer("save_checkpoint", optimizer, model)
+    _check_scheduler("save_checkpoint", scheduler, optimizer)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"save_checkpoint: dtype must be a floating torch dtype such as "
+                        f"torch.float32 or torch.float16, got {dtype!r}")
+    hidden = sorted(set(metadata) & set(_RESERVED))
+    if hidden:
+        raise ValueError(f"save_checkpoint: metadata may not be called {hidden}; "
+                         f"checkpoint_info reports those itself ({list(_RESERVED)})")
     _check_plain(metadata, "metadata")
     state = model.state_dict()
     bad = first_non_finite(state)
@@ -112,7 +169,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         raise ValueError(f"save_checkpoint: {name}'s weight {bad!r} holds NaN or inf; a broken "
                          f"network is never saved (the training diverged: lower the learning "
                          f"rate, or keep the last good checkpoint)")
-    path = check_writable(path, model)
+    check_writable(path, model)
     weights = {key: (value.detach().to("cpu", dtype) if value.is_floating_point()
                      else value.detach().cpu()) for key, value in state.items()}
     content = {
@@ -123,6 +180,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         "state_dict": weights,
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
+        "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
         "metadata": metadata,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +200,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
 
 
 def _read(path: str | os.PathLike) -> dict:
-    path = Path(path)
+    """The checkpoint's content, checked: an snnlab checkpoint with every part in place."""
+    path = _path("checkpoint path", path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}"
                                 + (" (that is a folder)" if path.is_dir() else ""))
@@ -155,11 +215,22 @@ def _read(path: str | os.PathLike) -> dict:
                 and all(isinstance(v, Tensor) for v in content.values()) else "a PyTorch file")
         raise ValueError(f"{str(path)!r} is {kind}, not an snnlab checkpoint (save one with "
                          f"snnlab.checkpoints.save_checkpoint)")
+    parts = {"model_class": str, "model_config": dict, "state_dict": dict, "metadata": dict,
+             "snnlab_version": str}
+    for key, kind in parts.items():
+        if not isinstance(content.get(key), kind):
+            raise ValueError(f"{str(path)!r} is a damaged snnlab checkpoint: its {key!r} is "
+                             f"missing or not a {kind.__name__}")
+    for key, value in content["state_dict"].items():
+        if not isinstance(value, Tensor):
+            raise ValueError(f"{str(path)!r} is a damaged snnlab checkpoint: the weight {key!r} "
+                             f"is a {type(value).__name__}, not a tensor")
     return content
 
 
 def checkpoint_info(path: str | os.PathLike) -> dict:
-    """What a checkpoint holds, without building the model: class, config, version, metadata."""
+    """What a checkpoint holds, without building the model: class, config, version, metadata.
+    Lesson 04."""
     content = _read(path)
     return {"model_class": content["model_class"], "model_config": content["model_config"],
             "snnlab_version": content["snnlab_version"], **content["metadata"]}
@@ -171,21 +242,38 @@ def load_checkpoint(path: str | os.PathLike, *, model_class: type[nn.Module] | s
 
     ``model_class``: the architecture you expect (class or name); a checkpoint of another
     one raises ValueError. ``device``: where to put the model (default: the CPU).
+    A checkpoint with a NaN or inf weight is refused, naming the file and the weight.
+    Lesson 04.
     """
-    content = _read(path)
+    from snnlab.training import _device  # (training imports this module)
+
     classes = _model_classes()
+    if isinstance(model_class, type) and issubclass(model_class, nn.Module):
+        expected = model_class.__name__
+    elif model_class is None or isinstance(model_class, str):
+        expected = model_class
+    else:
+        raise TypeError(f"load_checkpoint: model_class must be a network class such as "
+                        f"snnlab.models.FCSNN, its name, or None; got {model_class!r}")
+    if expected is not None and expected not in classes:
+        raise ValueError(f"load_checkpoint: model_class must be one of the snnlab.models "
+                         f"networks {sorted(classes)}, got {expected!r}")
+    device = _device(device, torch.device("cpu"))
+    content = _read(path)
     name = content["model_class"]
-    expected = model_class if isinstance(model_class, str | type(None)) else model_class.__name__
     if expected is not None and expected != name:
         raise ValueError(f"{str(path)!r} holds a {name}, not a {expected}")
     if name not in classes:
         raise ValueError(f"{str(path)!r} holds a {name!r}, which snnlab.models does not have "
                          f"(known: {sorted(classes)})")
-    model = classes[name](**content["model_config"])
+    try:
+        model = classes[name](**content["model_config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{str(path)!r}: its settings {content['model_config']} no longer "
+                         f"build a {name} ({error}); was it saved by another version of "
+                         "snnlab?") from error
     restore(path, model, content=content)
-    if device is not None:
-        model.to(device)
-    return model.eval()
+    return model.to(device).eval()
 
 
 def restore(path: str | os.PathLike, model: nn.Module,
@@ -193,7 +281,12 @@ def restore(path: str | os.PathLike, model: nn.Module,
             scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, *,
             content: dict | None = None) -> dict:
     """Load a checkpoint's weights (and optimizer, scheduler state) into existing objects, to
-    resume training; return its metadata. The checkpoint must hold ``model``'s class."""
+    resume training; return its metadata. The checkpoint must hold ``model``'s class, and
+    ``optimizer`` must be built from ``model`` (and be of the saved optimizer's class).
+    Lesson 04."""
+    _check_model("restore", model)
+    _check_optimizer("restore", optimizer, model)
+    _check_scheduler("restore", scheduler, optimizer)
     content = _read(path) if content is None else content
     name = content["model_class"]
     if name != type(model).__name__:
@@ -212,8 +305,17 @@ def restore(path: str | os.PathLike, model: nn.Module,
                          f"({content['model_config']}); was it saved by another version "
                          f"of the model? ({error})") from error
     for target, key in ((optimizer, "optimizer"), (scheduler, "scheduler")):
-        if target is not None:
-            if content.get(key) is None:
-                raise ValueError(f"{str(path)!r} holds no {key} state")
+        if target is None:
+            continue
+        if content.get(key) is None:
+            raise ValueError(f"{str(path)!r} holds no {key} state")
+        saved = content.get(f"{key}_class")
+        if saved is not None and saved != type(target).__name__:
+            raise ValueError(f"{str(path)!r} holds the state of a {saved} {key}, not of a "
+                             f"{type(target).__name__}; build the same kind to resume")
+        try:
             target.load_state_dict(content[key])
+        except (ValueError, KeyError, RuntimeError) as error:
+            raise ValueError(f"{str(path)!r}: its {key} state does not fit this {key} "
+                             f"({type(error).__name__}: {error})") from error
     return dict(content["metadata"])

@@ -15,6 +15,7 @@ Each returns the value it accepted (a float for ``number``, an int for ``positiv
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -33,8 +34,9 @@ def tensor(name: str, value: object, *, floating: bool = True) -> Tensor:
     if not isinstance(value, Tensor):
         kind = type(value).__name__
         if type(value).__module__ == "numpy":
+            convert = f"torch.from_numpy({name})" + (".float()" if floating else "")
             raise TypeError(f"{name} must be a torch.Tensor, got a numpy {kind}; convert it "
-                            f"with torch.from_numpy({name}).float()")
+                            f"with {convert}")
         raise TypeError(f"{name} must be a torch.Tensor, got {kind}")
     if floating and not value.is_floating_point():
         hint = (f" (for 8-bit images 0-255 use {name}.float() / 255)"
@@ -75,12 +77,12 @@ def unit_range(name: str, value: Tensor) -> Tensor:
 
 
 def positive_int(name: str, value: object) -> int:
-    """An int >= 1 (a bool is not an int here)."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An int >= 1 (a bool is not an int here; a numpy integer is)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
-    return value
+    return int(value)
 
 
 def number(name: str, value: object, allowed: str, ok: Callable[[float], bool]) -> float:

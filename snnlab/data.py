@@ -18,12 +18,16 @@ import gzip
 import hashlib
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch.utils.data import DataLoader, Dataset, Subset
+
+from snnlab import checks
 
 # The four files of the original MNIST distribution, with their md5 sums.
 MNIST_FILES: dict[str, str] = {
@@ -35,17 +39,19 @@ MNIST_FILES: dict[str, str] = {
 
 
 class MNISTNotFoundError(FileNotFoundError):
-    """MNIST is neither on disk nor downloadable."""
+    """MNIST is neither on disk (undamaged) nor downloadable. Lesson 04."""
 
 
 def cache_dir() -> Path:
-    """The per-user cache folder: ``$XDG_CACHE_HOME/snnlab``, else ``~/.cache/snnlab``."""
+    """The per-user cache folder: ``$XDG_CACHE_HOME/snnlab``, else ``~/.cache/snnlab``.
+    Lesson 00 (where the data lives)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "snnlab"
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder that holds (or will hold) ``MNIST/raw/``: argument, env var, or cache."""
+    """The folder that holds (or will hold) ``MNIST/raw/``: argument, env var, or cache.
+    Lesson 00."""
     if root is not None:
         return Path(root).expanduser()
     if os.environ.get("SNNLAB_DATA_DIR"):
@@ -59,6 +65,7 @@ class MNIST(torchvision.datasets.MNIST):
     ``dataset[i]`` is ``(image, label)`` with ``image`` of shape ``[1, size, size]``. Preparing
     all images up front (about 200 MB for the training set) makes each epoch fast on a CPU.
     ``size`` other than 28 resizes with bilinear interpolation (the autoencoder uses 32).
+    Lesson 04.
     """
 
     def __init__(self, root: Path, train: bool, size: int = 28) -> None:
@@ -87,6 +94,29 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def _damaged(path: Path, what: str) -> MNISTNotFoundError:
+    return MNISTNotFoundError(f"{path} is damaged ({what}). Delete it and load again: snnlab "
+                              "extracts or downloads it afresh (or put the original file there)")
+
+
+def _check_idx(raw: Path, train: bool) -> None:
+    """The extracted image and label files hold the right idx header and size (else a
+    truncated or foreign file would fail deep inside torchvision, naming no file)."""
+    count = 60000 if train else 10000
+    for kind, magic, header, item in (("images-idx3-ubyte", 2051, 16, 28 * 28),
+                                      ("labels-idx1-ubyte", 2049, 8, 1)):
+        path = raw / f"{'train' if train else 't10k'}-{kind}"
+        with open(path, "rb") as file:
+            start = file.read(8)
+        found = struct.unpack(">ii", start) if len(start) == 8 else None
+        if found != (magic, count):
+            raise _damaged(path, f"its header is {start.hex() or 'empty'}, not the MNIST idx "
+                                 f"header for {count} items (magic number {magic})")
+        size = path.stat().st_size
+        if size != header + count * item:
+            raise _damaged(path, f"{size} bytes instead of {header + count * item}")
+
+
 def _extract_into_cache(raw: Path) -> Path:
     """Check and extract the ``.gz`` files in ``raw`` into the cache; return the new root."""
     key = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
@@ -98,14 +128,23 @@ def _extract_into_cache(raw: Path) -> Path:
         if extracted.exists():
             continue
         if _md5(raw / name) != md5:
-            raise MNISTNotFoundError(
-                f"{raw / name} is damaged: its md5 is not {md5}. Replace it with the original file."
-            )
+            raise _damaged(raw / name, f"its md5 is {_md5(raw / name)}, not {md5}")
         partial = extracted.with_suffix(".partial")
-        with gzip.open(raw / name, "rb") as source, open(partial, "wb") as sink:
-            shutil.copyfileobj(source, sink)
+        try:
+            with gzip.open(raw / name, "rb") as source, open(partial, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            partial.unlink(missing_ok=True)
+            raise _damaged(raw / name, f"not a complete gzip file: {error}") from None
         partial.replace(extracted)  # atomic, so an interrupted run never leaves half a file
     return root
+
+
+def _check_size_and_seed(size: object, seed: object) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8 (28 is MNIST's own size), got {size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
 
 
 def _has_extracted(raw: Path) -> bool:
@@ -130,9 +169,15 @@ def mnist(
             ``seed``): ``subset // 10`` per digit, the remainder going to the lowest digits.
         download: allow torchvision to download MNIST when it is not on disk.
         seed: seed for choosing the subset.
+
+    Lesson 00 (getting the data); size=32 in lesson 06.
     """
-    if not isinstance(size, int) or isinstance(size, bool) or size < 8:
-        raise ValueError(f"size must be an int >= 8 (28 is MNIST's own size), got {size!r}")
+    checks.boolean("train", train)
+    checks.boolean("download", download)
+    _check_size_and_seed(size, seed)
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (str or pathlib.Path), got "
+                        f"{type(root).__name__}")
     raw = data_root(root) / "MNIST" / "raw"
     if _has_extracted(raw):
         source = raw.parent.parent
@@ -146,13 +191,15 @@ def mnist(
             torchvision.datasets.MNIST(str(source), train=train, download=True)
         except Exception as error:  # network errors come in many types; none should leak
             raise _missing_error(raw, f"could not be downloaded ({type(error).__name__})") from None
+    _check_idx(source / "MNIST" / "raw", train)
     dataset = MNIST(source, train=train, size=size)
     return dataset if subset is None else balanced_subset(dataset, subset, seed)
 
 
 def balanced_subset(dataset: MNIST, num_images: int, seed: int = 0) -> Subset:
-    """A seeded subset with (nearly) the same number of images of every digit."""
-    if not isinstance(num_images, int) or not 10 <= num_images <= len(dataset):
+    """A seeded subset with (nearly) the same number of images of every digit. Lesson 04."""
+    if isinstance(num_images, bool) or not isinstance(num_images, int) \
+            or not 10 <= num_images <= len(dataset):
         raise ValueError(
             f"subset must be an int from 10 to {len(dataset)} (the data set's size), "
             f"got {num_images!r}"
@@ -185,10 +232,13 @@ def loaders(
 
     The training loader shuffles (seeded); the test loader keeps the data set's order.
     The images already sit in memory as tensors, so ``num_workers=0`` is fastest on a CPU;
-    ``pin_memory`` is on only when a CUDA GPU is there to copy to.
+    ``pin_memory`` is on only when a CUDA GPU is there to copy to. Lesson 04.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    checks.positive_int("batch_size", batch_size)
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"num_workers must be an int >= 0, got {num_workers!r}")
+    checks.boolean("download", download)
+    _check_size_and_seed(size, seed)
     train_set = mnist(True, root=root, size=size, subset=subset, download=download, seed=seed)
     test_set = mnist(False, root=root, size=size, subset=test_subset, download=download, seed=seed)
     pin = torch.cuda.is_available()

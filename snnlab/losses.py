@@ -32,9 +32,9 @@ def _check_record(name: str, record: object, targets: object, record_name: str =
     """A classifier's output record [T, B, C] and labels [B] with values in [0, C)."""
     record = checks.tensor(record_name, record)
     targets = checks.tensor("targets", targets, floating=False)
-    if record.dim() != 3:
+    if record.dim() != 3 or 0 in record.shape:
         raise ValueError(f"{name}: {record_name} must be time-first [num_steps, batch, classes],"
-                         f" got shape {tuple(record.shape)}")
+                         f" none of them 0, got shape {tuple(record.shape)}")
     if targets.is_floating_point() or targets.dtype == torch.bool or targets.dim() != 1:
         raise TypeError(f"{name}: targets must be class labels, a 1-D integer tensor [batch], "
                         f"got dtype {targets.dtype} and shape {tuple(targets.shape)}")
@@ -45,10 +45,14 @@ def _check_record(name: str, record: object, targets: object, record_name: str =
         raise ValueError(f"{name}: {record_name} holds a batch of {batch} (shape "
                          f"{tuple(record.shape)}, [num_steps, batch, classes]) but there are "
                          f"{len(targets)} targets{hint}")
-    if len(targets) and (targets.min() < 0 or targets.max() >= num_classes):
+    if targets.device != record.device:
+        raise ValueError(f"{name}: targets are on {targets.device} but {record_name} on "
+                         f"{record.device}; pass targets.to({str(record.device)!r})")
+    if targets.min() < 0 or targets.max() >= num_classes:
         raise ValueError(f"{name}: targets must be class labels in [0, {num_classes}), found "
                          f"labels from {targets.min().item()} to {targets.max().item()}")
-    return record, targets
+    checks.finite(f"{name}: {record_name}", record)
+    return record, targets.long()
 
 
 def ce_membrane(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
@@ -57,7 +61,7 @@ def ce_membrane(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
         L = sum_t CE(softmax(U[t]), y)      (averaged over the batch)
 
     The membrane is a smooth read-out, so the gradient never vanishes, even before the
-    output neurons fire.
+    output neurons fire. Lesson 04.
     """
     membrane, targets = _check_record("ce_membrane", membrane, targets, "membrane")
     num_steps = membrane.shape[0]
@@ -66,7 +70,7 @@ def ce_membrane(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 
 
 def ce_rate(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
-    """Cross-entropy with the spike counts as logits: L = CE(softmax(sum_t S[t]), y)."""
+    """Cross-entropy with the spike counts as logits: L = CE(softmax(sum_t S[t]), y). Lesson 04."""
     spikes, targets = _check_record("ce_rate", spikes, targets)
     spike_counts = spikes.sum(0)  # [B, C]
     return F.cross_entropy(spike_counts, targets)
@@ -77,7 +81,7 @@ def mse_rate(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 
         r_i = (1/T) sum_t S_i[t],   L = mean_i (r_i - onehot(y)_i)^2
 
-    The correct neuron should fire at every step, the others never.
+    The correct neuron should fire at every step, the others never. Lesson 04.
     """
     spikes, targets = _check_record("mse_rate", spikes, targets)
     firing_rate = spikes.mean(0)  # [B, C]
@@ -94,6 +98,8 @@ def mse_count(spikes: Tensor, membrane: Tensor, targets: Tensor, correct_rate: f
     alive (a silent neuron gets no useful gradient)::
 
         L = mean_i (sum_t S_i[t] - T * target_rate_i)^2
+
+    Lesson 04.
     """
     spikes, targets = _check_record("mse_count", spikes, targets)
     for name, value in (("correct_rate", correct_rate), ("incorrect_rate", incorrect_rate)):
@@ -110,9 +116,9 @@ def reconstruction(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 
         L = mean_pixels (U[T-1] - x)^2          (lesson 06)
     """
-    membrane = checks.tensor("membrane", membrane)
-    targets = checks.tensor("targets", targets)
-    if membrane.dim() < 2 or membrane.shape[1:] != targets.shape:
+    membrane = checks.finite("membrane", checks.tensor("membrane", membrane))
+    targets = checks.unit_range("targets", checks.tensor("targets", targets))
+    if membrane.dim() < 2 or len(membrane) == 0 or membrane.shape[1:] != targets.shape:
         raise ValueError(f"reconstruction: membrane must be time-first [num_steps, *images."
                          f"shape] = [T, {', '.join(map(str, targets.shape))}], got "
                          f"{tuple(membrane.shape)} for images {tuple(targets.shape)}")
@@ -122,11 +128,8 @@ def reconstruction(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 def accuracy(spikes: Tensor, targets: Tensor) -> float:
     """Fraction of samples whose correct output neuron fired most (spikes: [T, B, C]).
 
-    A tie goes to the lowest class index, like ``argmax``.
+    A tie goes to the lowest class index, like ``argmax``. Lesson 04.
     """
     spikes, targets = _check_record("accuracy", spikes, targets)
-    if len(targets) == 0:
-        raise ValueError("accuracy: there are no samples (an empty batch); accuracy needs at "
-                         "least one")
     spike_counts = spikes.sum(0)
     return (spike_counts.argmax(-1) == targets).float().mean().item()

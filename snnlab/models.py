@@ -90,7 +90,7 @@ def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tens
     x = _check_values(model, x)
     name = type(model).__name__
     side = int(num_inputs ** 0.5)
-    if x.dim() == 3 and x.shape[-1] == num_inputs:
+    if x.dim() == 3 and x.shape[-1] == num_inputs and 0 not in x.shape:
         if x.shape[1] == model.num_steps != x.shape[0]:
             warnings.warn(f"{name}: the spike train has shape {tuple(x.shape)}; snnlab is "
                           f"time-first, [num_steps, batch, {num_inputs}]. If you passed "
@@ -100,7 +100,21 @@ def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tens
         return x.flatten(1), True
     raise ValueError(f"{name}: x must be static images [B, {num_inputs}] or [B, 1, {side}, "
                      f"{side}], or a time-first spike train [T, B, {num_inputs}]; got "
-                     f"{tuple(x.shape)}")
+                     f"{tuple(x.shape)}{_shape_hint(x, side)}")
+
+
+def _shape_hint(x: Tensor, side: int) -> str:
+    """Why an image batch has the wrong shape, when a common slip explains it."""
+    shape = tuple(x.shape)
+    if 0 in shape:
+        return ": an empty batch (no samples)"
+    if x.dim() == 2 and shape == (side, side) or x.dim() == 3 and shape[1:] == (side, side):
+        return f": the channel dimension is missing, use x.view(-1, 1, {side}, {side})"
+    if x.dim() == 4 and shape[1] != 1 and shape[2:] == (side, side):
+        return f": {shape[1]} channels, but MNIST images have 1"
+    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)) and shape[2] != side:
+        return f": load MNIST with size={side} (snnlab.data.loaders(..., size={side}))"
+    return ""
 
 
 def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
@@ -110,18 +124,13 @@ def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
     if x.dim() == 4 and shape[1:] == (1, size, size) and shape[0] > 0:
         return x
     expected = f"{name}: x must be images [B, 1, {size}, {size}], got {shape}"
-    if x.dim() == 2 and shape[1] == size * size:
+    if x.dim() == 2 and shape[1] == size * size and shape[0] > 0:
         raise ValueError(f"{expected}: a flat vector; a convolutional network needs the image "
                          f"shape, x.view(-1, 1, {size}, {size})")
-    if x.dim() == 3 and shape[1:] == (size, size):
-        raise ValueError(f"{expected}: the channel dimension is missing, use x.unsqueeze(1)")
     if x.dim() == 5:
         raise ValueError(f"{expected}: {name} takes static images and repeats them over its "
                          f"num_steps; it does not take a spike train [T, B, ...]")
-    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)):
-        raise ValueError(f"{expected}: load MNIST with size={size} "
-                         f"(snnlab.data.loaders(..., size={size}))")
-    raise ValueError(expected)
+    raise ValueError(expected + _shape_hint(x, size))
 
 
 def _config(**arguments: object) -> dict:
@@ -272,6 +281,7 @@ class CSNN(nn.Module):
         call in ``torch.no_grad()`` when you only want to look.
         """
         x = _check_images(self, x, 28)
+        checks.boolean("output", output)
         current1 = F.max_pool2d(self.conv1(x), 2)  # once: the image is the same at every step
         current1 = current1.contiguous(memory_format=torch.channels_last)  # see _over_time
         spikes1 = self.lif1.spikes(current1, num_steps=self.num_steps)

@@ -10,24 +10,20 @@ is reset. With reset[t] = 1 if the neuron spiked on the previous step:
     U[t]     = beta * U[t-1] + I[t]                          reset="none"
     S[t]     = H(U[t] - theta)                               (surrogate gradient backward)
 
-with H(x) = 1 if x > 0 else 0 and U[-1] = 0. These are snnTorch's ``Leaky`` equations and
-give the same numbers. Two ways to run them:
+with H(x) = 1 if x > 0 else 0 and U[-1] = 0: snnTorch's ``Leaky`` equations, the same
+numbers. Two ways to run them:
 
     spk, mem = lif(input, mem)            # one step: input [batch, ...]       (this file)
     spk_seq, mem_seq = lif.sequence(x)    # all steps: x [num_steps, batch, ...]  (bptt.py)
 
 ``forward`` below is the reference: the equations, line by line. ``sequence`` gives the same
-values and gradients as looping over it, but runs the loop inside one autograd Function with
-a hand-written backward pass through time, which lives in ``snnlab.bptt`` (read it after
-lesson 03, or skip it: it changes the speed, never the numbers).
+values and gradients with a hand-written backward pass through time in ``snnlab.bptt`` (read
+it after lesson 03, or skip it: it changes the speed, never the numbers).
 
-Stateful mode, ``LIF(..., stateful=True)``: the neuron keeps its membrane in
-``lif.membrane`` and ``lif(input)`` (no ``mem`` argument) uses and updates it, so a network
-can step through time without passing states around (lesson 05). Call
-``reset_states(model)`` before every new batch. Forgetting it is caught, with a ValueError
-that says so, when the new batch has another shape, or when ``loss.backward()`` has already
-been through the stored membrane. ``sequence`` always starts from U = 0 and neither reads
-nor writes ``lif.membrane``.
+Stateful mode, ``LIF(..., stateful=True)`` (lesson 05): ``lif(input)`` uses and updates
+``lif.membrane``. Call ``reset_states(model)`` before every new batch; forgetting it raises a
+ValueError when the new batch has another shape or ``loss.backward()`` has been through the
+stored membrane. ``sequence`` always starts from U = 0 and never touches ``lif.membrane``.
 """
 
 from __future__ import annotations
@@ -54,22 +50,15 @@ class LIF(nn.Module):
         "none":     U[t] = beta * U[t-1] + I[t]
         S[t] = surrogate(U[t] - theta)                 # H forward, surrogate backward
 
-    The reset is computed from the *previous* membrane, so a neuron that crosses the
-    threshold at step t spikes at step t and is reset at step t + 1 (its U[t] is still
-    above theta). Like snnTorch, beta is clamped to [0, 1] in every step, which matters
-    only once a learned beta drifts outside that range (its gradient is then 0).
+    The reset comes from the *previous* membrane: a neuron crossing theta at step t spikes at
+    t and is reset at t + 1. Like snnTorch, beta is clamped to [0, 1] at every step (a
+    learned beta that drifts outside gets gradient 0).
 
-    Args:
-        beta: membrane decay per step, in [0, 1]. A float, or a tensor broadcastable to
-            the neuron shape (e.g. ``[num_neurons]``: one beta per neuron).
-        threshold: theta, the firing threshold, finite and > 0. A float or a tensor.
-        reset: ``"subtract"``, ``"zero"`` or ``"none"``.
-        surrogate: a :class:`snnlab.surrogate.Surrogate`; default ``atan()``.
-        learn_beta, learn_threshold: make beta / threshold an ``nn.Parameter``.
-        stateful: keep the membrane in ``self.membrane`` (see the module docstring).
-
-    Shapes: ``forward``: input and mem ``[batch, ...]`` -> spk, mem ``[batch, ...]``.
-    ``sequence``: ``[num_steps, batch, ...]`` -> spk_seq, mem_seq ``[num_steps, batch, ...]``.
+    Args: beta: decay per step in [0, 1], a float or a tensor broadcastable to the neuron
+    shape (``[num_neurons]``: one beta per neuron). threshold: theta, finite and > 0, a float
+    or a tensor. reset: "subtract", "zero" or "none". surrogate: a ``Surrogate`` (default
+    ``atan()``). learn_beta, learn_threshold: make beta / threshold an ``nn.Parameter``.
+    stateful: keep the membrane in ``self.membrane`` (see the module docstring).
     """
 
     def __init__(self, beta: float | Tensor, threshold: float | Tensor = 1.0,
@@ -88,7 +77,6 @@ class LIF(nn.Module):
         for flag, value in (("learn_beta", learn_beta), ("learn_threshold", learn_threshold),
                             ("stateful", stateful)):
             checks.boolean(flag, value)
-
         if learn_beta:
             self.beta = nn.Parameter(beta)
         else:
@@ -103,7 +91,6 @@ class LIF(nn.Module):
         self.membrane: Tensor | None = None  # stateful mode only
         self._membrane_status = {"backpropagated": False}
 
-    # ---------------------------------------------------------------- one step
     def forward(self, input: Tensor, mem: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One time step: ``spk, mem = lif(input, mem)``. ``mem=None`` starts at U = 0."""
         input = self.input_current(self._checked("input", input))
@@ -124,23 +111,19 @@ class LIF(nn.Module):
             self._store_membrane(mem)
         return spk, mem
 
-    # ---------------------------------------------------------------- all steps
     def sequence(self, input_seq: Tensor, num_steps: int | None = None) -> tuple[Tensor, Tensor]:
         """All steps at once, from U = 0: ``[num_steps, batch, ...]`` -> ``(spk_seq, mem_seq)``.
 
-        The same values and gradients as calling ``forward`` step by step (tested), computed
-        by ``snnlab.bptt``. A constant input, the same current at every step (a static image
-        through the first layer), can be given once: ``lif.sequence(current, num_steps=25)``
-        with ``current`` of shape ``[batch, ...]`` equals
+        The values and gradients of ``forward`` step by step (tested). A constant input (a
+        static image through the first layer) can be given once: ``lif.sequence(current,
+        num_steps=25)``, current ``[batch, ...]``, equals
         ``lif.sequence(current.expand(25, *current.shape))``. Lesson 04.
         """
         return self._run_sequence(input_seq, num_steps, membrane_returned=True)
 
     def spikes(self, input_seq: Tensor, num_steps: int | None = None) -> Tensor:
-        """Only ``spk_seq`` of ``sequence(input_seq, num_steps)``, for hidden layers.
-
-        Since nobody sees the membrane, the backward pass may reuse its memory. Lesson 04.
-        """
+        """Only ``spk_seq`` of ``sequence(input_seq, num_steps)``, for hidden layers: nobody
+        sees the membrane, so the backward pass may reuse its memory. Lesson 04."""
         return self._run_sequence(input_seq, num_steps, membrane_returned=False)[0]
 
     def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
@@ -157,7 +140,6 @@ class LIF(nn.Module):
         """The current I the membrane adds up: the input itself (``Lapicque`` scales it)."""
         return input
 
-    # ---------------------------------------------------------------- stateful mode
     def reset_state(self) -> None:
         """Forget the stored membrane (stateful mode): the next step starts from U = 0."""
         self.membrane = None
@@ -168,15 +150,13 @@ class LIF(nn.Module):
         if self.stateful:
             if mem is not None:
                 raise ValueError("mem must not be passed to a stateful LIF: it uses "
-                                 "self.membrane. Create it with stateful=False to pass the "
-                                 "membrane yourself.")
+                                 "self.membrane (pass mem only with stateful=False)")
             mem = self.membrane
             hint = ("the state is left over from an earlier batch. Call "
                     "snnlab.neurons.reset_states(model) before each new batch.")
             if mem is not None and (mem.shape != input.shape or mem.device != input.device):
-                raise ValueError(f"this stateful LIF holds a membrane of shape "
-                                 f"{tuple(mem.shape)} but got input of shape "
-                                 f"{tuple(input.shape)}: {hint}")
+                raise ValueError(f"this stateful LIF holds a membrane {tuple(mem.shape)} but got "
+                                 f"input {tuple(input.shape)}: {hint}")
             if mem is not None and self._membrane_status["backpropagated"]:
                 raise ValueError("this stateful LIF's membrane belongs to a graph that "
                                  f"loss.backward() has already used, so {hint}")
@@ -195,13 +175,12 @@ class LIF(nn.Module):
         if mem.requires_grad:  # a hook notes when loss.backward() has been through it
             mem.register_hook(lambda grad: status.update(backpropagated=True))
 
-    # ---------------------------------------------------------------- checks
     def _checked(self, name: str, value: object, time_first: bool = False) -> Tensor:
         """A finite floating tensor; beta and threshold broadcast to its neuron shape."""
         checks.finite(name, checks.tensor(name, value))
         if time_first and (value.dim() == 0 or len(value) == 0):
-            raise ValueError(f"{name} must be time-first, [num_steps, batch, ...] with "
-                             f"num_steps >= 1, got shape {tuple(value.shape)}")
+            raise ValueError(f"{name} must be time-first, [num_steps >= 1, batch, ...], got "
+                             f"shape {tuple(value.shape)}")
         neuron_shape = value.shape[1:] if time_first else value.shape
         for param_name in ("beta", "threshold"):
             param_shape = getattr(self, param_name).shape
@@ -223,12 +202,12 @@ class LIF(nn.Module):
 def _parameter_tensor(name: str, value: float | Tensor, allowed: str, ok) -> Tensor:
     """beta or threshold as a floating-point tensor (a number becomes a 0-dim tensor)."""
     if isinstance(value, Tensor):
-        checks.tensor(name, value)
-        value = value.detach().clone()
+        value = checks.tensor(name, value).detach().clone()
     else:
         value = torch.tensor(checks.number(name, value, allowed, lambda v: True))
-    if not ok(value).all():
-        raise ValueError(f"{name} must be {allowed}, got {_describe(value)}")
+    if value.numel() == 0 or not ok(value).all():
+        got = _describe(value) if value.numel() else "an empty tensor"
+        raise ValueError(f"{name} must be {allowed}, got {got}")
     return value
 
 
@@ -250,27 +229,22 @@ def reset_states(module: nn.Module) -> None:
 
 
 class Lapicque(LIF):
-    """Lapicque's RC-circuit neuron, stepped with forward Euler: a LIF in physical units.
+    """Lapicque's RC-circuit neuron, stepped with forward Euler: a LIF in physical units. Lesson 02.
 
-    A capacitor C (the membrane) in parallel with a leak resistor R, fed by a current I:
+    A capacitor C (the membrane) parallel to a leak resistor R, fed by a current I, and one
+    forward-Euler step of length time_step = dt:
 
         C dU/dt = I - U / R,        tau = R * C
-
-    One forward-Euler step of length time_step = dt:
-
         U[t+1] = U[t] + dt/C * (I[t+1] - U[t]/R) = (1 - dt/(R C)) * U[t] + (dt/C) * I[t+1]
 
-    which is ``LIF`` with beta = 1 - dt/tau and the input current scaled by dt/C. (Solving
-    the equation exactly over one step gives beta = exp(-dt/tau) instead; the Euler beta is
-    its first-order Taylor expansion, close when dt << tau.) For reset="subtract" this
-    matches snnTorch's ``Lapicque(R=R, C=C, time_step=dt)``. For reset="zero" it uses the
-    ``Leaky`` reset of ``LIF``; snnTorch's ``Lapicque`` zeroes the fresh U[t+1] instead.
-    Lesson 02.
+    That is ``LIF`` with beta = 1 - dt/tau and the input scaled by dt/C (the exact solution
+    over one step gives beta = exp(-dt/tau); the Euler beta is its first-order Taylor
+    expansion, close when dt << tau). reset="subtract" matches snnTorch's
+    ``Lapicque(R=R, C=C, time_step=dt)``; for reset="zero" snnTorch zeroes the fresh U[t+1],
+    this class uses the ``Leaky`` reset of ``LIF``.
 
-    Args:
-        R: leak resistance, > 0.      C: membrane capacitance, > 0.
-        time_step: dt, > 0 and at most R*C (so that beta >= 0).
-        threshold, reset, surrogate, stateful: as in ``LIF``.
+    Args: R, C: leak resistance and membrane capacitance, > 0. time_step: dt, > 0 and at most
+    R*C (so that beta >= 0). threshold, reset, surrogate, stateful: as in ``LIF``.
     """
 
     def __init__(self, R: float, C: float, time_step: float, threshold: float | Tensor = 1.0,

@@ -24,6 +24,8 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from snnlab import checks
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-blindness.
 OKABE_ITO: list[str] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7",
                         "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -38,17 +40,24 @@ WIDTH = 6.4                 # figure width in inches (matplotlib's default)
 # --------------------------------------------------------------------------------- input checks
 
 def to_numpy(x: Any, name: str) -> np.ndarray:
-    """``x`` as a numpy array: tensors are detached and moved to the CPU first."""
+    """``x`` as a numpy array of real numbers: tensors are detached and moved to the CPU
+    first. Lessons 01-06 draw through it; you rarely call it yourself."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
         if x.dtype in (torch.bfloat16, torch.float16):  # numpy has no bfloat16
             x = x.float()
-        return x.numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise TypeError(f"{name} must be a torch.Tensor or a numpy array, got {type(x).__name__}")
+        x = x.resolve_conj().numpy()
+    elif isinstance(x, (list, tuple)):
+        try:
+            x = np.asarray(x)
+        except ValueError:  # rows of different lengths
+            raise ValueError(f"{name} must be a rectangular array; the nested lists have rows of "
+                             "different lengths") from None
+    elif not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a torch.Tensor or a numpy array, got {type(x).__name__}")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    return x
 
 
 def _time_by_neuron(x: Any, name: str, flatten: bool = True) -> np.ndarray:
@@ -61,6 +70,7 @@ def _time_by_neuron(x: Any, name: str, flatten: bool = True) -> np.ndarray:
     allowed = "[T, ...] (flattened to [T, N])" if flatten else "[T], [T, N] or [T, 1, N]"
     if a.ndim == 0 or a.shape[0] == 0 or a.size == 0:
         raise ValueError(f"{name} must have shape {allowed} with T >= 1, got shape {a.shape}")
+    checks.finite(name, torch.from_numpy(a.astype(np.float32)))
     if a.ndim == 1:
         a = a[:, None]
     elif not flatten and any(d != 1 for d in a.shape[1:-1]):
@@ -75,6 +85,11 @@ def _axes(ax: Any, count: int, name: str = "ax") -> list[Axes]:
     if len(axes) != count or not all(isinstance(a, Axes) for a in axes):
         raise ValueError(f"{name} must be None or a list of {count} matplotlib Axes, got {ax!r}")
     return axes
+
+
+def _one_axes(ax: Any) -> None:
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be None or one matplotlib Axes, got {type(ax).__name__}")
 
 
 def _clean(ax: Axes) -> None:
@@ -99,8 +114,13 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
         spikes: ``[T, N]``, or ``[T]`` for one neuron, or ``[T, ...]`` (flattened to ``[T, N]``,
             so a spike-coded image ``[T, 28, 28]`` gives 784 rows). Any nonzero value is a spike.
         color: one colour, or one per neuron (cycled).
+
+    Lesson 01.
     """
     s = _time_by_neuron(spikes, "spikes")
+    _one_axes(ax)
+    if not isinstance(color, str) and not (isinstance(color, Sequence) and len(color) > 0):
+        raise TypeError(f"color must be a colour name or a non-empty list of them, got {color!r}")
     num_steps, num_neurons = s.shape
     if ax is None:
         height = float(np.clip(1.4 + 0.17 * math.sqrt(num_neurons), 1.6, 6.0))
@@ -120,7 +140,9 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
     ax.set_xlim(-0.5, num_steps - 0.5)
     ax.set_ylim(-0.5, num_neurons - 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if num_neurons <= 10:
+    if num_neurons == 1:
+        ax.set_yticks([])  # one neuron: no index to read
+    elif num_neurons <= 10:
         ax.set_yticks(range(num_neurons))  # few neurons: label every one
     else:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -137,7 +159,7 @@ def layers(input_spikes: Any, hidden_spikes: Any, output_spikes: Any,
     """Stacked rasters of a feed-forward network: input, hidden and output layer, one time axis.
 
     Each argument is ``[T, ...]`` (flattened to ``[T, N]``); all three need the same ``T``.
-    Returns the three Axes, top (input) to bottom (output).
+    Returns the three Axes, top (input) to bottom (output). Lesson 02.
     """
     named = {"input_spikes": input_spikes, "hidden_spikes": hidden_spikes,
              "output_spikes": output_spikes}
@@ -163,9 +185,10 @@ def output_spikes(spikes: Any, labels: Sequence[str] | None = None,
     """The output layer's spikes, one row per class, with each neuron's firing rate on the right.
 
     Firing rate = spike count / T, in spikes per time step. ``spikes``: ``[T, N]`` or ``[T]``.
-    ``labels``: a name for each of the N classes (default 0..N-1).
+    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
+    _one_axes(ax)
     num_steps, num_neurons = s.shape
     names = _class_names(labels, num_neurons)
     if ax is None:
@@ -185,13 +208,13 @@ def output_spikes(spikes: Any, labels: Sequence[str] | None = None,
 
 def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = None,
            ax: Sequence[Axes] | None = None) -> list[Axes]:
-    """Three panels over time: input current I[t], membrane potential U_mem[t], output spikes.
+    """Three panels over time: input current I[t], membrane potential U[t], output spikes S[t].
 
     Args:
         current: ``[T]`` or ``[T, N]`` input current.
         membrane, spikes: ``[T]`` or ``[T, N]``, the same shape, for one or more neurons.
-        threshold: drawn as a dashed line on the membrane panel.
-    Returns the three Axes, top to bottom.
+        threshold: theta, drawn as a dashed line on the membrane panel.
+    Returns the three Axes, top to bottom. Lesson 02.
     """
     i = _time_by_neuron(current, "current", flatten=False)
     u = _time_by_neuron(membrane, "membrane", flatten=False)
@@ -199,9 +222,11 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
     if u.shape != s.shape:
         raise ValueError(f"membrane and spikes must have the same shape, got {u.shape} "
                          f"and {s.shape}")
-    if i.shape[0] != u.shape[0]:
-        raise ValueError(f"current must have the same number of time steps as membrane "
-                         f"({u.shape[0]}), got shape {i.shape}")
+    if i.shape[0] != u.shape[0] or i.shape[1] not in (1, u.shape[1]):
+        raise ValueError(f"current must have the time steps of membrane {u.shape} and one or "
+                         f"N neurons ([T] or [T, N]), got shape {i.shape}")
+    if threshold is not None:
+        checks.positive_number("threshold", threshold)
     if ax is None:
         _, ax = plt.subplots(3, 1, figsize=(WIDTH, 5), sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [1, 2, 1]})
@@ -215,12 +240,12 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
     if threshold is not None:
         # Labelled just outside the right edge, where it never hides a trace.
         ax_u.axhline(threshold, color=THRESHOLD, ls="--", lw=1)
-        ax_u.text(1.01, threshold, "threshold", transform=ax_u.get_yaxis_transform(),
+        ax_u.text(1.01, threshold, r"threshold $\theta$", transform=ax_u.get_yaxis_transform(),
                   va="center", ha="left", color=THRESHOLD, fontsize="small")
     raster(s, ax=ax_s, ylabel="neuron", color=colors)
-    ax_i.set_ylabel("input current")
-    ax_u.set_ylabel("membrane U_mem")
-    ax_s.set_title("output spikes", fontsize="medium", loc="left")
+    ax_i.set_ylabel("input current I")
+    ax_u.set_ylabel("membrane U")
+    ax_s.set_title("output spikes S", fontsize="medium", loc="left")
     for axis in (ax_i, ax_u):
         _clean(axis)
         axis.set_xlabel("")
@@ -228,15 +253,19 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
 
 
 def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
-    """Neurons x time heatmap of membrane potential; ``membrane``: ``[T, N]`` or ``[T]``."""
+    """Neurons x time heatmap of membrane potential; ``membrane``: ``[T, N]`` or ``[T]``.
+
+    Lesson 02 (many neurons at once).
+    """
     u = _time_by_neuron(membrane, "membrane", flatten=False)
+    _one_axes(ax)
     num_steps, num_neurons = u.shape
     if ax is None:
         _, ax = plt.subplots(figsize=(WIDTH, 1.2 + 0.25 * min(num_neurons, 20)),
                              layout="constrained")
     image = ax.imshow(u.T, aspect="auto", origin="lower", cmap=HEATMAP, interpolation="nearest",
                       extent=(-0.5, num_steps - 0.5, -0.5, num_neurons - 0.5))
-    ax.figure.colorbar(image, ax=ax, label="U_mem")
+    ax.figure.colorbar(image, ax=ax, label="membrane U")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_xlabel("time step")
@@ -249,6 +278,8 @@ def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
 def _class_names(labels: Sequence[str] | None, count: int) -> list[str]:
     if labels is None:
         return [str(k) for k in range(count)]
+    if not isinstance(labels, (Sequence, np.ndarray, torch.Tensor)):
+        raise TypeError(f"labels must be a list of class names, got {type(labels).__name__}")
     names = [str(name) for name in labels]
     if len(names) != count:
         raise ValueError(f"labels must name each of the {count} output neurons, "
@@ -261,9 +292,10 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None,
     """Bar chart of each output neuron's total spike count; the most active class stands out.
 
     ``spikes``: ``[T, N]`` output spikes of one sample (``[T, 1, N]`` is fine too).
-    ``labels``: a name for each of the N classes (default 0..N-1).
+    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
+    _one_axes(ax)
     counts = s.sum(axis=0)
     names = _class_names(labels, counts.size)
     if ax is None:
@@ -289,7 +321,7 @@ def image_grid(images: Any, ncol: int = 8, titles: Sequence[str] | None = None,
     ``images``: ``[K, H, W]``, ``[K, 1, H, W]``, or ``[K, H*W]`` when ``H*W`` is a square
     (784 -> 28x28). All images share one grey scale, so reconstructions compare fairly.
 
-    Example: ``image_grid(torch.cat([x[:8], x_hat[:8]]), ncol=8)``.
+    Example: ``image_grid(torch.cat([x[:8], x_hat[:8]]), ncol=8)``. Lessons 01 and 06.
     """
     a = to_numpy(images, "images").astype(np.float32)
     if a.ndim == 4 and a.shape[1] == 1:
@@ -300,8 +332,8 @@ def image_grid(images: Any, ncol: int = 8, titles: Sequence[str] | None = None,
     if a.ndim != 3 or a.shape[0] == 0:
         raise ValueError("images must have shape [K, H, W], [K, 1, H, W] or [K, H*W] with H*W "
                          f"a square, got shape {a.shape}")
-    if not isinstance(ncol, int) or ncol < 1:
-        raise ValueError(f"ncol must be a positive int, got {ncol!r}")
+    checks.positive_int("ncol", ncol)
+    checks.finite("images", torch.from_numpy(a))
     count = a.shape[0]
     if titles is not None and len(titles) != count:
         raise ValueError(f"titles must have one entry per image ({count}), got {len(titles)}")
@@ -328,7 +360,7 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
 
     Top row, per optimizer step: training loss and metric on each batch.
     Bottom row, per epoch: train and test loss, train and test metric.
-    Returns the four Axes: step loss, step metric, epoch loss, epoch metric.
+    Returns the four Axes: step loss, step metric, epoch loss, epoch metric. Lesson 04.
     """
     for attribute in ("metric", "steps", "epochs"):
         if not hasattr(history, attribute):
@@ -375,17 +407,20 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
 # --------------------------------------------------------------------------------- surrogates
 
 def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> list[Axes]:
-    """The spike function and its surrogate, against x = U_mem - threshold in [-x_max, x_max].
+    """The spike function and its surrogate, against x = U - theta in [-x_max, x_max]. Lesson 03.
 
-    Left: the Heaviside step S = H(x) used in the forward pass, and the surrogate's smooth
-    stand-in. Right: the surrogate derivative dS/dx used in the backward pass (the true
-    derivative of the step is 0 everywhere except at x = 0, where it is infinite).
+    Left: the Heaviside step S = H(x) that the forward pass computes, and the smooth curve the
+    backward pass pretends the step is. A curve that rises by much less than 1 over the window
+    (the fast sigmoid's rises by only 2/slope) is stretched to span 0..1, and its legend says
+    so. Right: the surrogate derivative dS/dx that the backward pass uses (the true derivative
+    of the step is 0 everywhere except at x = 0, where it is infinite).
     ``fn``: a :class:`snnlab.surrogate.Surrogate` (``.name``, ``.smooth(x)``, ``.derivative(x)``).
     """
     for attribute in ("name", "smooth", "derivative"):
         if not hasattr(fn, attribute):
             raise TypeError(f"fn must be a snnlab.surrogate.Surrogate (with .name, .smooth, "
                             f".derivative), got {type(fn).__name__} without .{attribute}")
+    x_max = checks.positive_number("x_max", x_max)
     x = torch.linspace(-x_max, x_max, 801)
     smooth = to_numpy(fn.smooth(x), "fn.smooth(x)")
     derivative = to_numpy(fn.derivative(x), "fn.derivative(x)")
@@ -395,16 +430,21 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(WIDTH, 2.8), layout="constrained")
     ax_s, ax_d = _axes(ax, 2)
-    ax_s.plot(x, (x > 0).astype(float), color=INK, lw=1.5, label="Heaviside step")
-    ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=f"{fn.name} (smooth)")
+    ax_s.plot(x, (x > 0).astype(float), color=INK, lw=1.5, label="step H(x): forward")
+    low, high = float(np.min(smooth)), float(np.max(smooth))
+    smooth_label = f"{fn.name}: backward pretends"
+    if high - low < 0.5:  # e.g. the fast sigmoid, 2/slope high: flat at the step's scale
+        smooth = (smooth - low) / (high - low)
+        smooth_label += f"\n(stretched {1 / (high - low):.3g}x)"
+    ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=smooth_label)
     ax_s.set_ylabel("spike S")
-    ax_s.set_title("forward", fontsize="medium", loc="left")
-    ax_s.legend(frameon=False, fontsize="small", loc="best")
+    ax_s.set_title("step and smooth stand-in", fontsize="medium", loc="left")
+    ax_s.legend(frameon=False, fontsize="small", loc="upper left")  # x < 0, S high: empty
     ax_d.plot(x, derivative, color=OKABE_ITO[1], lw=1.5, label=f"{fn.name} derivative")
     ax_d.set_ylabel("dS/dx")
     ax_d.set_ylim(bottom=0)
-    ax_d.set_title("backward (surrogate gradient)", fontsize="medium", loc="left")
+    ax_d.set_title("backward: surrogate derivative", fontsize="medium", loc="left")
     for axis in (ax_s, ax_d):
-        axis.set_xlabel("x = U_mem - threshold")
+        axis.set_xlabel(r"$x = U - \theta$")
         _clean(axis)
     return [ax_s, ax_d]

@@ -1,8 +1,8 @@
 """The spike function and its surrogate gradients.
 
-A neuron spikes when its membrane potential U crosses the threshold U_thr:
+A neuron spikes when its membrane potential U crosses the threshold theta:
 
-    S = H(U - U_thr),    H(x) = 1 if x > 0 else 0       (strict: x = 0 does not fire)
+    S = H(U - theta),    H(x) = 1 if x > 0 else 0       (strict: x = 0 does not fire)
 
 The step H has derivative 0 everywhere (and no derivative at 0), so backpropagation
 through it would teach nothing. A *surrogate gradient* keeps the exact step in the
@@ -49,7 +49,7 @@ __all__ = ["Surrogate", "SpikeFunction", "fast_sigmoid", "atan", "sigmoid", "str
 
 
 class SpikeFunction(torch.autograd.Function):
-    """Heaviside step forward, ``grad * derivative(x)`` backward."""
+    """Heaviside step forward, ``grad * derivative(x)`` backward. Lesson 03."""
 
     @staticmethod
     def forward(ctx, x: Tensor, derivative: Callable[[Tensor], Tensor]) -> Tensor:
@@ -71,6 +71,8 @@ class Surrogate:
         derivative: the surrogate dS/dx as a plain function of x (used in the backward pass).
         smooth: a smooth curve whose derivative is ``derivative`` (only used for plots).
         params: the shape parameters, e.g. ``{"alpha": 2.0}``, shown in the repr.
+
+    Lesson 03.
     """
 
     def __init__(
@@ -95,7 +97,7 @@ class Surrogate:
 
 
 def fast_sigmoid(slope: float = 25.0) -> Surrogate:
-    """Fast sigmoid (SuperSpike, Zenke & Ganguli 2018): dS/dx = 1 / (slope*|x| + 1)^2."""
+    """Fast sigmoid (SuperSpike, Zenke & Ganguli 2018): dS/dx = 1 / (slope*|x| + 1)^2. Lesson 03."""
     k = checks.positive_number("slope", slope)
 
     def derivative(x: Tensor) -> Tensor:
@@ -108,7 +110,7 @@ def fast_sigmoid(slope: float = 25.0) -> Surrogate:
 
 
 def atan(alpha: float = 2.0) -> Surrogate:
-    """Arctangent (Fang et al. 2021): dS/dx = (alpha/2) / (1 + (pi/2 * alpha * x)^2)."""
+    """Arctangent (Fang et al. 2021): dS/dx = (alpha/2) / (1 + (pi/2 * alpha * x)^2). Lesson 03."""
     a = checks.positive_number("alpha", alpha)
 
     def derivative(x: Tensor) -> Tensor:
@@ -127,7 +129,7 @@ def sigmoid(slope: float = 25.0) -> Surrogate:
     (1 + e^(-kx))^2 overflows to inf/inf = nan for very negative x (snnTorch's does, below
     about x = -3.5). k s (1 - s) cancels for positive x: s rounds to 1, so 1 - s is 0 from
     about x = 0.7 at slope 25, where the true value is 6e-7 (3.5e-10 at x = 1). Since
-    1 - s(z) = s(-z), the form used here has no subtraction and is symmetric in x.
+    1 - s(z) = s(-z), the form used here has no subtraction and is symmetric in x. Lesson 03.
     """
     k = checks.positive_number("slope", slope)
 
@@ -141,7 +143,7 @@ def sigmoid(slope: float = 25.0) -> Surrogate:
 
 
 def straight_through() -> Surrogate:
-    """Straight-through estimator: dS/dx = 1, the gradient passes through unchanged."""
+    """Straight-through estimator: dS/dx = 1, the gradient passes through unchanged. Lesson 03."""
 
     def derivative(x: Tensor) -> Tensor:
         return torch.ones_like(x)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import math
 import os
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,14 +29,14 @@ from snnlab import checkpoints, checks, config
 from snnlab.checkpoints import first_non_finite
 from snnlab.losses import LossFn, accuracy
 
-__all__ = ["History", "fit", "evaluate", "METRICS"]
+__all__ = ["History", "fit", "evaluate", "write_atomically", "METRICS"]
 
 METRICS = ("accuracy", "mse")
 
 
 @dataclass
 class History:
-    """What happened during :func:`fit`.
+    """What happened during :func:`fit`. Lesson 04.
 
     ``steps`` has one entry per optimizer step ("loss" and the metric on that batch);
     ``epochs`` has one entry per finished epoch: "epoch", "train_loss", "train_<metric>",
@@ -59,29 +61,37 @@ class History:
             "test_loss", f"test_{self.metric}", "seconds")}
 
     def final(self) -> dict[str, float]:
-        """The last epoch's numbers (empty if no epoch finished)."""
+        """The last epoch's numbers (empty if no epoch finished). Lesson 04."""
         if not self.epochs["epoch"]:
             return {}
         return {key: values[-1] for key, values in self.epochs.items()}
 
     def truncate(self, epochs: int, steps_per_epoch: int) -> None:
         """Keep only the first ``epochs`` epochs (and their steps): to resume from a checkpoint
-        saved after that epoch."""
+        saved after that epoch. Lesson 04."""
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"truncate: epochs must be an int >= 0, got {epochs!r}")
+        checks.positive_int("truncate: steps_per_epoch", steps_per_epoch)
         for values in self.epochs.values():
             del values[epochs:]
         for values in self.steps.values():
             del values[epochs * steps_per_epoch:]
 
     def to_csv(self, path: str | os.PathLike, per: str = "epoch") -> None:
-        """Write the per-epoch (``per="epoch"``) or per-step (``per="step"``) history as CSV."""
+        """Write the per-epoch (``per="epoch"``) or per-step (``per="step"``) history as CSV.
+
+        The write is atomic (a temporary file renamed over ``path``), so a full disk or a
+        Ctrl-C never leaves half a history where the last one was. Lesson 04.
+        """
         if per not in ("epoch", "step"):
             raise ValueError(f"to_csv: per must be 'epoch' or 'step', got {per!r}")
         table = self.epochs if per == "epoch" else {"step": list(range(1, len(
             self.steps["loss"]) + 1)), **self.steps}
-        with open(path, "w", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(table.keys())
-            writer.writerows(zip(*table.values(), strict=True))
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(table.keys())
+        writer.writerows(zip(*table.values(), strict=True))
+        write_atomically(path, text.getvalue())
 
     @classmethod
     def from_csv(cls, epochs_path: str | os.PathLike,
@@ -89,6 +99,7 @@ class History:
         """Read back a history written by :meth:`to_csv` (per epoch, and optionally per step).
 
         The metric ("accuracy" or "mse") is the one named in the epoch file's columns.
+        Lesson 04.
         """
         epochs = _read_csv_columns(epochs_path)
         metric = next((m for m in METRICS if f"test_{m}" in epochs), None)
@@ -100,13 +111,41 @@ class History:
         return cls(metric, steps=steps, epochs=epochs)
 
 
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it at the end, so the
+    file is either the old one or the new one, never half of either. Lesson 04."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder")
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="") as file:
+            file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_name, 0o666 & ~umask)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
 def _read_csv_columns(path: str | os.PathLike) -> dict[str, list[float]]:
     """A CSV file of numbers as {column: values}."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no history file at {str(path)!r}"
+                                + (" (that is a folder)" if path.is_dir() else ""))
     with open(path, newline="") as file:
         rows = list(csv.reader(file))
     if not rows:
         raise ValueError(f"{str(path)!r} is empty; expected a header line and rows of numbers")
     header, body = rows[0], rows[1:]
+    ragged = next((number for number, row in enumerate(body, start=2)
+                   if len(row) != len(header)), None)
+    if ragged is not None:
+        raise ValueError(f"{str(path)!r}: line {ragged} has {len(body[ragged - 2])} values but "
+                         f"the header names {len(header)} columns (a damaged file?)")
     try:
         columns = [[float(value) for value in column] for column in zip(*body, strict=True)]
     except ValueError as error:
@@ -144,15 +183,77 @@ def _device(device: str | torch.device | None, default: torch.device) -> torch.d
     return device
 
 
-def _batches(loader: Iterable, name: str) -> Iterable:
-    """The loader, checked: iterable, and not empty when it can tell its length."""
-    if not isinstance(loader, Iterable):
+def _batches(loader: Iterable, name: str, *, reusable: bool = False) -> Iterable:
+    """The loader, checked: iterable (again for every epoch when ``reusable``), and not empty
+    when it can tell its length."""
+    if isinstance(loader, Tensor | str | bytes | dict) or not isinstance(loader, Iterable):
         raise TypeError(f"{name} must be an iterable of (images, labels) batches such as a "
-                        f"DataLoader, got {type(loader).__name__}")
+                        f"DataLoader or a list of pairs, got {type(loader).__name__}")
+    if reusable and isinstance(loader, Iterator):  # (iter(loader) would draw from its RNG)
+        raise TypeError(f"{name} is a one-shot iterator ({type(loader).__name__}): it would be "
+                        "empty from the second epoch on. Pass a DataLoader or a list of "
+                        "(images, labels) pairs")
     if hasattr(loader, "__len__") and len(loader) == 0:
         raise ValueError(f"{name} holds no batches (is its dataset empty, or smaller than the "
                          "batch size with drop_last=True?)")
     return loader
+
+
+def _unpack(batch: object, name: str, metric: str) -> tuple[Tensor, Tensor]:
+    """One batch from ``name``, checked: ``(images, labels)``, two tensors, floating images,
+    and for a classifier one integer label per image."""
+    if not isinstance(batch, tuple | list) or len(batch) != 2:
+        what = (f"a {type(batch).__name__} of {len(batch)} items"
+                if isinstance(batch, tuple | list) else f"a {type(batch).__name__}")
+        raise TypeError(f"{name} must yield (images, labels) pairs, got {what}; a DataLoader "
+                        "of snnlab.data.mnist does (for images alone, pair each batch with "
+                        "dummy labels)")
+    images, labels = batch
+    checks.tensor(f"{name}'s images", images)
+    if metric == "accuracy":
+        checks.tensor(f"{name}'s labels", labels, floating=False)
+        if labels.is_floating_point() or labels.dtype == torch.bool or labels.dim() != 1:
+            raise TypeError(f"{name}'s labels must be class labels, a 1-D integer tensor "
+                            f"[batch], got dtype {labels.dtype} and shape {tuple(labels.shape)}"
+                            " (float labels? use labels.long())")
+        if images.dim() == 0 or len(labels) != images.shape[0]:
+            raise ValueError(f"{name} yielded {len(labels)} labels for images of shape "
+                             f"{tuple(images.shape)}; give one label per image")
+    return images, labels
+
+
+def _forward(model: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:
+    """The model's record ``(spikes, membrane)``, checked to be a pair of tensors."""
+    record = model(images)
+    if (not isinstance(record, tuple | list) or len(record) != 2
+            or not all(isinstance(part, Tensor) for part in record)):
+        raise TypeError(f"the model must return a pair (spikes, membrane) of tensors, as the "
+                        f"snnlab.models networks do; {type(model).__name__} returned a "
+                        f"{type(record).__name__}")
+    return record[0], record[1]
+
+
+def _loss(loss_fn: LossFn, spikes: Tensor, membrane: Tensor, targets: Tensor,
+          training: bool) -> Tensor:
+    """``loss_fn``'s value, checked: one number, and (to train) one that depends on the weights."""
+    loss = loss_fn(spikes, membrane, targets)
+    if not isinstance(loss, Tensor) or loss.numel() != 1:
+        got = (f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, Tensor)
+               else f"a {type(loss).__name__}")
+        raise TypeError(f"loss_fn must return the loss as a one-number tensor (average over the "
+                        f"batch, e.g. with .mean()), got {got}")
+    if training and not loss.requires_grad:
+        raise ValueError("loss_fn returned a tensor that does not depend on the model's "
+                         "weights (no gradient flows back): compute it from spikes and "
+                         "membrane with torch operations, without .item(), .detach() or "
+                         "torch.tensor(...)")
+    return loss
+
+
+def _check_callable(name: str, value: object) -> None:
+    if not callable(value):
+        raise TypeError(f"{name} must be a function loss_fn(spikes, membrane, targets) -> loss "
+                        f"such as snnlab.losses.ce_rate, got {type(value).__name__} {value!r}")
 
 
 @torch.no_grad()
@@ -162,18 +263,24 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
     """Mean loss and metric of ``model`` over ``loader``: ``{"loss": ..., metric: ...}``.
 
     The mean is weighted by batch size, so a smaller last batch counts for what it holds.
+    Lesson 04.
     """
     checks.choice("metric", metric, METRICS)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_callable("loss_fn", loss_fn)
+    checks.boolean("progress", progress)
     device = _device(device, _model_device(model))
     model.eval()
     total_loss, total_metric, count = 0.0, 0.0, 0
-    for images, labels in tqdm(_batches(loader, "loader"), desc="test", leave=False,
-                               disable=not progress):
+    for batch_data in tqdm(_batches(loader, "loader"), desc="test", leave=False,
+                           disable=not progress):
+        images, labels = _unpack(batch_data, "loader", metric)
         images, labels = images.to(device), labels.to(device)
         targets = _targets_for(metric, images, labels)
-        spikes, membrane = model(images)
+        spikes, membrane = _forward(model, images)
         batch = images.shape[0]
-        total_loss += loss_fn(spikes, membrane, targets).item() * batch
+        total_loss += _loss(loss_fn, spikes, membrane, targets, training=False).item() * batch
         total_metric += _batch_metric(metric, spikes, membrane, targets) * batch
         count += batch
     if count == 0:
@@ -186,12 +293,29 @@ def _check_optimizer(optimizer: object, model: nn.Module) -> None:
         raise TypeError(f"optimizer must be a torch.optim.Optimizer such as "
                         f"torch.optim.Adam(model.parameters()), got {type(optimizer).__name__}")
     for group in optimizer.param_groups:
-        checks.number("the optimizer's lr", group["lr"], "a finite number > 0",
-                      lambda lr: 0 < lr < math.inf)
+        checks.positive_number("the optimizer's lr", group["lr"])
     mine = {id(p) for p in model.parameters()}
-    if not any(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
-        raise ValueError("optimizer holds none of the model's parameters; build it with "
-                         "torch.optim.Adam(model.parameters(), ...) for this model")
+    if not all(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError("optimizer holds parameters that are not the model's (was it built "
+                         "for another model?); build it with torch.optim.Adam("
+                         "model.parameters(), ...) for this model")
+
+
+def _check_history(history: object, metric: str, epochs: int) -> History:
+    """A fresh History, or an earlier run's to continue: same metric, at most ``epochs``."""
+    if history is None:
+        return History(metric)
+    if not isinstance(history, History):
+        raise TypeError(f"history must be a snnlab.training.History (of an earlier, unfinished "
+                        f"run) or None, got {type(history).__name__}")
+    if history.metric != metric:
+        raise ValueError(f"history is of a run with metric {history.metric!r}, but this one "
+                         f"uses metric {metric!r}")
+    done = len(history.epochs["epoch"])
+    if done > epochs:
+        raise ValueError(f"history already holds {done} epochs, more than epochs={epochs}; "
+                         f"epochs counts the run's whole length, the finished epochs included")
+    return history
 
 
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
@@ -219,18 +343,26 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     a NaN or inf loss, gradient or weight (the weights of the last good step are restored,
     "non-finite"); Ctrl-C ("interrupted"); a checkpoint that cannot be written ("save
     failed"). The last checkpoint on disk stays intact, and the history files hold every
-    step taken.
+    step taken. Every argument is checked before any work starts. Lesson 04.
     """
     checks.choice("metric", metric, METRICS)
     epochs = checks.positive_int("epochs", epochs)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_callable("loss_fn", loss_fn)
     _check_optimizer(optimizer, model)
-    _batches(train_loader, "train_loader")
+    checkpoints._check_scheduler("fit", scheduler, optimizer)
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise TypeError("fit steps the scheduler after every batch without a metric, so "
+                        "ReduceLROnPlateau cannot be used; give a per-step schedule such as "
+                        "OneCycleLR")
+    _batches(train_loader, "train_loader", reusable=epochs > 1)
     if test_loader is not None:
-        _batches(test_loader, "test_loader")
+        _batches(test_loader, "test_loader", reusable=epochs > 1)
     if clip_grad is not None:
         checks.positive_number("clip_grad", clip_grad)
+    checks.boolean("progress", progress)
+    history = _check_history(history, metric, epochs)
     if checkpoint is not None:
         checkpoint = checkpoints.check_writable(checkpoint, model)
     bad = first_non_finite(model.state_dict())
@@ -239,7 +371,6 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                          "a freshly built network or a good checkpoint")
     device = _device(device, config.device())
     model.to(device)
-    history = History(metric) if history is None else history
     first_epoch = len(history.epochs["epoch"]) + 1
     history.stopped = history.stopped_at = None
 
@@ -251,20 +382,22 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
             _save_history(history, checkpoint)
         return history
 
-    epoch = batch_number = 0
+    epoch = batch_number = 0  # the batch being fetched or trained on, counted from 1
     try:
         for epoch in range(first_epoch, epochs + 1):
             model.train()
             start = time.perf_counter()
             total_loss, total_metric, count = 0.0, 0.0, 0
             bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not progress)
-            for batch_number, (images, labels) in enumerate(bar, start=1):
+            batch_number = 1
+            for batch_number, batch_data in enumerate(bar, start=1):
+                images, labels = _unpack(batch_data, "train_loader", metric)
                 images, labels = images.to(device), labels.to(device)
                 targets = _targets_for(metric, images, labels)
 
                 try:
-                    spikes, membrane = model(images)  # [T, B, ...] each
-                    loss = loss_fn(spikes, membrane, targets)
+                    spikes, membrane = _forward(model, images)  # [T, B, ...] each
+                    loss = _loss(loss_fn, spikes, membrane, targets, training=True)
                 except checks.NonFiniteError as error:  # a NaN pixel, or an overflow inside
                     bar.close()
                     return stop("non-finite", epoch, batch_number, str(error))
@@ -299,7 +432,11 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                 count += batch
                 bar.set_postfix({"loss": f"{total_loss / count:.4f}",
                                  metric[:3]: f"{total_metric / count:.4f}"})
+                batch_number += 1  # an interrupt from here on hits the next batch
 
+            if count == 0:
+                raise ValueError(f"train_loader yielded no batches in epoch {epoch}")
+            batch_number -= 1  # the epoch's last batch
             test = {"loss": math.nan, metric: math.nan}
             if test_loader is not None:
                 test = evaluate(model, test_loader, loss_fn, metric=metric, device=device,

@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from snnlab import animate  # noqa: E402
+from snnlab import animate, checks  # noqa: E402
 
 
 def decode_mp4(path) -> tuple[tuple[int, int], np.ndarray]:
@@ -148,7 +148,7 @@ def test_spikes_animation_mp4_and_gif(tmp_path):
 def test_spikes_title_counts_time_steps():
     video = animate.spikes(torch.zeros(5, 4), title="hidden layer")  # [T, N]: a row of cells
     artists = video.draw(3)
-    assert artists[-1].get_text() == "hidden layer\ntime step 4 / 5"
+    assert artists[-1].get_text() == "hidden layer\ntime step 3 (of 0-4)"
     assert artists[0].get_array().shape == (1, 4)
     assert repr(video) == "<FigureVideo: 5 frames at 25 fps>"  # the text beside the video
 
@@ -164,7 +164,7 @@ def test_spike_counts_bars_grow_step_by_step(tmp_path):
         bars, numbers, title = artists[:3], artists[3:6], artists[6]
         assert [bar.get_height() for bar in bars] == list(expected[t])
         assert [number.get_text() for number in numbers] == [str(int(c)) for c in expected[t]]
-        assert title.get_text() == f"time step {t + 1} / 6"
+        assert title.get_text() == f"time step {t} (of 0-5)"
     colours = [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in video.draw(5)[:3]]
     high, bar = animate.HIGHLIGHT.lower(), animate.BAR.lower()
     assert colours == [high, bar, high]                       # a 3-3 tie: both lead
@@ -213,8 +213,8 @@ def test_broken_ffmpeg_binary_never_raises(monkeypatch, tmp_path):
 @pytest.mark.parametrize("call, message", [
     (lambda: animate.video(torch.zeros(4, 2, 3, 5, 5)), r"frames .* \(4, 2, 3, 5, 5\).*pick one"),
     (lambda: animate.video(torch.zeros(7)), r"frames must have shape .* \(7,\)"),
-    (lambda: animate.video(torch.zeros(4, 5, 5), fps=0), "fps must be a positive number"),
-    (lambda: animate.video(torch.zeros(4, 5, 5), scale=2.5), "scale must be a positive int"),
+    (lambda: animate.video(torch.zeros(4, 5, 5), fps=0), "fps must be > 0"),
+    (lambda: animate.video(torch.zeros(4, 5, 5), scale=0), "scale must be a positive int"),
     (lambda: animate.spikes(torch.zeros(0, 5, 5)), r"frames .* \(0, 5, 5\)"),
     (lambda: animate.spike_counts(torch.zeros(4, 3), labels=["x"]), "labels must name each"),
     (lambda: animate.video(torch.zeros(4, 5, 5)).save("clip.avi"), r"\.mp4 or \.gif.*clip\.avi"),
@@ -222,3 +222,50 @@ def test_broken_ffmpeg_binary_never_raises(monkeypatch, tmp_path):
 def test_bad_input_is_rejected_clearly(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: animate.video(torch.zeros(20_000, 4, 4)), ValueError,
+     r"frames has 20000 time steps.*at most 10000.*frames\[:500\]"),
+    (lambda: animate.spikes(np.zeros((10_001, 3))), ValueError, "frames has 10001 time steps"),
+    (lambda: animate.spike_counts(torch.zeros(50_000, 10)), ValueError,
+     "spikes has 50000 time steps"),
+    (lambda: animate.video(torch.zeros(4, 28, 28), scale=10_000), ValueError,
+     r"scale=10000 would need .* GB"),
+    (lambda: animate.video(torch.zeros(2, 6000, 6000)), ValueError, r"\(2, 6000, 6000\).*GB"),
+    (lambda: animate.video(torch.full((3, 4, 4), float("nan"))), checks.NonFiniteError,
+     "frames holds NaN"),
+    (lambda: animate.spikes(torch.zeros(3, 4, 4), fps=float("inf")), ValueError,
+     "fps must be > 0 and finite"),
+    (lambda: animate.spike_counts(torch.zeros(3, 4), fps="25"), TypeError, "fps must be a number"),
+    (lambda: animate.video(torch.zeros(3, 4, 4), scale=True), TypeError, "scale must be"),
+    (lambda: animate.video(None), TypeError, "frames must be a torch.Tensor"),
+    (lambda: animate.video(torch.zeros(3, 4, 4)).save(None), TypeError, "path must be a file"),
+])
+def test_absurd_videos_are_refused_before_allocating(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_save_into_a_missing_folder_creates_it(tmp_path):
+    target = tmp_path / "new" / "folder" / "clip.gif"
+    assert animate.video(counting_frames(num_steps=3, side=4)).save(target) == target
+    assert len(decode_gif(target)[1]) == 3
+
+
+def test_save_onto_a_folder_names_it(tmp_path):
+    folder = tmp_path / "clip.gif"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        animate.video(counting_frames(num_steps=3, side=4)).save(folder)
+
+
+def test_every_ffmpeg_failure_is_reported(monkeypatch, tmp_path):
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'this is not ffmpeg' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setitem(matplotlib.rcParams, "animation.ffmpeg_path", str(fake))
+    for _ in range(2):  # not only the first time in a session
+        with pytest.warns(UserWarning, match="ffmpeg failed writing .*clip.mp4.*not ffmpeg"):
+            path = animate.video(counting_frames(num_steps=3, side=4)).save(tmp_path / "clip.mp4")
+        assert path.suffix == ".gif"

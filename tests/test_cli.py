@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from snnlab import __main__ as cli
-from snnlab import checkpoints, models
+from snnlab import checkpoints, data, models, training
+from snnlab.course import recipes
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -63,17 +66,180 @@ def test_train_cli_help_lists_the_models_and_options():
         assert word in result.stdout
 
 
+def _cli(*argv: str) -> int:
+    """``python -m snnlab ...`` in this process; the exit status."""
+    try:
+        return cli.main(list(argv))
+    except SystemExit as exit_info:  # argparse's own errors
+        return exit_info.code
+
+
+def _one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.endswith("\n"), f"not one line: {err!r}"
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if any data is loaded: every check must come first."""
+    def loaders(*args, **kwargs):
+        raise AssertionError("data was loaded although an argument was wrong")
+
+    monkeypatch.setattr(data, "loaders", loaders)
+
+
 @pytest.mark.parametrize("args, message", [
     (["fc", "--tau", "3"], "--tau is for the 'single' model"),
     (["single", "--beta", "0.9"], "--beta is not used by 'single'"),
-    (["cnn"], "invalid choice"),
+    (["cnn"], "argument model: invalid choice: 'cnn'"),
+    (["fc", "--epochs", "0"], "epochs must be a positive int (>= 1), got 0"),
+    (["fc", "--epochs", "-3"], "epochs must be a positive int (>= 1), got -3"),
+    (["fc", "--epochs", "two"], "argument --epochs: invalid int value: 'two'"),
+    (["fc", "--epochs", "1.5"], "argument --epochs: invalid int value: '1.5'"),
+    (["fc", "--lr", "nan"], "lr must be > 0 and finite, got nan"),
+    (["fc", "--lr", "inf"], "lr must be > 0 and finite, got inf"),
+    (["fc", "--lr", "0"], "lr must be > 0 and finite, got 0.0"),
+    (["fc", "--lr", "-0.01"], "lr must be > 0 and finite, got -0.01"),
+    (["fc", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+    (["fc", "--batch-size", "0"], "batch_size must be a positive int"),
+    (["fc", "--num-steps", "0"], "num_steps must be a positive int"),
+    (["fc", "--beta", "1.5"], "beta must be in"),
+    (["fc", "--seed", "-1"], "seed must be an int >= 0, got -1"),
+    (["fc", "--subset", "0"], "subset must be a positive int"),
+    (["fc", "--device", "gpu"], "device must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"),
+    (["fc", "--colour", "red"], "unrecognized arguments: --colour red"),
+    (["fc", "--out", " "], "--out must name a folder"),
 ])
-def test_train_cli_rejects_bad_arguments(args, message, capsys, tmp_path):
-    try:
-        code = cli.main(["train", *args, "--out", str(tmp_path / "x")])
-    except SystemExit as exit_info:  # argparse's own errors
-        code = exit_info.code
+def test_train_cli_rejects_bad_arguments_in_one_line(args, message, capsys, tmp_path,
+                                                     no_training):
+    code = _cli("train", "--out", str(tmp_path / "x"), *args)  # (a later --out wins)
     assert code == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    err = _one_line(capsys.readouterr().err)
+    assert message in err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_train_cli_device_cuda_without_a_gpu(capsys, tmp_path, no_training):
+    assert _cli("train", "fc", "--device", "cuda", "--out", str(tmp_path / "x")) == 2
+    assert "'cuda' asked for, but this machine has no CUDA GPU" in _one_line(
+        capsys.readouterr().err)
+
+
+def test_train_cli_refuses_output_places_it_could_not_write(capsys, tmp_path, no_training):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert _cli("train", "fc", "--out", str(tmp_path / "notes.txt")) == 2
+    assert "notes.txt' is a file" in _one_line(capsys.readouterr().err)
+    (tmp_path / "run").mkdir()
+    torch.save(models.FCSNN(num_hidden=8).state_dict(), tmp_path / "run" / "fc.pt")
+    assert _cli("train", "fc", "--out", str(tmp_path / "run")) == 2
+    assert "fc.pt' already holds a file that is not an snnlab checkpoint" in _one_line(
+        capsys.readouterr().err)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_train_cli_without_mnist_says_where_to_put_it_in_one_line(capsys, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setattr("torchvision.datasets.MNIST", _no_internet)  # no download either
+    code = _cli("train", "fc", "--epochs", "1", "--data-dir", str(tmp_path / "nodata"),
+                "--out", str(tmp_path / "run"))
+    assert code == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "MNIST was not found in" in err and "nodata" in err
+
+
+def _no_internet(*args, **kwargs):
+    raise RuntimeError("no internet in this test")
+
+
+def test_handout_cli_errors_are_one_line_with_status_2(capsys, tmp_path):
+    missing = tmp_path / "nope.ipynb"
+    assert _cli("handout", str(missing), "--version", "student", "--to", "html",
+                "--out", str(tmp_path / "out")) == 2
+    assert f"{missing}: no such notebook" in _one_line(capsys.readouterr().err)
+    (tmp_path / "out.txt").write_text("mine")
+    assert _cli("handout", str(missing), "--version", "student", "--to", "html",
+                "--out", str(tmp_path / "out.txt")) == 2
+    assert "out.txt is a file" in _one_line(capsys.readouterr().err)
+    assert _cli("handout", "--version", "student", "--to", "html", "--out", str(tmp_path)) == 2
+    assert "no notebooks given" in _one_line(capsys.readouterr().err)
+    assert _cli("handout", "x.ipynb", "--version", "teacher", "--to", "html",
+                "--out", str(tmp_path)) == 2
+    assert "argument --version: invalid choice: 'teacher'" in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bug_exits_1_and_says_what_to_report(capsys, monkeypatch):
+    def broken(args):
+        raise RuntimeError("something inside snnlab broke")
+
+    monkeypatch.setattr(recipes, "main", broken)
+    assert _cli("train", "fc") == 1
+    err = capsys.readouterr().err
+    assert "internal error RuntimeError: something inside snnlab broke" in err
+    assert "This is a bug in snnlab" in err and "report" in err and "Traceback" not in err
+
+
+def test_a_full_disk_exits_1_in_one_line_and_is_not_called_a_bug(capsys, monkeypatch):
+    def disk_full(args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(recipes, "main", disk_full)
+    assert _cli("train", "fc") == 1
+    err = _one_line(capsys.readouterr().err)
+    assert "No space left on device" in err and "bug" not in err
+
+
+@pytest.mark.parametrize("stopped, code", [("interrupted", 130), ("non-finite", 1),
+                                           ("save failed", 1)])
+def test_a_run_that_stopped_early_exits_non_zero_and_says_how_to_go_on(stopped, code, capsys,
+                                                                       monkeypatch, tmp_path):
+    def stopped_run(name, out, **settings):
+        history = training.History("accuracy")
+        history.stopped, history.stopped_at = stopped, (2, 3)
+        history.epochs = {key: [1.0] for key in history.epochs}
+        return None, history
+
+    monkeypatch.setattr(recipes, "load_or_train", stopped_run)
+    assert _cli("train", "fc", "--out", str(tmp_path)) == code
+    err = capsys.readouterr().err
+    assert f"fc: stopped ({stopped} at epoch and batch (2, 3))" in err
+    assert "the checkpoint of epoch 1 is in" in err and "Run the same command again" in err
+
+
+def test_train_cli_resumes_an_interrupted_run_and_says_so(tmp_path, mnist_root, monkeypatch,
+                                                         capsys):
+    args = ["train", "fc", "--epochs", "2", "--subset", "100", "--num-steps", "3",
+            "--batch-size", "50", "--device", "cpu", "--data-dir", str(mnist_root),
+            "--out", str(tmp_path / "run"), "--no-progress"]
+    real_loaders = data.loaders
+
+    def loaders_interrupted_in_epoch_2(*arguments, **settings):
+        train_loader, test_loader = real_loaders(*arguments, **settings)
+
+        class Interrupted:
+            epochs = 0
+
+            def __len__(self):
+                return len(train_loader)
+
+            def __iter__(self):  # (runs from the first batch on: counts epochs, not iter())
+                Interrupted.epochs += 1
+                if Interrupted.epochs == 2:
+                    raise KeyboardInterrupt
+                yield from train_loader
+
+        return Interrupted(), test_loader
+
+    with monkeypatch.context() as patch:
+        patch.setattr(data, "loaders", loaders_interrupted_in_epoch_2)
+        assert _cli(*args) == 130
+    assert "fc: stopped (interrupted at epoch and batch (2, 1)); the checkpoint of epoch 1" in (
+        capsys.readouterr().err)
+    assert _cli(*args) == 0
+    out = capsys.readouterr().out
+    assert "did not finish (interrupted); resuming it from its checkpoint after epoch 1" in out
+    assert "after 2 epochs" in out
+    history = training.History.from_csv(tmp_path / "run" / "fc.history.csv")
+    assert history.epochs["epoch"] == [1.0, 2.0]

@@ -1,4 +1,6 @@
+import gzip
 import hashlib
+import struct
 import urllib.error
 from pathlib import Path
 
@@ -106,3 +108,138 @@ def test_bad_arguments(mnist_root, bad):
     name = next(iter(bad))
     with pytest.raises(ValueError, match=name):
         data.mnist(False, root=mnist_root, **bad)
+
+
+# ------------------------------------------------------------------ careless arguments
+
+@pytest.mark.parametrize("train, error", [("yes", TypeError), (1, TypeError), (None, TypeError),
+                                          ("test", TypeError)])
+def test_train_must_be_a_bool(tmp_path, train, error):
+    with pytest.raises(error, match="train must be True or False"):
+        data.mnist(train, root=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(size=True), ValueError, "size must be an int >= 8"),
+    (dict(size=7), ValueError, "size must be an int >= 8"),
+    (dict(seed="a"), TypeError, "seed must be an int"),
+    (dict(seed=1.5), TypeError, "seed must be an int"),
+    (dict(download="no"), TypeError, "download must be True or False"),
+    (dict(root=5), TypeError, "root must be a folder path"),
+])
+def test_mnist_arguments_are_checked_before_any_file_is_read(tmp_path, kwargs, error, words):
+    kwargs.setdefault("root", tmp_path)
+    with pytest.raises(error, match=words):
+        data.mnist(False, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(batch_size=0), ValueError, "batch_size must be a positive int"),
+    (dict(batch_size=True), TypeError, "batch_size must be a positive int"),
+    (dict(batch_size=32.0), TypeError, "batch_size must be a positive int"),
+    (dict(batch_size="64"), TypeError, "batch_size must be a positive int"),
+    (dict(size=0), ValueError, "size must be an int >= 8"),
+    (dict(num_workers=-1), ValueError, "num_workers must be an int >= 0"),
+    (dict(num_workers=True), ValueError, "num_workers must be an int >= 0"),
+    (dict(seed=None), TypeError, "seed must be an int"),
+    (dict(download=1), TypeError, "download must be True or False"),
+])
+def test_loaders_arguments_are_checked_before_any_file_is_read(tmp_path, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        data.loaders(root=tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("subset", [True, 5.0, 0, -1])
+def test_subset_must_be_an_int_in_range(mnist_root, subset):
+    with pytest.raises(ValueError, match="subset must be an int from 10 to 10000"):
+        data.mnist(False, root=mnist_root, subset=subset)
+
+
+# ------------------------------------------------------------------ damaged files (small fakes)
+
+def _idx(magic: int, count: int, item: bytes) -> bytes:
+    header = struct.pack(">ii", magic, count)
+    return header + (struct.pack(">ii", 28, 28) if magic == 2051 else b"") + item * count
+
+
+def _fake_mnist(tmp_path, monkeypatch, change: dict[str, bytes] | None = None) -> Path:
+    """Four small, well-formed .gz files (a test set of 10 images), with md5 sums that match,
+    except for the files in ``change``, whose content replaces the good one."""
+    monkeypatch.setattr(data, "MNIST_FILES", dict(data.MNIST_FILES))
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    good = {"train-images-idx3-ubyte.gz": gzip.compress(_idx(2051, 0, b"")),
+            "train-labels-idx1-ubyte.gz": gzip.compress(_idx(2049, 0, b"")),
+            "t10k-images-idx3-ubyte.gz": gzip.compress(_idx(2051, 10, bytes(784))),
+            "t10k-labels-idx1-ubyte.gz": gzip.compress(_idx(2049, 10, b"\x03"))}
+    for name, content in {**good, **(change or {})}.items():
+        (raw / name).write_bytes(content)
+        data.MNIST_FILES[name] = hashlib.md5(content).hexdigest()
+    return raw
+
+
+def test_small_fake_mnist_loads_when_well_formed(tmp_path, monkeypatch):
+    _fake_mnist(tmp_path, monkeypatch)
+    monkeypatch.setattr(data, "_check_idx", lambda raw, train: None)  # 10 images, not 10000
+    test = data.mnist(False, root=tmp_path)
+    assert len(test) == 10 and test[0][1] == 3
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("t10k-images-idx3-ubyte.gz", gzip.compress(_idx(2051, 10, bytes(range(256)) * 4))[:300],
+     "not a complete gzip file"),
+    ("t10k-labels-idx1-ubyte.gz", b"this is not gzip at all", "not a complete gzip file"),
+])
+def test_truncated_or_foreign_gzip_names_the_file(tmp_path, monkeypatch, name, content, words):
+    raw = _fake_mnist(tmp_path, monkeypatch, {name: content})
+    with pytest.raises(data.MNISTNotFoundError) as error:
+        data.mnist(False, root=tmp_path)
+    message = str(error.value)
+    assert str(raw / name) in message and words in message and "Delete it" in message
+    assert not isinstance(error.value.__context__, AssertionError)
+
+
+def test_wrong_md5_names_the_file(tmp_path, monkeypatch):
+    raw = _fake_mnist(tmp_path, monkeypatch)
+    data.MNIST_FILES["t10k-images-idx3-ubyte.gz"] = "0" * 32
+    with pytest.raises(data.MNISTNotFoundError, match=r"md5 is \w+, not 0{32}\)\. Delete") as error:
+        data.mnist(False, root=tmp_path)
+    assert str(raw / "t10k-images-idx3-ubyte.gz") in str(error.value)
+
+
+FULL_IMAGES = gzip.compress(_idx(2051, 10000, bytes(784)))  # a right-sized (blank) test set
+LABELS_AS_IMAGES = gzip.compress(_idx(2051, 10000, b"\x03"))
+NO_LABELS = gzip.compress(_idx(2049, 10000, b""))
+
+
+@pytest.mark.parametrize("name, change, words", [
+    ("t10k-labels-idx1-ubyte", {"t10k-images-idx3-ubyte.gz": FULL_IMAGES,
+                                "t10k-labels-idx1-ubyte.gz": LABELS_AS_IMAGES},
+     "magic number 2049"),
+    ("t10k-labels-idx1-ubyte", {"t10k-images-idx3-ubyte.gz": FULL_IMAGES,
+                                "t10k-labels-idx1-ubyte.gz": NO_LABELS},
+     "8 bytes instead of 10008"),
+    ("t10k-images-idx3-ubyte", {}, "10000 items"),
+    ("t10k-images-idx3-ubyte", {"t10k-images-idx3-ubyte.gz": gzip.compress(b"")},
+     "header is empty"),
+])
+def test_wrong_idx_header_or_size_names_the_extracted_file(tmp_path, monkeypatch, name, change,
+                                                           words):
+    _fake_mnist(tmp_path, monkeypatch, change)
+    with pytest.raises(data.MNISTNotFoundError, match=words) as error:
+        data.mnist(False, root=tmp_path)
+    assert name + " is damaged" in str(error.value)
+    assert "Delete it and load again" in str(error.value)
+
+
+def test_truncated_extracted_file_in_root_names_it(mnist_root, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.MNIST_FILES:  # copies of the real files, extracted, one cut short
+        content = gzip.decompress((mnist_root / "MNIST" / "raw" / name).read_bytes())
+        cut = name.startswith("t10k-images")
+        (raw / name.removesuffix(".gz")).write_bytes(content[:-10] if cut else content)
+    with pytest.raises(data.MNISTNotFoundError,
+                       match=r"t10k-images-idx3-ubyte is damaged \(7840006 bytes instead of "
+                             r"7840016\)"):
+        data.mnist(False, root=tmp_path)

@@ -188,3 +188,9 @@ def test_delta_argument_errors():
         encoding.delta(torch.rand(5, 2), threshold=0.0)
     with pytest.raises(ValueError, match="time-first"):
         encoding.delta(torch.tensor(0.5))
+
+
+@pytest.mark.parametrize("encode", [encoding.rate, encoding.latency])
+def test_absurd_num_steps_is_refused_before_allocating(encode):
+    with pytest.raises(ValueError, match=r"num_steps=1000000000 for data of shape \(2, 3\)"):
+        encode(torch.rand(2, 3), 10**9)  # 24 GB of spikes: an error, not a crash

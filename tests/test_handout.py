@@ -6,7 +6,6 @@ its own miniature checker. The last tests run the stripping on every real lesson
 
 from __future__ import annotations
 
-import argparse
 import ast
 import base64
 import inspect
@@ -20,6 +19,7 @@ import nbformat
 import pytest
 from PIL import Image
 
+from snnlab import __main__ as cli
 from snnlab.course import handout
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -29,9 +29,7 @@ LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def run_cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    handout.add_arguments(parser)
-    return handout.main(parser.parse_args(list(argv)))
+    return cli.main(["handout", *argv])
 
 
 def tagged(nb, tag: str) -> list:
@@ -377,7 +375,7 @@ def test_cli_rejects_bad_combinations(tmp_path, capsys):
     assert run_cli("--version", "student", "--to", "html", "--out", out) == 2
     assert "no notebooks given" in capsys.readouterr().err
     missing = tmp_path / "nope.ipynb"
-    assert run_cli(str(missing), "--version", "student", "--to", "html", "--out", out) == 1
+    assert run_cli(str(missing), "--version", "student", "--to", "html", "--out", out) == 2
     assert f"error: {missing}: no such notebook" in capsys.readouterr().err
     with pytest.raises(ValueError, match="version must be one of"):
         handout.build(TOY, "teacher", "html", tmp_path)

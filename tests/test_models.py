@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from snnlab import models
+from snnlab import checks, models
 
 
 def _spike_train(num_steps: int, batch: int, seed: int = 0) -> torch.Tensor:
@@ -251,3 +251,114 @@ def test_batch_norm_over_time_is_batch_norm_at_each_step(mode, layout):
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         torch.testing.assert_close(getattr(fast, name), getattr(slow, name))
     assert int(fast.num_batches_tracked) == (4 if mode == "train" else 0)
+
+
+# ------------------------------------------------------------------ careless inputs, every model
+
+SMALL = {
+    "FCSNN": lambda: models.FCSNN(num_hidden=8, num_steps=3),
+    "SingleLayerSNN": lambda: models.SingleLayerSNN(num_steps=3),
+    "CSNN": lambda: models.CSNN(num_steps=2),
+    "SpikingAutoencoder": lambda: models.SpikingAutoencoder(latent_dim=4, num_steps=2),
+}
+SIDE = {"FCSNN": 28, "SingleLayerSNN": 28, "CSNN": 28, "SpikingAutoencoder": 32}
+
+
+def _images(side: int, batch: int = 2) -> torch.Tensor:
+    return torch.rand(batch, 1, side, side, generator=torch.Generator().manual_seed(1))
+
+
+def _nan_at_second_image(side: int) -> torch.Tensor:
+    x = _images(side)
+    x[1, 0, 3, 4] = float("nan")
+    return x
+
+
+VALUE_CASES = {  # name: (make x from the side, error, words)
+    "uint8": (lambda s: (_images(s) * 255).to(torch.uint8), TypeError, r"x.float\(\) / 255"),
+    "0-255 floats": (lambda s: _images(s) * 255, ValueError, r"\[0, 1\].*x / 255"),
+    "negative": (lambda s: _images(s) - 0.5, ValueError, r"x must hold .* \[0, 1\]"),
+    "nan": (_nan_at_second_image, checks.NonFiniteError, r"x holds NaN: 1 of .*\(1, 0, 3, 4\)"),
+    "inf": (lambda s: _images(s) / 0, checks.NonFiniteError, "x holds inf"),
+    "numpy": (lambda s: _images(s).numpy(), TypeError, r"x must be a torch.Tensor.*numpy"),
+    "list": (lambda s: _images(s).tolist(), TypeError, "x must be a torch.Tensor, got list"),
+    "None": (lambda s: None, TypeError, "x must be a torch.Tensor, got NoneType"),
+    "float64": (lambda s: _images(s).double(), TypeError, r"x is torch.float64 .* x.to\("),
+    "bool": (lambda s: _images(s) > 0.5, TypeError, r"x.float\(\)"),
+    "meta device": (lambda s: _images(s).to("meta"), ValueError, "x is on meta"),
+    "empty batch": (lambda s: _images(s, batch=0), ValueError, "empty batch"),
+    "no channel": (lambda s: _images(s)[:, 0], ValueError, "channel dimension is missing"),
+    "one 2-D image": (lambda s: _images(s)[0, 0], ValueError, "channel dimension is missing"),
+    "3 channels": (lambda s: torch.rand(2, 3, s, s), ValueError, "3 channels"),
+    "0-dim": (lambda s: torch.tensor(0.5), ValueError, r"got \(\)"),
+}
+
+
+@pytest.mark.parametrize("method", ["forward", "forward_steps"])
+@pytest.mark.parametrize("case", sorted(VALUE_CASES))
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_every_model_checks_its_input_before_any_layer(name, case, method):
+    make, error, words = VALUE_CASES[case]
+    model = SMALL[name]()
+    with pytest.raises(error, match=words):
+        getattr(model, method)(make(SIDE[name]))
+
+
+@pytest.mark.parametrize("name, x, words", [
+    ("FCSNN", torch.rand(2, 1, 32, 32), "size=28"),
+    ("CSNN", torch.rand(2, 1, 32, 32), "size=28"),
+    ("SpikingAutoencoder", torch.rand(2, 1, 28, 28), "size=32"),
+    ("CSNN", torch.rand(2, 784), r"flat vector.*x.view\(-1, 1, 28, 28\)"),
+    ("SpikingAutoencoder", torch.rand(2, 1024), r"flat vector.*x.view\(-1, 1, 32, 32\)"),
+    ("CSNN", torch.rand(3, 2, 1, 28, 28).round(), "does not take a spike train"),
+    ("FCSNN", torch.rand(0, 2, 784), "empty batch"),
+    ("SingleLayerSNN", torch.rand(3, 0, 784), "empty batch"),
+])
+def test_wrong_image_size_flat_vectors_and_trains_are_explained(name, x, words):
+    with pytest.raises(ValueError, match=words):
+        SMALL[name]()(x)
+
+
+@pytest.mark.parametrize("name", ["FCSNN", "SingleLayerSNN"])
+def test_batch_first_spike_train_gets_the_time_first_hint(name):
+    model = SMALL[name]()  # num_steps=3
+    batch_first = torch.rand(2, 3, 784).round()  # [batch, num_steps, 784]
+    with pytest.warns(UserWarning, match=r"time-first.*x.transpose\(0, 1\)"):
+        spikes, _ = model(batch_first)
+    assert spikes.shape[:2] == (2, 3)  # taken as it is: 2 steps of a batch of 3
+
+
+def test_float64_is_accepted_once_the_model_is_float64():
+    model = SMALL["FCSNN"]().double()
+    spikes, membrane = model(_images(28).double())
+    assert membrane.dtype == torch.float64 and spikes.shape == (3, 2, 10)
+
+
+def test_layer_spikes_output_must_be_a_bool():
+    with pytest.raises(TypeError, match="output must be True or False"):
+        SMALL["CSNN"]().layer_spikes(_images(28), output="no")
+
+
+@pytest.mark.parametrize("build, kwargs, error, words", [
+    (models.FCSNN, dict(num_hidden=0), ValueError, "num_hidden must be a positive int"),
+    (models.FCSNN, dict(num_hidden=2.5), TypeError, "num_hidden must be a positive int"),
+    (models.FCSNN, dict(num_hidden=True), TypeError, "num_hidden must be a positive int"),
+    (models.FCSNN, dict(num_inputs=-784), ValueError, "num_inputs must be a positive int"),
+    (models.FCSNN, dict(num_outputs=None), TypeError, "num_outputs must be a positive int"),
+    (models.FCSNN, dict(beta=1.5), ValueError, r"beta must be in \[0, 1\]"),
+    (models.FCSNN, dict(beta="0.9"), TypeError, "beta must be a number"),
+    (models.FCSNN, dict(beta=float("nan")), ValueError, "beta must be in"),
+    (models.FCSNN, dict(num_steps=2.5), TypeError, "num_steps must be a positive int"),
+    (models.SingleLayerSNN, dict(tau=0.5), ValueError, "tau must be > 1"),
+    (models.SingleLayerSNN, dict(tau=True), TypeError, "tau must be a number"),
+    (models.SingleLayerSNN, dict(tau=float("inf")), ValueError, "tau must be > 1"),
+    (models.CSNN, dict(beta=-0.1), ValueError, "beta must be in"),
+    (models.CSNN, dict(num_steps="25"), TypeError, "num_steps must be a positive int"),
+    (models.SpikingAutoencoder, dict(latent_dim=-1), ValueError, "latent_dim must be a positive"),
+    (models.SpikingAutoencoder, dict(latent_dim=True), TypeError, "latent_dim must be a positive"),
+    (models.SpikingAutoencoder, dict(threshold=0), ValueError, "threshold must be finite and > 0"),
+    (models.SpikingAutoencoder, dict(num_steps=0), ValueError, "num_steps must be a positive"),
+])
+def test_constructor_arguments_are_checked(build, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        build(**kwargs)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from snnlab import surrogate
+from snnlab import checks, surrogate
 from snnlab.neurons import LIF, Lapicque, reset_states
 
 SURROGATES = {
@@ -413,3 +413,95 @@ def test_repr_shows_the_settings():
     text = repr(LIF(0.9, threshold=0.5, reset="zero", stateful=True))
     assert "beta=0.9" in text and "threshold=0.5" in text
     assert "reset='zero'" in text and "atan(alpha=2)" in text and "stateful=True" in text
+
+
+# ------------------------------------------------------------------ careless inputs
+
+def _with(value, index=(1, 2)):
+    x = torch.zeros(3, 4)
+    x[index] = value
+    return x
+
+
+@pytest.mark.parametrize("neuron", [lambda: LIF(0.9), lambda: Lapicque(R=5, C=1, time_step=1),
+                                    lambda: LIF(0.9, stateful=True)], ids=["LIF", "Lapicque",
+                                                                          "stateful"])
+@pytest.mark.parametrize("value, kind", [(float("nan"), "NaN"), (float("inf"), "inf"),
+                                         (-float("inf"), "inf")])
+def test_nan_or_inf_current_is_an_error_not_a_nan_membrane(neuron, value, kind):
+    lif = neuron()
+    with pytest.raises(checks.NonFiniteError, match=rf"input holds {kind}: 1 of 12 .*\(1, 2\)"):
+        lif(_with(value))
+    with pytest.raises(checks.NonFiniteError, match=rf"input_seq holds {kind}: 1 of 12"):
+        lif.sequence(_with(value))
+    with pytest.raises(checks.NonFiniteError, match=rf"input_seq holds {kind}"):
+        lif.spikes(_with(value)[1], num_steps=4)  # a constant input, given once
+
+
+def test_nan_membrane_passed_in_is_an_error():
+    with pytest.raises(checks.NonFiniteError, match="mem holds NaN"):
+        LIF(0.9)(torch.zeros(3, 4), _with(float("nan")))
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(beta=None), TypeError, "beta must be a number"),
+    (dict(beta=True), TypeError, "beta must be a number"),
+    (dict(beta=[0.5, 0.6]), TypeError, "beta must be a number"),
+    (dict(beta=torch.empty(0)), ValueError, "beta must be in .*empty tensor"),
+    (dict(beta=torch.tensor(float("nan"))), ValueError, "beta must be in"),
+    (dict(beta=0.9, threshold="1"), TypeError, "threshold must be a number"),
+    (dict(beta=0.9, threshold=torch.empty(0)), ValueError, "threshold .*empty tensor"),
+    (dict(beta=0.9, reset=None), ValueError, "reset must be one of"),
+    (dict(beta=0.9, reset="Subtract"), ValueError, "reset must be one of"),
+    (dict(beta=0.9, surrogate="atan"), TypeError, "surrogate must be an snnlab"),
+    (dict(beta=0.9, surrogate=surrogate.atan), TypeError, "surrogate must be an snnlab"),
+    (dict(beta=0.9, learn_beta=1), TypeError, "learn_beta must be True or False"),
+    (dict(beta=0.9, learn_threshold="yes"), TypeError, "learn_threshold must be True or False"),
+    (dict(beta=0.9, stateful=None), TypeError, "stateful must be True or False"),
+])
+def test_lif_constructor_arguments_are_checked(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        LIF(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(R="1", C=1, time_step=0.1), TypeError, "R must be a number"),
+    (dict(R=float("inf"), C=1, time_step=0.1), ValueError, "R must be > 0 and finite"),
+    (dict(R=1, C=0, time_step=0.1), ValueError, "C must be > 0"),
+    (dict(R=1, C=1, time_step=float("nan")), ValueError, "time_step must be > 0"),
+    (dict(R=1, C=1, time_step=0.1, threshold=-1), ValueError, "threshold must be finite and > 0"),
+    (dict(R=1, C=1, time_step=0.1, stateful=1), TypeError, "stateful must be True or False"),
+])
+def test_lapicque_constructor_arguments_are_checked(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        Lapicque(**kwargs)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda lif: lif(0.5), TypeError, "input must be a torch.Tensor, got float"),
+    (lambda lif: lif(None), TypeError, "input must be a torch.Tensor, got NoneType"),
+    (lambda lif: lif(torch.zeros(3).numpy()), TypeError, r"torch.from_numpy\(input\).float"),
+    (lambda lif: lif(torch.zeros(2), 0.0), TypeError, "mem must be a torch.Tensor"),
+    (lambda lif: lif.sequence(torch.tensor(1.0)), ValueError, "input_seq must be time-first"),
+    (lambda lif: lif.sequence(torch.ones(2), num_steps=2.5), TypeError, "num_steps must be"),
+    (lambda lif: lif.sequence(torch.ones(2), num_steps=True), TypeError, "num_steps must be"),
+    (lambda lif: lif.spikes(torch.ones(3, 2, dtype=torch.int32)), TypeError, "input_seq must be"),
+])
+def test_lif_call_arguments_are_named(call, error, words):
+    with pytest.raises(error, match=words):
+        call(LIF(0.9))
+
+
+@pytest.mark.parametrize("name", ["atan", "fast_sigmoid", "sigmoid"])
+@pytest.mark.parametrize("value, error", [(0, ValueError), (-1, ValueError),
+                                          (float("nan"), ValueError), (float("inf"), ValueError),
+                                          ("2", TypeError), (True, TypeError), (None, TypeError)])
+def test_surrogate_shape_parameters_are_checked(name, value, error):
+    argument = "alpha" if name == "atan" else "slope"
+    with pytest.raises(error, match=argument):
+        getattr(surrogate, name)(value)
+
+
+def test_reset_states_needs_a_module():
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module, got list"):
+        reset_states([LIF(0.9)])

@@ -39,7 +39,7 @@ def test_version_matches_pyproject():
 
 
 def test_snnlab_never_imports_the_reference_libraries():
-    for module in (ROOT / "snnlab").glob("*.py"):
+    for module in (ROOT / "snnlab").rglob("*.py"):
         text = module.read_text()
         for reference in ("snntorch", "spikingjelly"):
             assert not re.search(rf"^\s*(import|from)\s+{reference}", text, re.M), (

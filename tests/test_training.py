@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import tempfile
 
 import pytest
 import torch
@@ -223,111 +226,6 @@ def test_fit_rejects_bad_arguments():
         training.fit(model, _fake_batches(1), losses.ce_rate, optimizer, 1, metric="f1")
 
 
-# ---------------------------------------------------------------- checkpoints
-
-
-def test_checkpoint_round_trip(tmp_path):
-    model = _small_fc()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    training.fit(model, _fake_batches(2), losses.ce_rate, optimizer, 1, progress=False)
-    path = checkpoints.save_checkpoint(tmp_path / "fc.pt", model, optimizer, epoch=1,
-                                    metrics={"test_accuracy": 0.5}, note="hello")
-    assert [p.name for p in tmp_path.iterdir()] == ["fc.pt"]  # no temp file left over
-
-    fresh_optimizer = torch.optim.Adam(_small_fc(1).parameters(), lr=1e-3)
-    loaded = checkpoints.load_checkpoint(path, model_class=models.FCSNN)
-    assert type(loaded) is models.FCSNN and not loaded.training
-    assert loaded.config == model.config
-    for key, value in model.state_dict().items():
-        assert torch.equal(loaded.state_dict()[key], value)
-    x = torch.rand(3, 784)
-    for a, b in zip(loaded(x), model.eval()(x), strict=True):
-        assert torch.equal(a, b)
-
-    new_model = models.FCSNN(**model.config)
-    fresh_optimizer = torch.optim.Adam(new_model.parameters(), lr=1e-3)
-    checkpoints.restore(path, new_model, fresh_optimizer)
-    assert fresh_optimizer.state_dict()["state"][0]["step"] == 2
-
-    info = checkpoints.checkpoint_info(path)
-    assert info["model_class"] == "FCSNN" and info["epoch"] == 1
-    assert info["metrics"] == {"test_accuracy": 0.5} and info["note"] == "hello"
-    assert info["snnlab_version"]
-
-
-def test_float16_checkpoint_is_smaller_and_loads_as_float32(tmp_path):
-    model = models.CSNN(num_steps=3)
-    full = checkpoints.save_checkpoint(tmp_path / "full.pt", model)
-    half = checkpoints.save_checkpoint(tmp_path / "half.pt", model, dtype=torch.float16)
-    assert half.stat().st_size < 0.6 * full.stat().st_size
-    loaded = checkpoints.load_checkpoint(half)
-    assert loaded.conv2.weight.dtype == torch.float32
-    torch.testing.assert_close(loaded.conv2.weight, model.conv2.weight, rtol=1e-3, atol=1e-4)
-
-
-def test_interrupted_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
-    model = _small_fc()
-    path = checkpoints.save_checkpoint(tmp_path / "fc.pt", model, epoch=1)
-    before = path.read_bytes()
-
-    def save_half_then_interrupt(obj, file):
-        file.write(b"half a checkpoint")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(torch, "save", save_half_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        checkpoints.save_checkpoint(path, model, epoch=2)
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["fc.pt"]
-
-
-def test_missing_checkpoint_names_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere.pt"):
-        checkpoints.load_checkpoint(tmp_path / "nowhere.pt")
-    with pytest.raises(FileNotFoundError, match="folder"):
-        checkpoints.load_checkpoint(tmp_path)
-
-
-def test_truncated_checkpoint_gives_a_clear_error(tmp_path):
-    path = checkpoints.save_checkpoint(tmp_path / "fc.pt", _small_fc())
-    content = path.read_bytes()
-    path.write_bytes(content[: len(content) // 2])
-    with pytest.raises(ValueError, match="truncated"):
-        checkpoints.load_checkpoint(path)
-
-
-def test_checkpoint_of_another_architecture_gives_a_clear_error(tmp_path):
-    path = checkpoints.save_checkpoint(tmp_path / "csnn.pt", models.CSNN(num_steps=2))
-    with pytest.raises(ValueError, match="holds a CSNN, not a FCSNN"):
-        checkpoints.load_checkpoint(path, model_class=models.FCSNN)
-    with pytest.raises(ValueError, match="holds a CSNN, not a SpikingAutoencoder"):
-        checkpoints.load_checkpoint(path, model_class="SpikingAutoencoder")
-
-
-def test_plain_state_dict_is_not_mistaken_for_a_checkpoint(tmp_path):
-    path = tmp_path / "weights.pt"
-    torch.save(_small_fc().state_dict(), path)
-    with pytest.raises(ValueError, match="not an snnlab checkpoint"):
-        checkpoints.load_checkpoint(path)
-
-
-def test_weights_that_do_not_fit_the_class_give_a_clear_error(tmp_path):
-    path = checkpoints.save_checkpoint(tmp_path / "fc.pt", _small_fc())
-    content = torch.load(path, weights_only=True)
-    content["model_config"]["num_hidden"] = 33  # as if the model code had changed
-    torch.save(content, path)
-    with pytest.raises(ValueError, match="do not fit FCSNN"):
-        checkpoints.load_checkpoint(path)
-
-
-def test_save_checkpoint_rejects_foreign_models_and_non_plain_metadata(tmp_path):
-    with pytest.raises(TypeError, match="snnlab.models"):
-        checkpoints.save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2))
-    with pytest.raises(TypeError, match="metrics"):
-        checkpoints.save_checkpoint(tmp_path / "x.pt", _small_fc(), metrics={"acc": torch.ones(1)})
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_evaluate_weights_batches_by_size():
     model = _small_fc()
     batches = [(torch.rand(6, 784), torch.randint(0, 10, (6,))),
@@ -348,3 +246,390 @@ def test_losses_match_pytorch_on_random_records():
     expected = sum(F.cross_entropy(membrane[t], targets) for t in range(5))
     assert losses.ce_membrane(spikes, membrane, targets).item() == pytest.approx(
         expected.item(), rel=1e-5)
+
+
+# ---------------------------------------------------------------- careless arguments to fit
+
+
+def _setup():
+    model = _small_fc()
+    return model, torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _other_optimizer():
+    return torch.optim.SGD(_small_fc(1).parameters(), lr=0.1)
+
+
+def _plateau(optimizer):
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (dict(epochs=True), TypeError, "epochs must be a positive int, got bool"),
+    (dict(epochs=2.0), TypeError, "epochs must be a positive int, got float"),
+    (dict(epochs="3"), TypeError, "epochs must be a positive int, got str"),
+    (dict(epochs=None), TypeError, "epochs must be a positive int"),
+    (dict(epochs=0), ValueError, "epochs must be a positive int"),
+    (dict(epochs=-2), ValueError, "epochs must be a positive int"),
+    (dict(model=None), TypeError, "model must be a torch.nn.Module"),
+    (dict(model="fc"), TypeError, "model must be a torch.nn.Module"),
+    (dict(optimizer=None), TypeError, "optimizer must be a torch.optim.Optimizer"),
+    (dict(optimizer="adam"), TypeError, "optimizer must be a torch.optim.Optimizer"),
+    (dict(optimizer=_other_optimizer), ValueError, "optimizer holds parameters that are not"),
+    (dict(lr=float("nan")), ValueError, "the optimizer's lr must be > 0 and finite, got nan"),
+    (dict(lr=float("inf")), ValueError, "the optimizer's lr must be > 0 and finite, got inf"),
+    (dict(lr=0.0), ValueError, "the optimizer's lr must be > 0"),
+    (dict(lr=-0.1), ValueError, "the optimizer's lr must be > 0"),
+    (dict(train_loader=[]), ValueError, "train_loader holds no batches"),
+    (dict(train_loader=None), TypeError, "train_loader must be an iterable"),
+    (dict(train_loader=torch.rand(4, 784)), TypeError, "train_loader must be an iterable.*Tensor"),
+    (dict(train_loader=lambda: iter(_fake_batches(2)), epochs=2), TypeError,
+     "train_loader is a one-shot iterator"),
+    (dict(test_loader=[]), ValueError, "test_loader holds no batches"),
+    (dict(test_loader=5), TypeError, "test_loader must be an iterable"),
+    (dict(loss_fn=None), TypeError, "loss_fn must be a function"),
+    (dict(loss_fn="ce_rate"), TypeError, "loss_fn must be a function"),
+    (dict(metric="f1"), ValueError, "metric must be one of"),
+    (dict(metric=None), ValueError, "metric must be one of"),
+    (dict(scheduler="onecycle"), TypeError, "scheduler must be"),
+    (dict(scheduler=lambda: torch.optim.lr_scheduler.StepLR(_other_optimizer(), 1)), ValueError,
+     "scheduler drives another optimizer"),
+    (dict(scheduler=_plateau), TypeError, "ReduceLROnPlateau cannot be used"),
+    (dict(device="gpu"), ValueError, "device must be 'cpu', 'cuda' or 'cuda:N'"),
+    (dict(clip_grad=0), ValueError, "clip_grad must be > 0"),
+    (dict(clip_grad=float("nan")), ValueError, "clip_grad must be > 0"),
+    (dict(clip_grad=True), TypeError, "clip_grad must be a number"),
+    (dict(clip_grad="1"), TypeError, "clip_grad must be a number"),
+    (dict(progress="no"), TypeError, "progress must be True or False"),
+    (dict(history="history"), TypeError, "history must be a snnlab.training.History"),
+    (dict(history=lambda: training.History("mse")), ValueError,
+     "history is of a run with metric 'mse'"),
+    (dict(checkpoint=5), TypeError, "checkpoint path must be a file path"),
+])
+def test_fit_refuses_careless_arguments_before_any_work(change, error, message):
+    model, optimizer = _setup()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    arguments = dict(model=model, train_loader=_fake_batches(2), loss_fn=losses.ce_rate,
+                     optimizer=optimizer, epochs=1, progress=False)
+    if "lr" in change:  # (torch itself refuses some at construction; set after, as users do)
+        optimizer.param_groups[0]["lr"] = change.pop("lr")
+    for key, value in change.items():
+        needs_optimizer = key == "scheduler" and value is _plateau
+        arguments[key] = (value(optimizer) if needs_optimizer
+                          else value() if callable(value) and key not in ("loss_fn",)
+                          else value)
+    with pytest.raises(error, match=message):
+        training.fit(**arguments)
+    for key, value in model.state_dict().items():  # nothing was trained
+        assert torch.equal(value, before[key])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_fit_on_a_missing_gpu_says_so_before_training():
+    model, optimizer = _setup()
+    with pytest.raises(ValueError, match="'cuda' asked for, but this machine has no CUDA GPU"):
+        training.fit(model, _fake_batches(1), losses.ce_rate, optimizer, 1, device="cuda")
+
+
+def test_fit_refuses_a_history_longer_than_the_run():
+    model, optimizer = _setup()
+    history = training.fit(model, _fake_batches(1), losses.ce_rate, optimizer, 2, progress=False)
+    with pytest.raises(ValueError, match="history already holds 2 epochs, more than epochs=1"):
+        training.fit(model, _fake_batches(1), losses.ce_rate, optimizer, 1, history=history)
+
+
+def test_fit_refuses_checkpoint_paths_it_could_not_write_before_training(tmp_path):
+    model, optimizer = _setup()
+    (tmp_path / "notes.txt").write_text("my notes")
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    checkpoints.save_checkpoint(tmp_path / "csnn.pt", models.CSNN(num_steps=2))
+    cases = [(tmp_path, IsADirectoryError, "is a folder"),
+             (tmp_path / "notes.txt" / "fc.pt", NotADirectoryError, r"notes\.txt' is a file"),
+             (tmp_path / "notes.txt", FileExistsError, r"notes\.txt' already holds a file that"),
+             (tmp_path / "weights.pt", FileExistsError, r"weights\.pt' already holds a file"),
+             (tmp_path / "csnn.pt", FileExistsError, r"csnn\.pt' already holds a checkpoint of "
+                                                     "CSNN")]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for path, error, message in cases:
+        with pytest.raises(error, match=message):
+            training.fit(model, _never_iterated(), losses.ce_rate, optimizer, 1, checkpoint=path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+class _never_iterated:  # noqa: N801 (a loader that fails the test if training starts)
+    def __len__(self):
+        return 1
+
+    def __iter__(self):
+        raise AssertionError("training started although an argument was wrong")
+
+
+def test_fit_refuses_a_read_only_output_folder_before_training(tmp_path, monkeypatch):
+    model, optimizer = _setup()
+    real_access = os.access
+    monkeypatch.setattr(os, "access",  # tests run as root, where chmod stops nothing
+                        lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
+    with pytest.raises(PermissionError, match="not writable"):
+        training.fit(model, _never_iterated(), losses.ce_rate, optimizer, 1,
+                     checkpoint=tmp_path / "fc.pt")
+
+
+@pytest.mark.parametrize("batch, error, message", [
+    ((torch.rand(4, 784),), TypeError, "must yield \\(images, labels\\) pairs, got a tuple of 1"),
+    (torch.rand(4, 784), TypeError, "must yield \\(images, labels\\) pairs, got a Tensor"),
+    ((torch.rand(4, 784), torch.zeros(4, dtype=torch.long), 0), TypeError, "tuple of 3 items"),
+    ({"x": torch.rand(4, 784)}, TypeError, "pairs, got a dict"),
+    ((torch.rand(4, 784), torch.zeros(4)), TypeError, "labels must be class labels.*float32"),
+    ((torch.rand(4, 784), [0, 1, 2, 3]), TypeError, "labels must be a torch.Tensor, got list"),
+    (([0.5] * 784, torch.zeros(1, dtype=torch.long)), TypeError, "images must be a torch.Tensor"),
+    ((torch.rand(4, 784).numpy(), torch.zeros(4, dtype=torch.long)), TypeError,
+     "images must be a torch.Tensor, got a numpy ndarray"),
+    (((torch.rand(4, 784) * 255).byte(), torch.zeros(4, dtype=torch.long)), TypeError,
+     "images must be a floating-point tensor.*/ 255"),
+    ((torch.rand(4, 784), torch.zeros(3, dtype=torch.long)), ValueError,
+     "yielded 3 labels for images of shape \\(4, 784\\)"),
+    ((torch.rand(4, 784), torch.full((4,), 10)), ValueError, "labels in \\[0, 10\\)"),
+    ((torch.rand(4, 784) * 255, torch.zeros(4, dtype=torch.long)), ValueError,
+     "x must hold pixel values or spikes in \\[0, 1\\]"),
+])
+def test_a_loader_yielding_the_wrong_things_gets_a_clear_error(batch, error, message):
+    model, optimizer = _setup()
+    with pytest.raises(error, match=message):
+        training.fit(model, [batch], losses.ce_rate, optimizer, 1, progress=False)
+    with pytest.raises(error, match=message):
+        training.evaluate(model, [batch], losses.ce_rate)
+
+
+@pytest.mark.parametrize("loss_fn, error, message", [
+    (lambda s, m, y: 1.0, TypeError, "loss_fn must return the loss as a one-number tensor, .*"
+                                     "got a float"),
+    (lambda s, m, y: s.sum(0).mean(0), TypeError, "got a tensor of shape \\(10,\\)"),
+    (lambda s, m, y: torch.tensor(1.0), ValueError, "does not depend on the model's weights"),
+    (lambda s, m, y: losses.ce_rate(s, m, y).detach(), ValueError, "does not depend on"),
+])
+def test_a_loss_fn_returning_the_wrong_thing_gets_a_clear_error(loss_fn, error, message):
+    model, optimizer = _setup()
+    with pytest.raises(error, match=message.replace(", .*", ".*")):
+        training.fit(model, _fake_batches(1), loss_fn, optimizer, 1, progress=False)
+
+
+def test_an_emptied_iterator_is_an_error_not_a_division_by_zero():
+    model, optimizer = _setup()
+    with pytest.raises(ValueError, match="train_loader yielded no batches in epoch 1"):
+        training.fit(model, iter([]), losses.ce_rate, optimizer, 1, progress=False)
+
+
+def test_a_model_that_does_not_return_a_record_gets_a_clear_error():
+    model = torch.nn.Linear(784, 10)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="must return a pair \\(spikes, membrane\\).*Linear"):
+        training.fit(model, [(torch.rand(2, 784), torch.zeros(2, dtype=torch.long))],
+                     losses.ce_rate, optimizer, 1, progress=False)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m: training.evaluate(None, _fake_batches(1), losses.ce_rate), TypeError,
+     "model must be a torch.nn.Module"),
+    (lambda m: training.evaluate(m, None, losses.ce_rate), TypeError, "loader must be"),
+    (lambda m: training.evaluate(m, _fake_batches(1), None), TypeError, "loss_fn must be"),
+    (lambda m: training.evaluate(m, _fake_batches(1), losses.ce_rate, metric="acc"),
+     ValueError, "metric must be one of"),
+    (lambda m: training.evaluate(m, _fake_batches(1), losses.ce_rate, progress=1), TypeError,
+     "progress must be True or False"),
+    (lambda m: training.evaluate(m, _fake_batches(1), losses.ce_rate, device="gpu"),
+     ValueError, "device must be"),
+    (lambda m: training.History("f1"), ValueError, "metric must be one of"),
+    (lambda m: training.History("mse").truncate(-1, 3), ValueError,
+     "truncate: epochs must be an int >= 0"),
+    (lambda m: training.History("mse").truncate(1, 0), ValueError, "steps_per_epoch"),
+])
+def test_evaluate_and_history_refuse_careless_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call(_small_fc())
+
+
+def test_history_files_that_are_missing_or_damaged_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no history file at .*none\.csv"):
+        training.History.from_csv(tmp_path / "none.csv")
+    with pytest.raises(FileNotFoundError, match="that is a folder"):
+        training.History.from_csv(tmp_path)
+    (tmp_path / "ragged.csv").write_text("epoch,test_accuracy\n1,0.5\n2\n")
+    with pytest.raises(ValueError, match=r"ragged\.csv': line 3 has 1 values but the header "
+                                         "names 2"):
+        training.History.from_csv(tmp_path / "ragged.csv")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        training.History("mse").to_csv(tmp_path)
+
+
+def test_a_history_write_that_fails_leaves_the_last_one_intact(tmp_path, monkeypatch):
+    history = training.History("accuracy")
+    history.to_csv(tmp_path / "h.csv")
+    before = (tmp_path / "h.csv").read_text()
+    history.epochs = {key: [1.0] for key in history.epochs}
+
+    def disk_full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        history.to_csv(tmp_path / "h.csv")
+    assert (tmp_path / "h.csv").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["h.csv"]
+
+
+# ---------------------------------------------------------------- stops that lose nothing
+
+
+def test_a_nan_gradient_with_a_finite_loss_stops_before_the_step():
+    model = _small_fc()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+
+    def loss_with_a_nan_gradient_on_call_3(spikes, membrane, targets):
+        calls.append({k: v.clone() for k, v in model.state_dict().items()})
+        loss = losses.ce_membrane(spikes, membrane, targets)
+        if len(calls) == 3:  # sqrt'(0) is inf, times 0 is NaN: the loss stays finite
+            loss = loss + torch.sqrt(membrane.sum() * 0)
+        return loss
+
+    history = training.fit(model, _fake_batches(4), loss_with_a_nan_gradient_on_call_3,
+                           optimizer, epochs=1, progress=False)
+    assert history.stopped == "non-finite" and history.stopped_at == (1, 3)
+    assert len(history.steps["loss"]) == 2
+    for key, value in model.state_dict().items():
+        assert torch.isfinite(value).all()
+        torch.testing.assert_close(value, calls[2][key])  # the weights after step 2
+
+
+def test_a_weight_that_overflows_in_the_step_is_restored():
+    model = _small_fc()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e38)  # finite, but w - lr*g overflows
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    history = training.fit(model, _fake_batches(2),
+                           lambda s, m, y: 1e4 * losses.ce_membrane(s, m, y), optimizer,
+                           epochs=1, progress=False)
+    assert history.stopped == "non-finite" and history.stopped_at == (1, 1)
+    assert history.steps["loss"] == []
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+def _files(path):
+    """The checkpoint's epoch, and the per-epoch and per-step history beside it."""
+    epochs = training.History.from_csv(path.with_suffix(".history.csv"),
+                                       path.with_suffix(".steps.csv"))
+    return checkpoints.checkpoint_info(path)["epoch"], epochs
+
+
+def test_a_nan_mid_epoch_keeps_the_last_good_checkpoint_and_the_history(tmp_path):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    calls = []
+
+    def nan_in_epoch_2_batch_3(spikes, membrane, targets):
+        calls.append(1)
+        loss = losses.ce_membrane(spikes, membrane, targets)
+        return loss * float("nan") if len(calls) == 7 else loss
+
+    path = tmp_path / "fc.pt"
+    history = training.fit(model, _fake_batches(4), nan_in_epoch_2_batch_3, optimizer, 3,
+                           checkpoint=path, progress=False)
+    assert history.stopped == "non-finite" and history.stopped_at == (2, 3)
+    epoch, on_disk = _files(path)
+    assert epoch == 1
+    assert on_disk.epochs["epoch"] == [1.0]
+    assert on_disk.steps["loss"] == pytest.approx(history.steps["loss"])
+    assert len(on_disk.steps["loss"]) == 4 + 2  # every good step, the NaN one not
+    assert torch.isfinite(checkpoints.load_checkpoint(path).fc1.weight).all()
+
+
+class _InterruptedLoader:
+    """Batches like a DataLoader, but Ctrl-C arrives while fetching one of them."""
+
+    def __init__(self, batches, epoch: int, batch: int):
+        self.batches, self.epoch, self.batch, self.epochs_started = batches, epoch, batch, 0
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        self.epochs_started += 1
+        for number, item in enumerate(self.batches, start=1):
+            if (self.epochs_started, number) == (self.epoch, self.batch):
+                raise KeyboardInterrupt
+            yield item
+
+
+@pytest.mark.parametrize("at_batch", [1, 3])
+def test_ctrl_c_from_the_loader_keeps_the_last_checkpoint_and_the_history(tmp_path, at_batch,
+                                                                          capsys):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    history = training.fit(model, _InterruptedLoader(_fake_batches(4), 2, at_batch),
+                           losses.ce_rate, optimizer, 3, checkpoint=path, progress=False)
+    assert history.stopped == "interrupted" and history.stopped_at == (2, at_batch)
+    epoch, on_disk = _files(path)
+    assert epoch == 1 and on_disk.epochs["epoch"] == [1.0]
+    assert len(on_disk.steps["loss"]) == 4 + at_batch - 1
+    assert f"interrupted (Ctrl-C) at epoch 2, batch {at_batch}" in capsys.readouterr().out
+
+
+def test_a_full_disk_at_a_save_keeps_the_last_checkpoint_and_the_history(tmp_path, monkeypatch):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    real_save, saves = torch.save, []
+
+    def disk_full_on_the_second_save(obj, file):
+        saves.append(1)
+        if len(saves) == 2:
+            file.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(obj, file)
+
+    monkeypatch.setattr(torch, "save", disk_full_on_the_second_save)
+    history = training.fit(model, _fake_batches(4), losses.ce_rate, optimizer, 3,
+                           checkpoint=path, progress=False)
+    assert history.stopped == "save failed" and history.stopped_at == (2, 4)
+    epoch, on_disk = _files(path)
+    assert epoch == 1  # the epoch-1 checkpoint, intact
+    assert on_disk.epochs["epoch"] == [1.0, 2.0]  # every epoch trained is in the history
+    assert len(on_disk.steps["loss"]) == 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.history.csv", "fc.pt",
+                                                          "fc.steps.csv"]
+
+
+def test_fit_continues_an_earlier_history_to_the_full_length():
+    model, optimizer = _setup()
+    first = training.fit(model, _fake_batches(2), losses.ce_rate, optimizer, 1, progress=False)
+    history = training.fit(model, _fake_batches(2), losses.ce_rate, optimizer, 3,
+                           history=first, progress=False)
+    assert history.epochs["epoch"] == [1.0, 2.0, 3.0] and len(history.steps["loss"]) == 6
+
+
+def test_a_folder_turned_read_only_mid_run_keeps_the_last_checkpoint_and_history(
+        tmp_path, monkeypatch, capsys):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    real_mkstemp, files = tempfile.mkstemp, []
+
+    def read_only_after_epoch_1(*args, **kwargs):  # epoch 1 writes 3 files; then: no more
+        files.append(1)
+        if len(files) > 3:
+            raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only_after_epoch_1)
+    history = training.fit(model, _fake_batches(4), losses.ce_rate, optimizer, 3,
+                           checkpoint=path, progress=False)
+    assert history.stopped == "save failed" and history.stopped_at == (2, 4)
+    assert history.epochs["epoch"] == [1.0, 2.0]  # in memory, everything
+    epoch, on_disk = _files(path)  # on disk, epoch 1 whole: checkpoint and history agree
+    assert epoch == 1 and on_disk.epochs["epoch"] == [1.0] and len(on_disk.steps["loss"]) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.history.csv", "fc.pt",
+                                                          "fc.steps.csv"]
+    printed = capsys.readouterr().out
+    assert "the checkpoint could not be written" in printed and "Permission denied" in printed
+    assert f"could not write the history beside {path}" in printed

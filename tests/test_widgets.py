@@ -8,7 +8,7 @@ import ipywidgets
 import pytest
 import torch
 
-from snnlab import animate
+from snnlab import animate, checks
 from snnlab.course import environment, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -145,7 +145,8 @@ def test_environment_check_names_the_fix_for_missing_mnist(capsys, monkeypatch, 
     assert environment.check() is False
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if "MNIST" in line)
-    assert line.startswith("PROBLEM") and str(tmp_path) in line and "SNNLAB_DATA_DIR" in line
+    where = environment.short_path(tmp_path / "MNIST" / "raw")  # no machine path is stored
+    assert line.startswith("PROBLEM") and where in line and "SNNLAB_DATA_DIR" in line
 
 
 def test_environment_check_names_the_fix_for_missing_ffmpeg(capsys, monkeypatch):
@@ -233,7 +234,7 @@ def test_output_layer_panel_rejects_bad_input():
     networks = _small_networks()
     with pytest.raises(ValueError, match="spikes and membrane must both be"):
         widgets.draw_output_layer(torch.zeros(5, 10), torch.zeros(5, 9), _digits()[0])
-    with pytest.raises(ValueError, match="image must be one MNIST digit"):
+    with pytest.raises(ValueError, match="image must be one 28x28 image"):
         widgets.run_network(networks["fc"], torch.rand(3, 28, 28))
     with pytest.raises(ValueError, match="num_steps must be a positive int"):
         widgets.run_network(networks["fc"], _digits()[0], num_steps=0)
@@ -409,7 +410,7 @@ def test_add_noise_is_seeded_clipped_and_leaves_the_random_stream_alone():
     assert torch.equal(first, widgets.add_noise(image, 0.4))
     assert first.min() >= 0 and first.max() <= 1 and not torch.equal(first, image)
     assert torch.equal(widgets.add_noise(image, 0.0), image)
-    with pytest.raises(ValueError, match="noise must be a number >= 0"):
+    with pytest.raises(ValueError, match="noise must be >= 0"):
         widgets.add_noise(image, -0.1)
 
 
@@ -445,3 +446,127 @@ def test_static_copy_stays_without_a_front_end_and_goes_once_the_panel_is_drawn(
     panel._view_count = 2  # a second view (another tab) changes nothing more
     assert len(static.updates) == 1
 
+
+def test_sliders_a_choice_does_not_use_are_greyed_out(shown):
+    panel = widgets.surrogate_explorer()
+    slope, alpha = _control(panel, "slope"), _control(panel, "alpha")
+    assert not slope.disabled and alpha.disabled  # fast_sigmoid uses the slope
+    _control(panel, "surrogate").value = "atan"
+    assert slope.disabled and not alpha.disabled
+    _control(panel, "surrogate").value = "straight_through"
+    assert slope.disabled and alpha.disabled
+    assert slope.base ** slope.min <= 0.3 and slope.base ** slope.max >= 1000  # lesson 03: 0.3-1000
+
+
+def test_encoding_explorer_greys_out_the_other_codes_knobs(shown):
+    panel = widgets.encoding_explorer(_digits(), [8, 1])
+    gain, tau = _control(panel, "gain"), _control(panel, "tau")
+    assert not gain.disabled and tau.disabled
+    _control(panel, "code").value = "latency (log)"
+    assert gain.disabled and not tau.disabled
+
+
+# ------------------------------------------------------------------ careless arguments
+
+def _tiny_fc():
+    from snnlab.models import FCSNN
+
+    return FCSNN(num_hidden=8, num_steps=4)
+
+
+DIGIT = _digits()[0]
+RECORD = torch.zeros(4, 10)
+MAPS = torch.zeros(4, 12, 12, 12)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    # lesson 01
+    (lambda: widgets.draw_encoding(DIGIT.numpy()), TypeError, r"image must be a torch.Tensor"),
+    (lambda: widgets.draw_encoding(None), TypeError, "image must be a torch.Tensor"),
+    (lambda: widgets.draw_encoding(torch.rand(32, 32)), ValueError, "image must be one 28x28"),
+    (lambda: widgets.draw_encoding(_digits()), ValueError, r"pick one image first"),
+    (lambda: widgets.draw_encoding(DIGIT * 255), ValueError, r"image must lie in \[0, 1\]"),
+    (lambda: widgets.draw_encoding((DIGIT * 255).to(torch.uint8)), TypeError,
+     r"image.float\(\) / 255"),
+    (lambda: widgets.draw_encoding(DIGIT, code="poisson"), ValueError, "code must be one of"),
+    (lambda: widgets.draw_encoding(DIGIT, num_steps=2.5), TypeError, "num_steps must be"),
+    (lambda: widgets.encoding_explorer(_digits().numpy()), TypeError, "images must be a torch"),
+    (lambda: widgets.encoding_explorer(torch.rand(3, 1, 32, 32)), ValueError, "size=28"),
+    (lambda: widgets.encoding_explorer(_digits(), labels="abc"), TypeError, "labels must be"),
+    (lambda: widgets.encoding_explorer(_digits(), labels=[1]), ValueError,
+     r"labels must have one entry per image \(3\)"),
+    (lambda: widgets.encoding_explorer(_digits(), labels=[1.5, 2, 3]), TypeError,
+     "labels must hold int"),
+    # lesson 02
+    (lambda: widgets.draw_lif(current=float("nan")), ValueError, "current must be in"),
+    (lambda: widgets.draw_lif(current="0.2"), TypeError, "current must be a number"),
+    (lambda: widgets.draw_lif(beta=1.5), ValueError, "beta must be in"),
+    (lambda: widgets.draw_lif(reset="hard"), ValueError, "reset must be one of"),
+    (lambda: widgets.lif_response(0.9, 1.0, 0.2, "zero", start=-5), ValueError,
+     "start must be an int from 0"),
+    (lambda: widgets.lif_response(0.9, 1.0, 0.2, "zero", start=2.5), ValueError, "start must be"),
+    (lambda: widgets.lif_response(0.9, 1.0, 0.2, "zero", num_steps=0), ValueError, "num_steps"),
+    # lesson 03
+    (lambda: widgets.draw_surrogate("relu"), ValueError, "name must be one of"),
+    (lambda: widgets.draw_surrogate(slope=0), ValueError, "slope must be > 0"),
+    # lesson 04
+    (lambda: widgets.run_network(_tiny_fc(), DIGIT * 255), ValueError, r"image must lie in"),
+    (lambda: widgets.run_network(_tiny_fc(), DIGIT, seed="a"), TypeError, "seed must be an int"),
+    (lambda: widgets.draw_output_layer(RECORD.numpy(), RECORD, DIGIT), TypeError,
+     "spikes must be a torch.Tensor"),
+    (lambda: widgets.draw_output_layer(RECORD, RECORD, torch.rand(32, 32)), ValueError,
+     "image must be one 28x28"),
+    (lambda: widgets.draw_output_layer(RECORD, RECORD, DIGIT, label=12), ValueError,
+     "label must be None or a class from 0 to 9"),
+    (lambda: widgets.draw_output_layer(RECORD, RECORD, DIGIT, label="3"), ValueError, "label"),
+    (lambda: widgets.draw_output_layer(RECORD, RECORD, DIGIT, threshold=0), ValueError,
+     "threshold must be > 0"),
+    (lambda: widgets.draw_output_layer(RECORD[:0], RECORD[:0], DIGIT), ValueError,
+     r"\[num_steps, classes\]"),
+    (lambda: widgets.draw_output_layer(RECORD, RECORD * float("nan"), DIGIT),
+     checks.NonFiniteError, "membrane holds NaN"),
+    (lambda: widgets.output_explorer(_tiny_fc(), _digits().numpy()), TypeError, "images must be"),
+    # lesson 05
+    (lambda: widgets.firing_table([MAPS]), TypeError, "layers must be a non-empty dict"),
+    (lambda: widgets.draw_firing_rates({"a": MAPS[:, None]}, titles=["x"]), TypeError,
+     "titles must be None or a dict"),
+    (lambda: widgets.draw_firing_rates({"a": torch.zeros(4, 3)}), ValueError,
+     r"spikes must be one layer's spikes \[T, B, ...\]"),
+    (lambda: widgets.draw_csnn_layer(None, MAPS, 1), TypeError, "image must be a torch.Tensor"),
+    (lambda: widgets.draw_csnn_layer(torch.rand(32, 32), MAPS, 1), ValueError, "28x28"),
+    (lambda: widgets.feature_map_video(DIGIT, {"lif1": MAPS}, fps=0), ValueError,
+     "fps must be > 0"),
+    (lambda: widgets.feature_map_video(DIGIT, {"lif3": torch.zeros(20_000, 10)}), ValueError,
+     "at most 10000"),
+    (lambda: widgets.feature_map_video(None, {"lif1": MAPS}), TypeError, "image must be"),
+    (lambda: widgets.csnn_explorer(_lively_csnn(2), _digits()[:, 0]), ValueError,
+     r"images.unsqueeze\(1\)"),
+    (lambda: widgets.csnn_explorer(_lively_csnn(2), _digits(), labels=["a", "b", "c"]),
+     TypeError, "labels must hold int"),
+    # lesson 06
+    (lambda: widgets.add_noise(torch.zeros(32, 32), float("nan")), ValueError, "noise must be"),
+    (lambda: widgets.add_noise(torch.zeros(32, 32), float("inf")), ValueError, "noise must be"),
+    (lambda: widgets.add_noise(torch.zeros(32, 32).numpy(), 0.1), TypeError, "image must be"),
+    (lambda: widgets.add_noise(torch.zeros(32, 32), 0.1, seed="a"), TypeError, "seed must be"),
+    (lambda: widgets.run_autoencoder(_tiny_fc(), torch.zeros(32, 32)), TypeError,
+     "model must be an snnlab.models.SpikingAutoencoder, got FCSNN"),
+    (lambda: widgets.run_autoencoder(_small_autoencoder(), torch.zeros(28, 28)), ValueError,
+     "image must be one 32x32"),
+    (lambda: widgets.draw_spike_matrix(torch.zeros(4, 8), None), TypeError,
+     "ax must be a matplotlib Axes"),
+    (lambda: widgets.draw_spike_matrix(torch.zeros(8), None), ValueError,
+     r"spikes must be \[T, N\]"),
+    (lambda: widgets.draw_autoencoder(torch.zeros(28, 28), torch.zeros(4, 8),
+                                      torch.zeros(4, 32, 32)),
+     ValueError, "image must be one 32x32"),
+    (lambda: widgets.draw_autoencoder(torch.zeros(32, 32), torch.zeros(4, 8),
+                                      torch.zeros(4, 32, 32), target=torch.zeros(28, 28)),
+     ValueError, "target must be one 32x32"),
+    (lambda: widgets.autoencoder_explorer(None, torch.zeros(2, 1, 32, 32)), TypeError,
+     "model must be an snnlab.models.SpikingAutoencoder"),
+    (lambda: widgets.autoencoder_explorer(_small_autoencoder(), torch.zeros(2, 1, 28, 28)),
+     ValueError, "size=32"),
+])
+def test_careless_widget_arguments_are_named(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

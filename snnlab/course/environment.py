@@ -7,9 +7,28 @@ returns True when nothing essential is missing.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from pathlib import Path
 
 from snnlab import config
+
+
+def short_path(path: str | Path) -> str:
+    """``path`` as a student can read it and a notebook can store without machine details:
+    relative to the working folder when it is close by (``../data``), else from the home folder
+    (``~/...``), else its last two parts (``.../binaries/ffmpeg``)."""
+    path = Path(path).expanduser().absolute()
+    try:
+        relative = Path(os.path.relpath(path))
+        if relative.parts[:3] != ("..",) * 3:  # at most two folders up
+            return str(relative)
+    except ValueError:  # another drive (Windows)
+        pass
+    home = Path.home()
+    if path.is_relative_to(home) and path != home:
+        return str(Path("~") / path.relative_to(home))
+    return str(Path("...", *path.parts[-2:])) if len(path.parts) > 3 else str(path)
 
 
 def _torch() -> tuple[bool, str]:
@@ -43,7 +62,7 @@ def _ffmpeg() -> tuple[bool, str]:
     if path is None:
         return False, ("ffmpeg not found, so videos fall back to GIFs. "
                        "Fix: pip install imageio-ffmpeg, then restart the kernel")
-    return True, f"ffmpeg found ({path})"
+    return True, f"ffmpeg found ({short_path(path)})"
 
 
 def _mnist() -> tuple[bool, str]:
@@ -53,11 +72,11 @@ def _mnist() -> tuple[bool, str]:
     try:
         test_set = data.mnist(train=False, download=False)
     except data.MNISTNotFoundError:
-        return False, (f"MNIST not found in {root / 'MNIST' / 'raw'}. Fix: set the environment "
-                       "variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ (the four .gz "
-                       "files), or run snnlab.data.mnist(train=False) once with internet access "
-                       "to download it (about 12 MB)")
-    return True, f"MNIST found ({len(test_set)} test images under {root})"
+        return False, (f"MNIST not found in {short_path(root / 'MNIST' / 'raw')}. Fix: set the "
+                       "environment variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ "
+                       "(the four .gz files), or run snnlab.data.mnist(train=False) once with "
+                       "internet access to download it (about 12 MB)")
+    return True, f"MNIST found ({len(test_set)} test images under {short_path(root)})"
 
 
 def _quick() -> tuple[bool, str]:

@@ -561,25 +561,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``python -m snnlab handout ...``; return the exit status.
+
+    Mistakes in what was asked for (a missing notebook, a bad combination of options, an
+    ``--out`` that is a file, no Chromium for PDF) raise ValueError or FileNotFoundError before
+    any work, which ``python -m snnlab`` prints as one line (exit status 2). A notebook that
+    fails to build is reported and the others are still built (exit status 1).
+    """
     if args.all and args.notebooks:
-        print("error: give either NOTEBOOK files or --all, not both", file=sys.stderr)
-        return 2
+        raise ValueError("give either NOTEBOOK files or --all, not both")
     if args.quick and not args.execute:
-        print("error: --quick only applies with --execute (it sets how the notebooks are run)",
-              file=sys.stderr)
-        return 2
+        raise ValueError("--quick only applies with --execute (it sets how the notebooks are run)")
     if args.timeout <= 0:
-        print(f"error: --timeout must be a positive number of seconds, got {args.timeout}",
-              file=sys.stderr)
-        return 2
+        raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.out.exists() and not args.out.is_dir():
+        raise NotADirectoryError(f"--out {args.out} is a file; give a folder for the handouts")
     try:
         notebooks = all_lessons(Path.cwd()) if args.all else list(args.notebooks)
-        if not notebooks:
-            raise HandoutError("no notebooks given: name NOTEBOOK files or use --all")
+    except HandoutError as error:
+        raise FileNotFoundError(str(error)) from None
+    if not notebooks:
+        raise ValueError("no notebooks given: name NOTEBOOK files or use --all")
+    for path in notebooks:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such notebook"
+                                    + (" (that is a folder)" if path.is_dir() else ""))
+    try:
         chromium = find_chromium() if args.to == "pdf" else None  # fail before any slow work
     except HandoutError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise FileNotFoundError(str(error)) from None
     failures = 0
     for path in notebooks:
         try:

@@ -27,8 +27,10 @@ From the shell: ``python -m snnlab train fc --epochs 1 --subset 2000`` (see ``--
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config, data, losses, models, training
 
@@ -45,7 +48,8 @@ CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything needed to train one network: model, loss, optimizer settings, data."""
+    """Everything needed to train one network: model, loss, optimizer settings, data.
+    Lessons 04-06."""
 
     model: type[nn.Module]
     model_kwargs: dict
@@ -79,7 +83,8 @@ RECIPES: dict[str, Recipe] = {
 
 
 def table() -> str:
-    """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image)."""
+    """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image).
+    Lesson 04."""
     rows = [("name", "model", "loss", "metric", "epochs", "batch", "peak lr", "image")]
     rows += [(name, r.model.__name__, r.loss.__name__, r.metric, str(r.epochs),
               str(r.batch_size), f"{r.lr:g}", str(r.image_size)) for name, r in RECIPES.items()]
@@ -89,7 +94,7 @@ def table() -> str:
 
 
 def _recipe(name: str) -> Recipe:
-    if name not in RECIPES:
+    if not isinstance(name, str) or name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(RECIPES)}")
     return RECIPES[name]
 
@@ -103,8 +108,14 @@ def _with_defaults(recipe: Recipe, epochs: object, batch_size: object,
 
 
 def build_model(name: str, **overrides: object) -> nn.Module:
-    """The recipe's network, with some constructor arguments overridden (e.g. num_steps=10)."""
+    """The recipe's network, with some constructor arguments overridden (e.g. num_steps=10).
+    Lessons 04-06."""
     recipe = _recipe(name)
+    allowed = [p for p in inspect.signature(recipe.model).parameters if p != "self"]
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise TypeError(f"recipe {name!r} ({recipe.model.__name__}) has no setting "
+                        f"{', '.join(unknown)}; it takes {', '.join(allowed)}")
     return recipe.model(**{**recipe.model_kwargs, **overrides})
 
 
@@ -132,11 +143,43 @@ def train(
     run's settings and result), ``<name>.history.csv`` (per epoch) and ``<name>.steps.csv``
     (per optimizer step): the layout of the course's pretrained files.
 
-    Returns ``(model, history)``.
+    Every argument, and ``out``, is checked before any work starts. Returns
+    ``(model, history)``.
     """
     settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed,
                          model_overrides)
-    return _run(name, settings, device, data_dir, out, progress, resume=False)
+    _check_run_arguments(device, data_dir, progress)
+    checkpoint = None if out is None else _checkpoint_path(name, out, settings)
+    return _run(name, settings, device, data_dir, checkpoint, progress, resume=False)
+
+
+def _check_run_arguments(device: object, data_dir: object, progress: object) -> None:
+    training._device(device, torch.device("cpu"))  # 'cuda' without a GPU fails here, not later
+    if data_dir is not None and (isinstance(data_dir, bool)
+                                 or not isinstance(data_dir, str | os.PathLike)):
+        raise TypeError(f"data_dir must be a folder path or None, got "
+                        f"{type(data_dir).__name__} {data_dir!r}")
+    checks.boolean("progress", progress)
+
+
+def _checkpoint_path(name: str, out: object, settings: dict) -> Path:
+    """``out/<name>.pt``, checked before any work: a writable place, not a file of another
+    kind. An hour of training must never be lost at its first save."""
+    if isinstance(out, bool) or not isinstance(out, str | os.PathLike) or out == "":
+        raise TypeError(f"out must be a folder path (str or pathlib.Path), got "
+                        f"{type(out).__name__} {out!r}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"out={str(out)!r} is a file; give a folder for the run's "
+                                 f"files ({name}.pt, {name}.metrics.json, ...)")
+    checkpoint = out / f"{name}.pt"
+    model = _recipe(name).model(**settings["model_config"])
+    checkpoints.check_writable(checkpoint, model)
+    for suffix in (".metrics.json", ".history.csv", ".steps.csv"):
+        if checkpoint.with_suffix(suffix).is_dir():
+            raise IsADirectoryError(f"{str(checkpoint.with_suffix(suffix))!r} is a folder; the "
+                                    "run needs that name for a file")
+    return checkpoint
 
 
 def _settings(name: str, epochs: object, batch_size: object, lr: object, subset: object,
@@ -146,26 +189,31 @@ def _settings(name: str, epochs: object, batch_size: object, lr: object, subset:
     epochs, batch_size, lr = _with_defaults(recipe, epochs, batch_size, lr)
     checks.positive_int("epochs", epochs)
     checks.positive_int("batch_size", batch_size)
-    checks.number("lr", lr, "a finite number > 0", lambda v: 0 < v < math.inf)
+    checks.positive_number("lr", lr)
     for key, value in (("subset", subset), ("test_subset", test_subset)):
         if value is not None:
             checks.positive_int(key, value)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed}")
     return {"recipe": name, "model_config": build_model(name, **model_overrides).config,
             "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
             "subset": subset, "test_subset": test_subset}
 
 
-def _run(name: str, settings: dict, device: object, data_dir: object, out: object,
-         progress: bool, resume: bool) -> tuple[nn.Module, training.History]:
-    """Train (or, with ``resume``, continue the run in ``out``); write the run's files."""
+class _CannotResume(Exception):
+    """An unfinished run whose checkpoint or history cannot be read back consistently."""
+
+
+def _run(name: str, settings: dict, device: object, data_dir: object,
+         checkpoint: Path | None, progress: bool, resume: bool, announce: str = ""
+         ) -> tuple[nn.Module, training.History]:
+    """Train (or, with ``resume``, continue the run of ``checkpoint``); write the run's files.
+    ``checkpoint`` was checked by :func:`_checkpoint_path`."""
     recipe = _recipe(name)
     config.seed_everything(settings["seed"])
     model = recipe.model(**settings["model_config"])
-    checkpoint = Path(out) / f"{name}.pt" if out is not None else None
-    if checkpoint is not None and not resume:
-        checkpoints.check_writable(checkpoint, model)  # before any work: never lose an hour
     train_loader, test_loader = data.loaders(
         settings["batch_size"], size=recipe.image_size, subset=settings["subset"],
         test_subset=settings["test_subset"], root=data_dir, seed=settings["seed"])
@@ -175,11 +223,25 @@ def _run(name: str, settings: dict, device: object, data_dir: object, out: objec
         pct_start=0.3)
     history = None
     if resume:
-        done = checkpoints.restore(checkpoint, model, optimizer, scheduler)["epoch"]
-        history = training.History.from_csv(checkpoint.with_suffix(".history.csv"),
-                                            checkpoint.with_suffix(".steps.csv"))
-        history.truncate(done, steps_per_epoch=len(train_loader))
-    if out is not None:
+        try:
+            done = checkpoints.restore(checkpoint, model, optimizer, scheduler)["epoch"]
+            history = training.History.from_csv(checkpoint.with_suffix(".history.csv"),
+                                                checkpoint.with_suffix(".steps.csv"))
+            history.truncate(done, steps_per_epoch=len(train_loader))
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise _CannotResume(str(error)) from error
+        if len(history.epochs["epoch"]) != done:
+            raise _CannotResume(f"{checkpoint.with_suffix('.history.csv')} holds "
+                                f"{len(history.epochs['epoch'])} epochs but the checkpoint "
+                                f"holds {done}")
+        # Replay the finished epochs' shuffles, drawn as fit draws them (through tqdm, to the
+        # end of each epoch), so the remaining epochs see the data in the order an
+        # uninterrupted run would. Loading without training takes seconds per epoch.
+        for _ in range(done):
+            for _ in tqdm(train_loader, disable=True):
+                pass
+        print(announce)
+    if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         _write_metrics(checkpoint, settings, history or training.History(recipe.metric),
                        "incomplete", 0.0)
@@ -189,7 +251,7 @@ def _run(name: str, settings: dict, device: object, data_dir: object, out: objec
         model, train_loader, recipe.loss, optimizer, settings["epochs"], test_loader,
         metric=recipe.metric, scheduler=scheduler, device=device, checkpoint=checkpoint,
         history=history, progress=progress)
-    if out is not None:
+    if checkpoint is not None:
         _write_metrics(checkpoint, settings, history, history.stopped,
                        time.perf_counter() - start)
     return model, history
@@ -205,7 +267,8 @@ def _write_metrics(checkpoint: Path, settings: dict, history: training.History,
            if key != "seconds"},  # that one is the last epoch's; the run's total follows
         "wall_seconds": round(seconds, 1),
     }
-    checkpoint.with_suffix(".metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    training.write_atomically(checkpoint.with_suffix(".metrics.json"),
+                              json.dumps(metrics, indent=2) + "\n")
 
 
 def _json_number(value: float) -> float | None:
@@ -234,59 +297,78 @@ def load_or_train(
     history are read back, so re-running a lesson costs seconds. Interrupted (Ctrl-C, a
     kernel restart, a failed save) after at least one epoch: training resumes from its last
     checkpoint. Stopped by a NaN or inf, or run with other settings: it trains afresh. It
-    always prints which. Returns ``(model, history)``.
+    always prints which. Every argument, and ``out``, is checked before any work starts.
+    Returns ``(model, history)``. Lessons 04-06.
     """
     settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed,
                          model_overrides)
-    out = Path(out)
-    checkpoint = out / f"{name}.pt"
+    _check_run_arguments(device, data_dir, progress)
+    checkpoint = _checkpoint_path(name, out, settings)
+    out = checkpoint.parent
     earlier = _read_metrics(checkpoint)
     if earlier is None:
         print(f"Training {name} into {out}.")
     elif {key: earlier.get(key) for key in settings} != json.loads(json.dumps(settings)):
         print(f"The run in {out} used other settings; training {name} afresh.")
-    elif earlier.get("stopped") is None:
+    elif earlier.get("stopped") is None and checkpoint.is_file():
         metric = _recipe(name).metric
         print(f"Loading the finished run in {out} (test {metric} "
-              f"{earlier[f'test_{metric}']:.4f}); delete that folder to train again.")
+              f"{_number(earlier.get(f'test_{metric}'))}); delete that folder to train again.")
         model = checkpoints.load_checkpoint(checkpoint, model_class=_recipe(name).model,
                                             device=device)
         return model, training.History.from_csv(checkpoint.with_suffix(".history.csv"),
                                                 checkpoint.with_suffix(".steps.csv"))
+    elif earlier.get("stopped") is None:
+        print(f"The run in {out} finished, but its checkpoint {checkpoint.name} is gone; "
+              f"training {name} afresh.")
     elif earlier["stopped"] != "non-finite" and _finished_epochs(checkpoint) > 0:
-        print(f"The run in {out} did not finish ({earlier['stopped']}); resuming it from its "
-              f"checkpoint after epoch {_finished_epochs(checkpoint)}.")
-        return _run(name, settings, device, data_dir, out, progress, resume=True)
+        done = _finished_epochs(checkpoint)
+        try:
+            result = _run(name, settings, device, data_dir, checkpoint, progress, resume=True,
+                          announce=f"The run in {out} did not finish ({earlier['stopped']}); "
+                                   f"resuming it from its checkpoint after epoch {done}.")
+        except _CannotResume as error:
+            print(f"The run in {out} did not finish ({earlier['stopped']}) and cannot be "
+                  f"resumed ({error}); training {name} afresh.")
+        else:
+            return result
     else:
         print(f"The run in {out} did not finish ({earlier['stopped']}, at epoch and batch "
               f"{earlier.get('stopped_at')}); training {name} afresh.")
-    return _run(name, settings, device, data_dir, out, progress, resume=False)
+    return _run(name, settings, device, data_dir, checkpoint, progress, resume=False)
+
+
+def _number(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "not measured"
 
 
 def _read_metrics(checkpoint: Path) -> dict | None:
     """The metrics.json of an earlier run beside ``checkpoint``, or None."""
     try:
-        return json.loads(checkpoint.with_suffix(".metrics.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        metrics = json.loads(checkpoint.with_suffix(".metrics.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+    return metrics if isinstance(metrics, dict) else None
 
 
 def _finished_epochs(checkpoint: Path) -> int:
     """How many epochs the checkpoint holds (0 if there is no readable one)."""
     try:
         return int(checkpoints.checkpoint_info(checkpoint).get("epoch", 0))
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return 0
 
 
 def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module:
-    """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``."""
+    """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``.
+    Lessons 04-06."""
     return checkpoints.load_checkpoint(CHECKPOINT_DIR / f"{name}.pt",
                                        model_class=_recipe(name).model, device=device)
 
 
 def pretrained_history(name: str) -> training.History:
-    """The training history (per step and per epoch) of the pretrained network ``name``."""
+    """The training history (per step and per epoch) of the pretrained network ``name``.
+    Lessons 04-06."""
     _recipe(name)
     return training.History.from_csv(CHECKPOINT_DIR / f"{name}.history.csv",
                                      CHECKPOINT_DIR / f"{name}.steps.csv")
@@ -297,13 +379,22 @@ def publish(run: str | Path, name: str, to: str | Path = CHECKPOINT_DIR) -> list
 
     Writes ``<name>.pt`` (weights in float16: half the size, and no optimizer state),
     ``<name>.metrics.json``, ``<name>.history.csv`` and ``<name>.steps.csv``. Returns the paths.
+    Lesson 04 (instructors: how the course's pretrained files were made).
     """
+    recipe = _recipe(name)
+    for argument, value in (("run", run), ("to", to)):
+        if isinstance(value, bool) or not isinstance(value, str | os.PathLike) or value == "":
+            raise TypeError(f"publish: {argument} must be a folder path, got "
+                            f"{type(value).__name__} {value!r}")
     source, to = Path(run) / f"{name}.pt", Path(to)
+    if to.exists() and not to.is_dir():
+        raise NotADirectoryError(f"publish: to={str(to)!r} is a file, not a folder")
     metrics = _read_metrics(source)
     if metrics is None or metrics.get("stopped") is not None or not source.is_file():
         raise FileNotFoundError(f"{str(run)!r} holds no finished run of {name!r} (it needs "
                                 f"{name}.pt and {name}.metrics.json showing a finished run)")
-    model = checkpoints.load_checkpoint(source, model_class=_recipe(name).model)
+    model = checkpoints.load_checkpoint(source, model_class=recipe.model)
+    checkpoints.check_writable(to / f"{name}.pt", model)
     to.mkdir(parents=True, exist_ok=True)
     written = [checkpoints.save_checkpoint(
         to / f"{name}.pt", model, dtype=torch.float16, recipe=name, epoch=metrics["epochs"],
@@ -321,7 +412,7 @@ def publish(run: str | Path, name: str, to: str | Path = CHECKPOINT_DIR) -> list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train`` subcommand's arguments to ``parser``."""
+    """Add the ``train`` subcommand's arguments to ``parser``. Lesson 04."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = ("recipes (the defaults; Adam with a one-cycle schedule):\n"
                      + "\n".join("  " + line for line in table().splitlines())
@@ -358,7 +449,8 @@ def main(args: argparse.Namespace) -> int:
 
     Like ``load_or_train``: running the same command again loads a finished run, resumes an
     interrupted one and retrains a broken one, saying which. Mistakes raise ValueError or
-    TypeError, which ``python -m snnlab`` prints as one line (exit status 2).
+    TypeError, which ``python -m snnlab`` prints as one line (exit status 2). A run that
+    stopped early exits with 1 (130 if interrupted). Lesson 04.
     """
     overrides: dict[str, object] = {}
     if args.num_steps is not None:
@@ -371,6 +463,8 @@ def main(args: argparse.Namespace) -> int:
         if args.model == "single":
             raise ValueError("--beta is not used by 'single'; give --tau (beta = 1 - 1/tau)")
         overrides["beta"] = args.beta
+    if args.out is not None and not args.out.strip():
+        raise ValueError("--out must name a folder, got an empty string")
     out = Path(args.out) if args.out is not None else Path("runs") / args.model
     test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
     model, history = load_or_train(
@@ -384,7 +478,7 @@ def main(args: argparse.Namespace) -> int:
                  else "no epoch finished, so no checkpoint was written")
         print(f"{args.model}: stopped ({history.stopped}{where}); {saved}. Run the same command "
               "again to resume or retrain.", file=sys.stderr)
-        return 1
+        return 130 if history.stopped == "interrupted" else 1
     print(f"{args.model}: test {metric} {final[f'test_{metric}']:.4f} after "
           f"{int(final['epoch'])} epochs; the run is in {out}/ ({args.model}.pt, "
           f"{args.model}.metrics.json, {args.model}.history.csv, {args.model}.steps.csv)")

@@ -28,13 +28,15 @@ import ipywidgets as widgets
 import matplotlib
 import torch
 from IPython.display import Image, display
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 from torch import Tensor
 
-from snnlab import animate, encoding, plot, surrogate
+from snnlab import animate, checks, encoding, plot, surrogate
+from snnlab.models import SpikingAutoencoder
 from snnlab.neurons import LIF
 
 __all__ = ["encoding_explorer", "lif_explorer", "surrogate_explorer", "output_explorer",
@@ -114,6 +116,57 @@ def panel(draw: Callable[..., Figure], controls: dict[str, widgets.Widget]) -> w
     return ui
 
 
+def _image(name: str, value: object, side: int) -> Tensor:
+    """One image of side x side pixels in [0, 1] (``[1, side, side]``, ``[side, side]`` or
+    ``[side * side]``)."""
+    checks.tensor(name, value)
+    if value.numel() != side * side:
+        raise ValueError(f"{name} must be one {side}x{side} image, {side * side} pixels "
+                         f"([1, {side}, {side}], [{side}, {side}] or [{side * side}]), got shape "
+                         f"{tuple(value.shape)}" + ("; pick one image first, e.g. images[0]"
+                                                    if value.numel() % (side * side) == 0 else ""))
+    return checks.unit_range(name, value.detach())
+
+
+def _images(value: object, side: int) -> Tensor:
+    """A batch of K >= 1 images in [0, 1]: ``[K, 1, side, side]`` or ``[K, side, side]``."""
+    checks.tensor("images", value)
+    if value.dim() not in (3, 4) or len(value) == 0 or tuple(value.shape[-2:]) != (side, side) \
+            or value[0].numel() != side * side:
+        raise ValueError(f"images must be a tensor [K, 1, {side}, {side}] or [K, {side}, {side}] "
+                         f"with K >= 1, got shape {tuple(value.shape)}"
+                         + (f" (load MNIST with size={side})" if value.dim() == 4 else ""))
+    return checks.unit_range("images", value.detach())
+
+
+def _labels(labels: Any, count: int) -> None:
+    """None, or one integer class label per image."""
+    if labels is None:
+        return
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise TypeError(f"labels must be None or a list or tensor of {count} int labels, got "
+                        f"{type(labels).__name__}")
+    if len(labels) != count:
+        raise ValueError(f"labels must have one entry per image ({count}), got {len(labels)}")
+    for label in labels:
+        if isinstance(label, Tensor):
+            label = label.item() if label.numel() == 1 and not label.is_floating_point() else None
+        if isinstance(label, bool) or not isinstance(label, int):
+            raise TypeError(f"labels must hold int class labels, got {label!r}")
+
+
+def _label(label: object, num_classes: int) -> None:
+    if label is not None and (isinstance(label, bool) or not isinstance(label, int)
+                              or not 0 <= label < num_classes):
+        raise ValueError(f"label must be None or a class from 0 to {num_classes - 1}, "
+                         f"got {label!r}")
+
+
+def _seed(seed: object) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+
+
 def _slider(description: str, value: float, low: float, high: float, step: float,
             integer: bool = False) -> widgets.Widget:
     kind = widgets.IntSlider if integer else widgets.FloatSlider
@@ -152,7 +205,7 @@ def draw_encoding(image: Tensor, code: str = "rate", num_steps: int = 50, gain: 
     ``image``: ``[28, 28]`` (or ``[1, 28, 28]``) in [0, 1]. The right panel shows the spike
     count per pixel for the rate code, and the spike time for the latency codes.
     """
-    image = image.detach().cpu().reshape(image.shape[-2], image.shape[-1])
+    image = _image("image", image, 28).cpu().reshape(28, 28)
     spikes = encode(image, code, num_steps, gain, tau, threshold)  # [T, 28, 28]
     fig = _figure(10.0, 3.3)
     grid = fig.add_gridspec(1, 3, width_ratios=[1, 2.6, 1.2], left=0.01, right=0.97,
@@ -168,9 +221,12 @@ def draw_encoding(image: Tensor, code: str = "rate", num_steps: int = 50, gain: 
     ax_raster.set_title(f"{code}: {total} spikes in {num_steps} steps", fontsize="medium")
 
     if code == "rate":
-        shown = ax_code.imshow(spikes.sum(0).numpy(), cmap="gray", interpolation="nearest",
-                               vmin=0, vmax=max(1, num_steps))
-        title = "spike count per pixel"
+        counts = spikes.sum(0)
+        # Scaled to the busiest pixel, not to num_steps: at low gain the picture gets noisier,
+        # not just darker.
+        shown = ax_code.imshow(counts.numpy(), cmap="gray", interpolation="nearest",
+                               vmin=0, vmax=max(1.0, float(counts.max())))
+        title = "spike count per pixel\n(white: the busiest pixel)"
     else:
         fired = spikes.sum(0) > 0
         when = torch.where(fired, spikes.argmax(0).to(image.dtype), torch.tensor(float("nan")))
@@ -191,9 +247,8 @@ def encoding_explorer(images: Tensor, labels: Any = None) -> widgets.interactive
     labels (optional, shown in the title). Gain acts on the rate code, tau and threshold on
     the latency codes.
     """
-    if not isinstance(images, Tensor) or images.dim() not in (3, 4) or len(images) == 0:
-        raise ValueError("images must be a tensor [K, 1, 28, 28] or [K, 28, 28] with K >= 1, got "
-                         f"{type(images).__name__} of shape {getattr(images, 'shape', None)}")
+    images = _images(images, 28)
+    _labels(labels, len(images))
     names = [str(int(label)) for label in labels] if labels is not None else None
 
     def draw(digit: int, code: str, num_steps: int, gain: float, tau: float,
@@ -207,9 +262,25 @@ def encoding_explorer(images: Tensor, labels: Any = None) -> widgets.interactive
         "num_steps": _slider("num_steps", 50, 10, 200, 10, integer=True),
         "gain": _slider("gain", 0.5, 0.05, 1.0, 0.05),
         "tau": _slider("tau", 5.0, 0.5, 20.0, 0.5),
-        "threshold": _slider("threshold", 0.01, 0.01, 0.5, 0.01),
+        "threshold": _slider("threshold theta", 0.01, 0.01, 0.5, 0.01),
     }
+    # Grey out the knobs the chosen code does not use: gain is the rate code's, tau and
+    # threshold the latency codes'.
+    _enable_with(controls["code"], {"gain": ["rate"], "tau": CODES[1:], "threshold": CODES[1:]},
+                 controls)
     return panel(draw, controls)
+
+
+def _enable_with(chooser: widgets.Dropdown, used_by: dict[str, Any],
+                 controls: dict[str, widgets.Widget]) -> None:
+    """Enable each control in ``used_by`` only while ``chooser`` shows an option that uses it."""
+
+    def update(*_: Any) -> None:
+        for name, options in used_by.items():
+            controls[name].disabled = chooser.value not in options
+
+    chooser.observe(update, names="value")
+    update()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +296,11 @@ def lif_response(beta: float, threshold: float, current: float, reset: str,
 
     Returns ``(current [T], membrane [T], spikes [T])`` from ``snnlab.neurons.LIF``.
     """
+    checks.number("current", current, "in [-100, 100]", lambda v: -100 <= v <= 100)
+    checks.positive_int("num_steps", num_steps)
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < num_steps:
+        raise ValueError(f"start must be an int from 0 to num_steps - 1 = {num_steps - 1}, "
+                         f"got {start!r}")
     current_seq = torch.zeros(num_steps, 1)
     current_seq[start:] = current
     neuron = LIF(beta=beta, threshold=threshold, reset=reset)
@@ -244,7 +320,7 @@ def draw_lif(beta: float = 0.9, threshold: float = 1.0, current: float = 0.15,
     # A steady input I settles at U = I / (1 - beta) without spiking; show where that is.
     settle = current / (1 - beta) if beta < 1 else float("inf")
     fig.suptitle(f"{int(spikes.sum())} spikes;  without a threshold U would level off at "
-                 f"I / (1 - beta) = {settle:.2f}", fontsize="medium")
+                 rf"I / (1 - $\beta$) = {settle:.2f}", fontsize="medium")
     return fig
 
 
@@ -252,8 +328,8 @@ def lif_explorer() -> widgets.interactive:
     """Sliders for beta, threshold and input current, and the reset mode; live traces."""
     controls = {
         "beta": _slider("beta", 0.9, 0.5, 0.99, 0.01),
-        "threshold": _slider("threshold", 1.0, 0.2, 2.0, 0.05),
-        "current": _slider("input current", 0.15, 0.0, 1.0, 0.01),
+        "threshold": _slider("threshold theta", 1.0, 0.2, 2.0, 0.05),
+        "current": _slider("input current I", 0.15, 0.0, 1.0, 0.01),
         "reset": widgets.Dropdown(options=RESETS, value="subtract", description="reset"),
     }
     return panel(draw_lif, controls)
@@ -294,9 +370,16 @@ def surrogate_explorer() -> widgets.interactive:
     controls = {
         "name": widgets.Dropdown(options=SURROGATES, value="fast_sigmoid",
                                  description="surrogate"),
-        "slope": _slider("slope", 25.0, 1.0, 100.0, 1.0),
-        "alpha": _slider("alpha", 2.0, 0.5, 20.0, 0.5),
+        # Logarithmic: the slopes of lesson 03's experiment, 0.3 to 1000, are all in reach.
+        "slope": widgets.FloatLogSlider(value=25.0, base=10, min=-1, max=3, step=0.05,
+                                        description="slope", continuous_update=False,
+                                        style={"description_width": "initial"}),
+        "alpha": widgets.FloatLogSlider(value=2.0, base=10, min=-1, max=2, step=0.05,
+                                        description="alpha", continuous_update=False,
+                                        style={"description_width": "initial"}),
     }
+    _enable_with(controls["name"], {"slope": ["fast_sigmoid", "sigmoid"], "alpha": ["atan"]},
+                 controls)
     return panel(draw_surrogate, controls)
 
 
@@ -325,10 +408,8 @@ def run_network(model: torch.nn.Module, image: Tensor, num_steps: int | None = N
     input) are drawn with ``seed``, so the same settings give the same picture; the global
     random stream is left as it was.
     """
-    if not isinstance(image, Tensor) or image.numel() != 784:
-        raise ValueError("image must be one MNIST digit, a tensor of 784 pixels ([1, 28, 28], "
-                         f"[28, 28] or [784]), got {type(image).__name__} of shape "
-                         f"{tuple(getattr(image, 'shape', ()))}")
+    image = _image("image", image, 28)
+    _seed(seed)
     default_steps = getattr(model, "num_steps", None)
     if not isinstance(model, torch.nn.Module) or default_steps is None:
         raise TypeError("model must be an snnlab classifier with a num_steps attribute "
@@ -357,11 +438,14 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
     the most spikes (a tie goes to the lowest class, like ``argmax``). The label's neuron is
     drawn in vermillion, the predicted one in blue when it differs, the others in grey.
     """
-    spikes = spikes.detach().cpu().float()
-    membrane = membrane.detach().cpu().float()
-    if spikes.dim() != 2 or membrane.shape != spikes.shape:
+    spikes = checks.tensor("spikes", spikes, floating=False).detach().cpu().float()
+    membrane = checks.finite("membrane", checks.tensor("membrane", membrane)).detach().cpu().float()
+    if spikes.dim() != 2 or membrane.shape != spikes.shape or 0 in spikes.shape:
         raise ValueError(f"spikes and membrane must both be [num_steps, classes], got "
                          f"{tuple(spikes.shape)} and {tuple(membrane.shape)}")
+    _image("image", image, 28)
+    _label(label, spikes.shape[1])
+    checks.positive_number("threshold", threshold)
     num_steps, num_classes = spikes.shape
     counts = spikes.sum(0)
     prediction = int(counts.argmax())
@@ -394,7 +478,7 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
                                                else "(label)" if c == label else "(prediction)"))
     ax_mem.plot([], [], color="#BBBBBB", lw=0.8, label="other classes")
     ax_mem.axhline(threshold, color=plot.THRESHOLD, ls="--", lw=1)
-    ax_mem.text(1.005, threshold, "threshold", transform=ax_mem.get_yaxis_transform(),
+    ax_mem.text(1.005, threshold, r"threshold $\theta$", transform=ax_mem.get_yaxis_transform(),
                 va="center", ha="left", color=plot.THRESHOLD, fontsize="x-small")
     low = max(float(membrane.min()), MEMBRANE_FLOOR * threshold)
     high = max(float(membrane.max()), threshold)
@@ -445,13 +529,8 @@ def output_explorer(networks: torch.nn.Module | dict[str, torch.nn.Module], imag
         if not isinstance(model, torch.nn.Module) or not hasattr(model, "num_steps"):
             raise TypeError(f"networks[{name!r}] must be an snnlab classifier with num_steps "
                             f"(FCSNN, SingleLayerSNN, CSNN), got {type(model).__name__}")
-    if not isinstance(images, Tensor) or images.dim() not in (3, 4) or len(images) == 0 \
-            or images[0].numel() != 784:
-        raise ValueError("images must be a tensor [K, 1, 28, 28] or [K, 28, 28] with K >= 1, got "
-                         f"{type(images).__name__} of shape {getattr(images, 'shape', None)}")
-    if labels is not None and len(labels) != len(images):
-        raise ValueError(f"labels must have one entry per image ({len(images)}), "
-                         f"got {len(labels)}")
+    images = _images(images, 28)
+    _labels(labels, len(images))
     names = list(networks)
 
     def draw(digit: int, num_steps: int, network: str) -> Figure:
@@ -613,6 +692,9 @@ def firing_statistics(spikes: Tensor) -> dict[str, float]:
 
 def firing_table(layers: dict[str, Tensor]) -> str:
     """:func:`firing_statistics` of every layer as a plain-text table (percentages)."""
+    if not isinstance(layers, dict) or not layers:
+        raise TypeError(f"layers must be a non-empty dict {{name: spikes [T, B, ...]}}, got "
+                        f"{type(layers).__name__}")
     lines = [f"{'layer':8}{'neurons':>9}{'rate':>8}{'dead':>8}{'saturated':>11}"
              f"{'silent/img':>12}{'sat./img':>10}"]
     for name, spikes in layers.items():
@@ -634,6 +716,11 @@ def draw_firing_rates(layers: dict[str, Tensor], titles: dict[str, str] | None =
     if not isinstance(layers, dict) or not layers:
         raise ValueError(f"layers must be a non-empty dict {{name: spikes [T, B, ...]}}, got "
                          f"{type(layers).__name__}")
+    if titles is not None and not isinstance(titles, dict):
+        raise TypeError(f"titles must be None or a dict {{layer name: title}}, got "
+                        f"{type(titles).__name__}")
+    for spikes in layers.values():
+        firing_statistics(spikes)  # checks each layer's shape before anything is drawn
     fig = _figure(3.3 * len(layers), 3.0)
     axes = fig.subplots(1, len(layers), squeeze=False)[0]
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.8, wspace=0.32)
@@ -670,6 +757,7 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
     single neurons, a bar per neuron with the leader highlighted).
     """
     record = _one_sample_record(record, "record")
+    _image("image", image, 28)
     num_steps = record.shape[0]
     if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= num_steps:
         raise ValueError(f"step must be an int from 1 to {num_steps}, got {step!r}")
@@ -744,12 +832,11 @@ def csnn_explorer(model: torch.nn.Module, images: Tensor,
     if not callable(getattr(model, "layer_spikes", None)):
         raise TypeError("model must have a layer_spikes(images) method, like "
                         f"snnlab.models.CSNN; got {type(model).__name__}")
-    if not isinstance(images, Tensor) or images.dim() != 4 or len(images) == 0:
-        raise ValueError("images must be a tensor [K, 1, 28, 28] with K >= 1, got "
-                         f"{type(images).__name__} of shape {getattr(images, 'shape', None)}")
-    if labels is not None and len(labels) != len(images):
-        raise ValueError(f"labels must have one entry per image ({len(images)}), "
-                         f"got {len(labels)}")
+    images = _images(images, 28)
+    if images.dim() != 4:
+        raise ValueError(f"images must be a tensor [K, 1, 28, 28], got shape "
+                         f"{tuple(images.shape)}; add the channel axis, images.unsqueeze(1)")
+    _labels(labels, len(images))
     device = next(model.parameters()).device
     with torch.no_grad():
         layers = {name: s.cpu() for name, s in model.layer_spikes(images.to(device)).items()}
@@ -783,12 +870,15 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
     if not isinstance(layers, dict) or not layers:
         raise ValueError(f"layers must be a non-empty dict {{name: spikes [T, ...]}}, got "
                          f"{type(layers).__name__}")
+    _image("image", image, 28)
+    fps = checks.positive_number("fps", fps)
     records = {name: _one_sample_record(r, f"layers[{name!r}]") for name, r in layers.items()}
     num_steps = {r.shape[0] for r in records.values()}
     if len(num_steps) != 1:
         raise ValueError(f"every layer needs the same number of steps, got "
                          f"{ {name: r.shape[0] for name, r in records.items()} }")
     (num_steps,) = num_steps
+    animate._check_length("layers", num_steps)
     titles = _layer_titles(records)
 
     fig = Figure(figsize=(2.2 + 2.6 * len(records), 3.4), dpi=100)
@@ -840,7 +930,7 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
             for n, text in enumerate(class_counts):
                 text.set_text(f" {int(so_far[n])}")
                 text.set_color(plot.HIGHLIGHT if so_far[n] == so_far.max() > 0 else plot.INK)
-        clock.set_text(f"time step {t + 1} / {num_steps}")
+        clock.set_text(f"time step {t} (of 0-{num_steps - 1})")
         return [*pictures, *counters, *class_counts, clock]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)
@@ -857,8 +947,10 @@ def add_noise(image: Tensor, noise: float, seed: int = 0) -> Tensor:
     The noise is drawn from its own generator seeded with ``seed``: the same settings always
     give the same noisy image, and the global random stream is left alone.
     """
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0 (a standard deviation), got {noise!r}")
+    checks.tensor("image", image)
+    checks.number("noise", noise, ">= 0 and finite (a standard deviation)",
+                  lambda v: 0 <= v < math.inf)
+    _seed(seed)
     generator = torch.Generator().manual_seed(seed)
     grain = torch.randn(image.shape, generator=generator).to(image.device, image.dtype)
     return (image + noise * grain).clamp(0.0, 1.0)
@@ -872,11 +964,8 @@ def run_autoencoder(model: torch.nn.Module, image: Tensor) -> tuple[Tensor, Tens
     ``[T, 32, 32]`` (``[-1]`` is the reconstruction the loss sees). The model's train/eval
     mode is restored afterwards.
     """
-    if not isinstance(image, Tensor) or image.numel() != 32 * 32:
-        raise ValueError("image must be one 32x32 image, a tensor of 1024 pixels ([1, 32, 32], "
-                         f"[32, 32] or [1024]), got {type(image).__name__} of shape "
-                         f"{tuple(getattr(image, 'shape', ()))}; load MNIST with size=32")
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "num_steps"):
+    image = _image("image", image, 32)
+    if not isinstance(model, SpikingAutoencoder):
         raise TypeError("model must be an snnlab.models.SpikingAutoencoder, "
                         f"got {type(model).__name__}")
     device = next(model.parameters()).device
@@ -896,7 +985,11 @@ def draw_spike_matrix(spikes: Tensor, ax: Any, ylabel: str = "latent neuron") ->
     A raster's thin marks get lost when there are only a handful of steps; here each
     (step, neuron) is one cell. Steps are numbered 1..T. Returns ``ax``.
     """
-    spikes = spikes.detach().cpu().float()
+    spikes = checks.tensor("spikes", spikes, floating=False).detach().cpu().float()
+    if spikes.dim() != 2 or 0 in spikes.shape:
+        raise ValueError(f"spikes must be [T, N] with T, N >= 1, got {tuple(spikes.shape)}")
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     num_steps, num_neurons = spikes.shape
     ax.imshow(spikes.T.numpy(), cmap="Greys", vmin=0, vmax=1, aspect="auto",
               interpolation="nearest", origin="lower")
@@ -920,6 +1013,9 @@ def draw_autoencoder(image: Tensor, latent_spikes: Tensor, reconstructions: Tens
     Each reconstruction is titled with its MSE against ``target`` (default: the input), and
     drawn on the input's grey scale, [0, 1]: membrane values outside it show as black or white.
     """
+    latent_spikes = checks.tensor("latent_spikes", latent_spikes, floating=False)
+    reconstructions = checks.finite("reconstructions",
+                                    checks.tensor("reconstructions", reconstructions))
     latent_spikes = latent_spikes.detach().cpu().float()
     reconstructions = reconstructions.detach().cpu().float()
     if latent_spikes.dim() != 2 or reconstructions.dim() != 3 \
@@ -927,6 +1023,10 @@ def draw_autoencoder(image: Tensor, latent_spikes: Tensor, reconstructions: Tens
         raise ValueError("latent_spikes must be [T, latent_dim] and reconstructions [T, H, W] "
                          f"with the same T, got {tuple(latent_spikes.shape)} and "
                          f"{tuple(reconstructions.shape)}")
+    side = reconstructions.shape[-1]
+    _image("image", image, side)
+    if target is not None:
+        _image("target", target, side)
     num_steps, latent_dim = latent_spikes.shape
     image = image.detach().cpu().float().reshape(reconstructions.shape[1:])
     target = image if target is None else target.detach().cpu().float().reshape(image.shape)
@@ -968,14 +1068,11 @@ def autoencoder_explorer(model: torch.nn.Module, images: Tensor,
     The noise is Gaussian, seeded, clipped to [0, 1]; each step's MSE is measured against the
     clean digit, so it shows how well the network removes the noise.
     """
-    if not isinstance(images, Tensor) or images.dim() != 4 or len(images) == 0 \
-            or tuple(images.shape[1:]) != (1, 32, 32):
-        raise ValueError("images must be a tensor [K, 1, 32, 32] with K >= 1 (MNIST loaded with "
-                         f"size=32), got {type(images).__name__} of shape "
-                         f"{tuple(getattr(images, 'shape', ()))}")
-    if labels is not None and len(labels) != len(images):
-        raise ValueError(f"labels must have one entry per image ({len(images)}), "
-                         f"got {len(labels)}")
+    if not isinstance(model, SpikingAutoencoder):
+        raise TypeError("model must be an snnlab.models.SpikingAutoencoder, "
+                        f"got {type(model).__name__}")
+    images = _images(images, 32)
+    _labels(labels, len(images))
 
     def draw(digit: int, noise: float) -> Figure:
         clean = images[digit]

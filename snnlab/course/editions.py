@@ -1,0 +1,186 @@
+"""The two editions of the course, kept in sync: ``python -m snnlab edition``.
+
+- ``notebooks/solutions/NN_*.ipynb``, the instructor edition, is the source: every exercise
+  with its reference solution, every output from a real full run.
+- ``notebooks/NN_*.ipynb``, the student edition, is generated from it by the handout tool's
+  ``student_version``: solutions become stubs, explanations go, check cells lose their
+  "passed" output. Its figures and videos are those of the instructor edition's run.
+
+``python -m snnlab edition`` writes the student edition; ``--check`` only compares, exits 1 and
+names each lesson that differs (CI runs it as a test). On the way, both editions get what
+makes them work wherever they are opened:
+
+- an "Open in Colab" badge under the title, pointing at the edition's own file;
+- a first code cell (tagged ``colab-setup``) that installs the course when it runs in Google
+  Colab (where ``google.colab`` can be imported) and does nothing anywhere else;
+- in the student edition, check cells lose their ``# NBVAL_CHECK_OUTPUT`` line: their
+  output ("not implemented yet", later "passed") is the student's, not the reference's;
+- the diagrams (``![...](../assets/NAME.png)``) embedded as cell attachments, so they show
+  in Colab, on GitHub and in exported handouts alike.
+
+The repository both use is ``[project.urls] Repository`` in ``pyproject.toml``, the one place
+it is written. For a fork: ``python -m snnlab edition --repo https://github.com/YOU/snnlab``
+rewrites it there, and every badge and setup cell with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from snnlab.course import handout
+
+SETUP_TAG = "colab-setup"
+CHECK_MARKER = re.compile(r"^# NBVAL_CHECK_OUTPUT\n", flags=re.MULTILINE)
+BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", flags=re.MULTILINE)
+DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
+URL_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', flags=re.MULTILINE)
+GITHUB = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(\.git)?/?$")
+
+
+def repository(root: Path) -> str:
+    """The course's repository URL, from ``pyproject.toml``'s ``[project.urls]``."""
+    match = URL_LINE.search((root / "pyproject.toml").read_text())
+    if match is None:
+        raise ValueError(f"{root / 'pyproject.toml'} has no 'Repository = \"...\"' line under "
+                         "[project.urls]")
+    return match.group(2)
+
+
+def set_repository(root: Path, url: str) -> None:
+    """Write ``url`` into ``pyproject.toml`` (a GitHub repository, for Colab's badge)."""
+    if GITHUB.match(url) is None:
+        raise ValueError(f"--repo must be a GitHub repository such as "
+                         f"https://github.com/YOU/snnlab (Colab opens notebooks from GitHub), "
+                         f"got {url!r}")
+    path = root / "pyproject.toml"
+    repository(root)  # the line must be there
+    path.write_text(URL_LINE.sub(lambda m: m.group(1) + url.rstrip("/") + m.group(3),
+                                 path.read_text(), count=1))
+
+
+def setup_source(url: str) -> str:
+    """The Colab setup cell: install the course from ``url`` in Colab, nothing elsewhere."""
+    return (
+        "# Google Colab only: install the course (elsewhere this cell does nothing).\n"
+        "import importlib.util, subprocess, sys\n"
+        "\n"
+        'if importlib.util.find_spec("google.colab") is not None:\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
+        f'                    "snnlab @ git+{url}"], check=True)\n'
+        "    importlib.invalidate_caches()"
+    )
+
+
+def _badge(url: str, notebook: str) -> str:
+    owner, name = GITHUB.match(url).group(1, 2)
+    target = f"https://colab.research.google.com/github/{owner}/{name}/blob/main/{notebook}"
+    return f"[![Open in Colab]({BADGE})]({target})\n"
+
+
+def _attach_diagrams(cell: Any, assets: Path) -> None:
+    """Replace ``![text](../assets/NAME.png)`` by an attachment of that PNG, in place."""
+    def attach(match: re.Match) -> str:
+        text, name = match.groups()
+        png = assets / name
+        if not png.is_file():
+            raise FileNotFoundError(f"the diagram {png} named in a lesson is missing")
+        cell.setdefault("attachments", {})[name] = {
+            "image/png": base64.b64encode(png.read_bytes()).decode("ascii")}
+        return f"![{text}](attachment:{name})"
+
+    cell["source"] = DIAGRAM.sub(attach, _text(cell["source"]))
+
+
+def _text(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _with_colab(nb: Any, url: str, notebook: str) -> Any:
+    """``nb`` with its badge (under the first heading) and setup cell (first code cell)."""
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb["cells"] if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
+    title = next(c for c in cells if c["cell_type"] == "markdown")
+    lines = BADGE_LINE.sub("", _text(title["source"])).split("\n", 1)
+    title["source"] = lines[0] + "\n\n" + _badge(url, notebook) + (
+        lines[1].lstrip("\n") if len(lines) > 1 else "")
+    setup = nbformat.v4.new_code_cell(setup_source(url), id="colab-setup",
+                                      metadata={"tags": [SETUP_TAG]})
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    cells.insert(first_code, setup)
+    nb["cells"] = cells
+    return nb
+
+
+def _dump(nb: Any) -> str:
+    import nbformat
+
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+
+
+def editions(root: Path) -> dict[Path, str]:
+    """Every file of both editions as it should be: {path: notebook text}."""
+    import nbformat
+
+    url = repository(root)
+    sources = sorted((root / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    if not sources:
+        raise FileNotFoundError(f"no lessons in {root / 'notebooks' / 'solutions'} (expected "
+                                "NN_*.ipynb); run this from the repository's top folder")
+    wanted = {}
+    for source in sources:
+        nb = nbformat.read(source, as_version=4)
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "markdown":
+                _attach_diagrams(cell, root / "assets")
+        instructor = _with_colab(nb, url, f"notebooks/solutions/{source.name}")
+        wanted[source] = _dump(instructor)
+        student = handout.student_version(instructor, name=source.name)
+        student = handout._without_widget_views(student)
+        for cell in student.cells:  # a check has no stored output to compare with here
+            if handout.is_check_cell(cell):
+                cell.source = CHECK_MARKER.sub("", cell.source)
+        student = _with_colab(student, url, f"notebooks/{source.name}")
+        wanted[root / "notebooks" / source.name] = _dump(student)
+    return wanted
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``edition`` subcommand's arguments."""
+    parser.add_argument("--check", action="store_true",
+                        help="only compare: exit 1 and name each notebook that is out of date")
+    parser.add_argument("--repo", metavar="URL",
+                        help="set the course's GitHub repository (for a fork) first")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``python -m snnlab edition [--check] [--repo URL]``, from the repository's top folder."""
+    root = Path.cwd()
+    if args.repo is not None:
+        if args.check:
+            raise ValueError("--repo changes files; it cannot go with --check")
+        set_repository(root, args.repo)
+        print(f"pyproject.toml: Repository = {args.repo}")
+    wanted = editions(root)
+    stale = [path for path, text in wanted.items()
+             if not path.is_file() or path.read_text() != text]
+    if args.check:
+        for path in stale:
+            print(f"out of date: {path.relative_to(root)}", file=sys.stderr)
+        if stale:
+            print("run `python -m snnlab edition` to regenerate", file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(wanted[path])
+        print(f"wrote {path.relative_to(root)}")
+    if not stale:
+        print("both editions are up to date")
+    return 0

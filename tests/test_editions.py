@@ -1,0 +1,124 @@
+"""The two editions: the student edition generated from the instructor's, Colab badges and
+setup cells, diagrams as attachments, the repository URL in one place."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from snnlab import __main__ as cli
+from snnlab.course import editions
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+URL = "https://github.com/example-org/snnlab"
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A tiny course checkout: pyproject with a URL, one lesson, one diagram."""
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n\n[project.urls]\n'
+                                             f'Repository = "{URL}"\n')
+    (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
+    (tmp_path / "assets").mkdir()
+    shutil.copy(FIXTURES / "toy_spikes.png", tmp_path / "assets" / "toy_spikes.png")
+    nb = json.loads((FIXTURES / "01_toy_lesson.ipynb").read_text())
+    first = nb["cells"][0]
+    first["source"] = "".join(first["source"]).replace("(toy_spikes.png)",
+                                                       "(../assets/toy_spikes.png)")
+    (tmp_path / "notebooks" / "solutions" / "01_toy.ipynb").write_text(json.dumps(nb))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_edition_writes_a_student_edition_with_stubs_badges_setup_and_diagrams(course, capsys):
+    assert cli.main(["edition"]) == 0
+    student, instructor = (_cells(course / "notebooks" / "01_toy.ipynb"),
+                           _cells(course / "notebooks" / "solutions" / "01_toy.ipynb"))
+    solution = next(c for c in student if "double_rate" in _source(c) and "def" in _source(c))
+    assert "raise NotImplementedError" in _source(solution) and "min(" not in _source(solution)
+    assert not any("solution-explanation" in c["metadata"].get("tags", []) for c in student)
+    assert any("min(" in _source(c) for c in instructor)  # the source keeps its solutions
+    for cells, path in ((student, "notebooks/01_toy.ipynb"),
+                        (instructor, "notebooks/solutions/01_toy.ipynb")):
+        title = _source(cells[0])
+        assert title.startswith("# Toy lesson") and (
+            "colab.research.google.com/github/example-org/snnlab/blob/main/" + path) in title
+        first_code = next(c for c in cells if c["cell_type"] == "code")
+        assert first_code["metadata"]["tags"] == ["colab-setup"]
+        assert f"snnlab @ git+{URL}" in _source(first_code)
+        assert "attachment:toy_spikes.png" in title and "../assets" not in title
+        assert cells[0]["attachments"]["toy_spikes.png"]["image/png"].startswith("iVBOR")
+    assert "wrote notebooks/01_toy.ipynb" in capsys.readouterr().out
+
+
+def test_edition_is_idempotent_and_check_finds_drift(course, capsys):
+    assert cli.main(["edition"]) == 0
+    assert cli.main(["edition", "--check"]) == 0
+    assert cli.main(["edition"]) == 0 and "up to date" in capsys.readouterr().out
+    student = course / "notebooks" / "01_toy.ipynb"
+    nb = json.loads(student.read_text())
+    nb["cells"][2]["source"] = "a student edition edited by hand"
+    student.write_text(json.dumps(nb))
+    assert cli.main(["edition", "--check"]) == 1
+    assert "out of date: notebooks/01_toy.ipynb" in capsys.readouterr().err
+
+
+def test_a_fork_rewrites_the_url_in_pyproject_badges_and_setup_cells(course):
+    assert cli.main(["edition"]) == 0
+    fork = "https://github.com/someone/my-snn-course"
+    assert cli.main(["edition", "--repo", fork]) == 0
+    assert f'Repository = "{fork}"' in (course / "pyproject.toml").read_text()
+    for path in (course / "notebooks" / "01_toy.ipynb",
+                 course / "notebooks" / "solutions" / "01_toy.ipynb"):
+        text = path.read_text()
+        assert "someone/my-snn-course" in text and "example-org" not in text
+        assert text.count("colab-badge.svg") == 1 and text.count('"colab-setup"') == 2
+
+
+@pytest.mark.parametrize("url", ["github.com/x/y", "https://gitlab.com/x/y", "file:///tmp/x"])
+def test_a_fork_url_must_be_a_github_repository(course, capsys, url):
+    assert cli.main(["edition", "--repo", url]) == 2
+    err = capsys.readouterr().err
+    assert "--repo must be a GitHub repository" in err and url in err
+    assert URL in (course / "pyproject.toml").read_text()
+
+
+def test_edition_outside_a_course_says_where_it_looked(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project.urls]\nRepository = "https://github.com/a/b"\n')
+    assert cli.main(["edition"]) == 2
+    assert "no lessons in" in capsys.readouterr().err
+
+
+def test_the_setup_cell_does_nothing_outside_colab():
+    namespace: dict = {}
+    exec(editions.setup_source(URL), namespace)  # no google.colab here: no pip, no error
+    assert "subprocess" in namespace
+
+
+def test_student_check_cells_are_not_compared_by_nbval(course):
+    solutions = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(solutions.read_text())
+    for cell in nb["cells"]:
+        if _source(cell).startswith("check_"):
+            cell["source"] = "# NBVAL_CHECK_OUTPUT\n" + _source(cell)
+    solutions.write_text(json.dumps(nb))
+    assert cli.main(["edition"]) == 0
+    checks = [_source(c) for c in _cells(course / "notebooks" / "01_toy.ipynb")
+              if _source(c).removeprefix("# NBVAL_CHECK_OUTPUT\n").startswith("check_")]
+    assert checks == ["check_double_rate(double_rate)", "check_leak(leak)"]
+    kept = [_source(c) for c in _cells(solutions) if "NBVAL" in _source(c)]
+    assert len(kept) == 2
+    assert all(source.startswith("# NBVAL_CHECK_OUTPUT") for source in kept)
