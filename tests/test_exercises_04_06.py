@@ -82,29 +82,29 @@ LESSON_04_SOLUTIONS = [
 LESSON_04_MISTAKES = [
     (check_accuracy,  # the last step instead of the counts
      lambda spikes, targets: (spikes[-1].argmax(-1) == targets).float().mean().item(),
-     ["case 1", "should be 1, but yours is 0", "read only the last time step",
+     ["case 1", "read only the last time step",
       "spikes.sum(0)"]),
     (check_accuracy,  # number correct instead of the fraction
      lambda spikes, targets: (spikes.sum(0).argmax(-1) == targets).sum().item(),
-     ["case 2", "should be 0.75, but yours is 3", "count the correct samples",
+     ["case 2", "count the correct samples",
       "take the mean of the matches"]),
     (check_accuracy,  # summed over the batch instead of time
      lambda spikes, targets: (spikes.sum(1).argmax(-1) == targets).float().mean().item(),
-     ["case 1", "yours is 0.5", "as if the batch came first", "spikes.sum(0)"]),
+     ["case 1", "as if the batch came first", "spikes.sum(0)"]),
     (check_accuracy,  # no mean: one match per sample
      lambda spikes, targets: (spikes.sum(0).argmax(-1) == targets).float(),
-     ["case 1", "one number", "tensor of shape [1]", "never take the mean",
+     ["case 1", "never take the mean",
       "average the matches"]),
     (check_accuracy,  # a 0-dim tensor where a float is asked
      lambda spikes, targets: (spikes.sum(0).argmax(-1) == targets).float().mean(),
-     ["case 1", "should be a Python float", "0-dim tensor", "instead of a Python float",
+     ["case 1", "instead of a Python float",
       ".item()"]),
     (check_accuracy,  # a percentage
      lambda spikes, targets: 100 * accuracy(spikes, targets),
-     ["case 1", "should be 1, but yours is 100", "give a percentage", "fraction"]),
+     ["case 1", "give a percentage", "fraction"]),
     (check_mse_rate,  # counts instead of rates
      lambda spikes, targets: mse_rate(spikes * spikes.shape[0], targets),
-     ["case 1", "should be 0, but yours is 1.6", "use the spike counts", "spikes.mean(0)"]),
+     ["case 1", "use the spike counts", "spikes.mean(0)"]),
     (check_mse_rate,  # averaged over the batch as well as time: not the shape[-1] hint
      lambda spikes, targets: mse_rate(spikes.mean(1, keepdim=True).expand_as(spikes), targets),
      ["case 3", "average over the batch too", "each sample is compared with its own label"]),
@@ -117,7 +117,7 @@ LESSON_04_MISTAKES = [
      ["case 3", "absolute error", "square the difference"]),
     (check_mse_rate,  # summed over the classes
      lambda spikes, targets: mse_rate(spikes, targets) * spikes.shape[-1],
-     ["silent output layer", "should be 0.1, but yours is 1", "sum the squared errors over the "
+     ["silent output layer", "sum the squared errors over the "
       "classes", "average over the batch AND the classes"]),
     pytest.param(  # ten classes hard-coded (torch warns about the broadcast, then fails)
         check_mse_rate,
@@ -258,16 +258,16 @@ LESSON_05_SOLUTIONS = [
 
 LESSON_05_MISTAKES = [
     (check_flat_features, _shrink_by_kernel,
-     ["case 1", "the size should be 1024", "yours is 576", "by the kernel size instead of "
+     ["case 1", "by the kernel size instead of "
       "kernel - 1", "s - k + 1"]),
     (check_flat_features, _true_division,
-     ["case 4", "should be 400", "yours is 484", "round only at the end", "floor division"]),
+     ["case 4", "round only at the end", "floor division"]),
     (check_flat_features,  # the side squared, no channels
      lambda s, ks, p, c: flat_features(s, ks, p, c) // c[-1],
-     ["case 1", "should be 1024", "yours is 16", "forget the channels", "channels[-1]"]),
+     ["case 1", "forget the channels", "channels[-1]"]),
     (check_flat_features,  # the first layer's channels
      lambda s, ks, p, c: flat_features(s, ks, p, c) // c[-1] * c[0],
-     ["case 1", "yours is 192", "first layer's channels"]),
+     ["case 1", "first layer's channels"]),
     (check_flat_features, lambda s, ks, p, c: 1024,
      ["case 2 (one layer only)", "should be 1728", "yours is 1024"]),
     (check_flat_features, lambda s, ks, p, c: float(flat_features(s, ks, p, c)),
@@ -275,33 +275,33 @@ LESSON_05_MISTAKES = [
     (check_run_stateful, _run_without_reset,
      ["case 2", "earlier batch of the same size", "outputs[0] should be", "reset_states(net)"]),
     (check_run_stateful, _reset_at_every_step,
-     ["case 1", "outputs[0:1] are right; outputs[1] should be",
+     ["case 1",
       "reset the state at every step", "reset once, before the loop"]),
     (check_run_stateful,  # the outputs summed over time
      lambda net, x, n: run_stateful(net, x, n).sum(0),
-     ["case 1", "should have shape [8, 4, 3]", "add up the outputs", "torch.stack"]),
+     ["case 1", "add up the outputs", "torch.stack"]),
     (check_run_stateful,  # batch first
      lambda net, x, n: run_stateful(net, x, n).transpose(0, 1),
-     ["should have shape [8, 4, 3]", "[4, 8, 3]", "stack the outputs batch-first",
+     ["stack the outputs batch-first",
       "time-first"]),
     (check_dead_and_saturated, _per_image,
-     ["case 1", "dead should be 0.3333", "yours is 0.5", "each image on its own",
+     ["case 1", "each image on its own",
       "over the steps AND the images"]),
     (check_dead_and_saturated,  # tensors where floats are asked
      lambda s: tuple(torch.tensor(v) for v in dead_and_saturated(s)),
-     ["case 1", "should be a Python float", "a tensor", "tensors instead of Python floats",
+     ["case 1", "tensors instead of Python floats",
       ".item()"]),
     (check_dead_and_saturated,  # swapped
      lambda s: dead_and_saturated(s)[::-1],
-     ["case 3", "dead should be 0.25", "the wrong order", "return (dead, saturated)"]),
+     ["case 3", "the wrong order", "return (dead, saturated)"]),
     (check_dead_and_saturated,  # saturated = a spike at every step, on one image
      lambda s: (dead_and_saturated(s)[0],
                 (s.sum(dim=(0, 1)).flatten() >= s.shape[0]).float().mean().item()),
-     ["case 2", "saturated should be 0.25", "yours is 0.5", "fires T times in total",
+     ["case 2", "fires T times in total",
       "T * B"]),
     (check_dead_and_saturated,  # counts instead of fractions
      lambda s: tuple(int(v * s[0, 0].numel()) for v in dead_and_saturated(s)),
-     ["dead should be 0.3333", "yours is 1", "count the neurons instead of taking fractions"]),
+     ["count the neurons instead of taking fractions"]),
 ]
 
 
@@ -371,48 +371,48 @@ LESSON_06_SOLUTIONS = [
 LESSON_06_MISTAKES = [
     (check_transposed_output_size,  # size * stride: forgot the "- 1"
      lambda size, k, s, p, op: size * s - 2 * p + k + op,
-     ["case 1", "should be 8", "yours is 10", "forgetting the - 1", "(size - 1) * stride"]),
+     ["case 1", "forgetting the - 1", "(size - 1) * stride"]),
     (check_transposed_output_size,  # a convolution's rule
      lambda size, k, s, p, op: (size + 2 * p - k) // s + 1,
-     ["case 1", "should be 8", "yours is 2", "a convolution's rule", "backwards"]),
+     ["case 1", "a convolution's rule", "backwards"]),
     (check_transposed_output_size,  # output_padding left out
      lambda size, k, s, p, op: (size - 1) * s - 2 * p + k,
-     ["case 1", "should be 8", "yours is 7", "leave out output_padding"]),
+     ["case 1", "leave out output_padding"]),
     (check_transposed_output_size,  # "it doubles": right for the lesson's layers only
      lambda size, k, s, p, op: size * s,
-     ["case 3", "should be 7", "yours is 8", "doubles the side", "all five settings"]),
+     ["case 3", "doubles the side", "all five settings"]),
     (check_transposed_output_size,  # padding taken off once, not on both sides
      lambda size, k, s, p, op: (size - 1) * s - p + k + op,
-     ["should be 8", "yours is 9", "one side only", "2 * padding"]),
+     ["one side only", "2 * padding"]),
     (check_transposed_output_size,
      lambda *args: float(transposed_output_size(*args)),
      ["return an int", "the float 8.0"]),
     (check_leaky_readout, lambda currents, beta: currents.sum(0),
-     ["case 2", "should be [0.375]", "yours is [0.8]", "without the leak", "decay"]),
+     ["case 2", "without the leak", "decay"]),
     (check_leaky_readout,  # the leak after adding: beta * (U + I)
      lambda currents, beta: beta * leaky_readout(currents, beta),
      ["case 1", "after adding the current", "leak first"]),
     (check_leaky_readout,  # weights beta ** t: the first step counts most
      lambda currents, beta: sum(beta ** t * currents[t] for t in range(len(currents))),
-     ["case 3", "should be [0.25, 1]", "yours is [1, 0.25]", "first step counts most",
+     ["case 3", "first step counts most",
       "beta ** (T - 1 - t)"]),
     (check_leaky_readout, _readout_with_reset,
-     ["case 4", "no reset", "should be [5.25]", "like an ordinary LIF", "never reset"]),
+     ["case 4", "no reset", "like an ordinary LIF", "never reset"]),
     (check_leaky_readout,  # every step's membrane, not the last one
      lambda currents, beta: torch.stack([leaky_readout(currents[: t + 1], beta)
                                          for t in range(len(currents))]),
-     ["case 1", "shape [3]", "[1, 3]", "membrane of every step", "U[T-1]"]),
+     ["case 1", "membrane of every step", "U[T-1]"]),
     (check_mean_step_loss,
      lambda spikes, membrane, images: ((membrane[-1] - images) ** 2).mean(),
-     ["case 3", "right at the last step only", "should be 0.1618", "yours is 0",
+     ["case 3", "right at the last step only",
       "last step only", "every step counts"]),
     (check_mean_step_loss,  # the MSE of the time-averaged membrane
      lambda spikes, membrane, images: ((membrane.mean(0) - images) ** 2).mean(),
-     ["case 2", "should be 0.25", "average the membrane over time first",
+     ["case 2", "average the membrane over time first",
       "before you average over time"]),
     (check_mean_step_loss,  # summed over the steps
      lambda spikes, membrane, images: ((membrane - images) ** 2).mean(dim=(1, 2, 3, 4)).sum(),
-     ["case 2", "yours is 0.5", "add up the per-step errors", "divide by T"]),
+     ["case 2", "add up the per-step errors", "divide by T"]),
     (check_mean_step_loss,  # summed over the pixels
      lambda spikes, membrane, images: ((membrane - images) ** 2).flatten(2).sum(-1).mean(),
      ["case 1", "sum over the pixels", "average over every pixel"]),

@@ -1,15 +1,14 @@
 """Checkers for the exercises of lesson 04: a fully connected SNN on MNIST.
 
-Besides saying *that* an answer is wrong, a checker here names *which* mistake it looks like:
-each exercise lists the typical wrong versions of its function (:class:`Mistake`), and when a
-student's answer equals what one of them computes on the failing case, the message says so
-and gives that mistake's fix instead of the case's general hint. Lessons 05 and 06 use the
-same :func:`diagnosed`.
+Besides saying *that* an answer is wrong, a checker names *which* mistake it looks like: each
+exercise lists the typical wrong versions of its function (:func:`named`, a
+:class:`~snnlab.course.exercises.judge.Mistake`), and when a student's answer equals what one of
+them computes on the failing case, the message says what was done and how to fix it. Lessons 05
+and 06 use the same :func:`named`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,70 +16,23 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
+from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, gives, run_cases
 
 
-@dataclass(frozen=True)
-class Mistake:
-    """A typical wrong answer: what the student did, how to fix it, and what it computes.
+def named(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
+    """A known mistake: ``wrong`` computes it from a case's arguments (as the student's function
+    would); the message says what the student did (``what``) and how to fix it (``fix``).
 
-    ``compute`` takes the case's arguments, like the student's function, and returns the
-    wrong result; ``what`` completes "your answer is what you get when you ...".
-    """
+    Where the mistake gives an int, only an int matches it: a float of the right size is
+    another mistake, which the case's own message names ("return an int")."""
 
-    what: str
-    fix: str
-    compute: Callable[..., Any]
-
-
-def _same(got: Any, wrong: Any) -> bool:
-    """Whether the student's result equals a mistake's result (same type of thing, same value)."""
-    if isinstance(wrong, tuple):
-        return (isinstance(got, tuple) and len(got) == len(wrong)
-                and all(_same(g, w) for g, w in zip(got, wrong, strict=True)))
-    if isinstance(wrong, Tensor) or isinstance(got, Tensor):
-        if not (isinstance(wrong, Tensor) and isinstance(got, Tensor)):
+    def matches(received: Any, *args: Any) -> bool:
+        answer = wrong(*args)
+        if isinstance(answer, int) and not isinstance(received, int):
             return False
-        if got.shape != wrong.shape:
-            return False
-        return bool(torch.allclose(got.detach().cpu().double(), wrong.detach().cpu().double(),
-                                   rtol=1e-4, atol=1e-6, equal_nan=True))
-    if isinstance(got, bool) or isinstance(wrong, bool):
-        return got is wrong
-    if isinstance(got, (int, float)) and isinstance(wrong, (int, float)):
-        return math.isclose(got, wrong, rel_tol=1e-4, abs_tol=1e-6)
-    return False
+        return gives(lambda *_: answer)(received)
 
-
-def diagnosed(case: Case, mistakes: list[Mistake]) -> Case:
-    """``case``, whose judge also names the first of ``mistakes`` that explains a wrong answer.
-
-    When one does, the case's hint becomes that mistake's fix (the general hint could point at
-    another mistake). The mistakes run on copies of the arguments, after the student's function.
-    """
-    judge = case.judge
-
-    def judge_and_diagnose(got: Any) -> str | None:
-        problem = judge(got)
-        if problem is None:
-            return None
-        for mistake in mistakes:
-            try:
-                with torch.random.fork_rng(devices=[]):
-                    wrong = mistake.compute(*_copies(case.args))
-            except Exception:  # a mistake that does not apply to this case
-                continue
-            if _same(got, wrong):
-                case.hint = mistake.fix
-                return f"{problem}. That is what you get when you {mistake.what}"
-        return problem
-
-    case.judge = judge_and_diagnose
-    return case
-
-
-def _copies(args: tuple) -> tuple:
-    return tuple(arg.detach().clone() if isinstance(arg, Tensor) else arg for arg in args)
+    return Mistake(f"your answer is what you get when you {what}; {fix}", matches)
 
 
 def _spikes_from_counts(counts: list[list[int]], num_steps: int) -> Tensor:
@@ -115,24 +67,24 @@ def _predicted(counts: Tensor, targets: Tensor) -> Tensor:
 
 
 ACCURACY_MISTAKES = [
-    Mistake("count the correct samples but do not divide by the batch size",
+    named("count the correct samples but do not divide by the batch size",
             "take the mean of the matches, (predictions == targets).float().mean()",
             lambda s, t: _predicted(s.sum(0), t).sum().item()),
-    Mistake("give a percentage", "return a fraction between 0 and 1, not a percentage",
+    named("give a percentage", "return a fraction between 0 and 1, not a percentage",
             lambda s, t: 100 * _predicted(s.sum(0), t).mean().item()),
-    Mistake("read only the last time step, spikes[-1]",
+    named("read only the last time step, spikes[-1]",
             "count the spikes over all steps first, spikes.sum(0), then argmax(-1)",
             lambda s, t: _predicted(s[-1], t).mean().item()),
-    Mistake("sum over the batch, spikes.sum(1), as if the batch came first",
+    named("sum over the batch, spikes.sum(1), as if the batch came first",
             "time is the first dimension: spikes.sum(0) has shape [batch, classes]",
             lambda s, t: _predicted(s.sum(1), t).mean().item()),
-    Mistake("take the argmax over the wrong dimension",
+    named("take the argmax over the wrong dimension",
             "argmax(-1) picks the class with the most spikes for each sample",
             lambda s, t: (s.sum(0).argmax(0) == t).float().mean().item()),
-    Mistake("compare each sample but never take the mean (one match per sample)",
+    named("compare each sample but never take the mean (one match per sample)",
             "average the matches over the batch, then .item()",
             lambda s, t: _predicted(s.sum(0), t)),
-    Mistake("return the tensor instead of a Python float",
+    named("return the tensor instead of a Python float",
             "end with .item(): the accuracy is one Python float",
             lambda s, t: _predicted(s.sum(0), t).mean()),
 ]
@@ -167,9 +119,8 @@ def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
         targets_t = torch.tensor(targets)
         expected = (spikes.sum(0).argmax(-1) == targets_t).float().mean().item()
         what = f"{what}; spike counts per sample {counts}"
-        cases.append(diagnosed(Case(what, (spikes, targets_t),
-                                    _judge_float(expected, "the accuracy"), hint),
-                               ACCURACY_MISTAKES))
+        cases.append(Case(what, (spikes, targets_t), _judge_float(expected, "the accuracy"),
+                          hint, ACCURACY_MISTAKES))
     return run_cases("check_accuracy", accuracy, cases, ("spikes", "targets"))
 
 
@@ -185,28 +136,28 @@ def _one_hot(targets: Tensor, classes: int) -> Tensor:
 
 
 MSE_RATE_MISTAKES = [
-    Mistake("use the spike counts, spikes.sum(0), instead of the firing rates",
+    named("use the spike counts, spikes.sum(0), instead of the firing rates",
             "the firing rate is the mean over time, spikes.mean(0): a neuron that fires at "
             "every step has rate 1, like its one-hot target",
             lambda s, t: ((s.sum(0) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    Mistake("average over the batch too, spikes.mean((0, 1)), before comparing with the labels",
+    named("average over the batch too, spikes.mean((0, 1)), before comparing with the labels",
             "average the spikes over time only, spikes.mean(0) (shape [batch, classes]): each "
             "sample is compared with its own label; the batch mean comes last, in the loss",
             lambda s, t: ((s.mean((0, 1)) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    Mistake("average over time along dim 1, as if the batch came first",
+    named("average over time along dim 1, as if the batch came first",
             "time is the first dimension: spikes.mean(0)",
             lambda s, t: ((s.mean(1) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    Mistake("sum the squared errors over the classes instead of averaging",
+    named("sum the squared errors over the classes instead of averaging",
             "average over the batch AND the classes: .mean() of the [batch, classes] errors "
             "(F.mse_loss does that)",
             lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum(-1).mean()),
-    Mistake("sum the squared errors instead of averaging them",
+    named("sum the squared errors instead of averaging them",
             "average over the batch and the classes with .mean(), not .sum()",
             lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum()),
-    Mistake("take the absolute error instead of the squared one",
+    named("take the absolute error instead of the squared one",
             "square the difference: (rate - one_hot) ** 2",
             lambda s, t: (s.mean(0) - _one_hot(t, s.shape[-1])).abs().mean()),
-    Mistake("take the square root (RMSE)", "the loss is the mean squared error, no square root",
+    named("take the square root (RMSE)", "the loss is the mean squared error, no square root",
             lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).mean().sqrt()),
 ]
 
@@ -235,9 +186,9 @@ def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
          "compare the rates with the one-hot labels, F.one_hot(targets, classes)"),
     ]:
         expected = _expected_mse_rate(spikes, targets)
-        cases.append(diagnosed(Case(what, (spikes, targets),
-                                    lambda got, e=expected: compare_tensor(got, e, "the loss"),
-                                    hint), MSE_RATE_MISTAKES))
+        cases.append(Case(what, (spikes, targets),
+                          lambda got, e=expected: compare_tensor(got, e, "the loss"), hint,
+                          MSE_RATE_MISTAKES))
 
     # Gradients must flow: the loss of a differentiable spike tensor, then backward.
     spikes = torch.rand(5, 2, 3, generator=generator).requires_grad_()

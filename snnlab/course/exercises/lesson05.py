@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, compare_tensor, fmt, judge_int, run_cases
-from snnlab.course.exercises.lesson04 import Mistake, diagnosed
+from snnlab.course.exercises.lesson04 import named
 from snnlab.neurons import LIF, reset_states
 
 
@@ -33,21 +33,21 @@ def _side_after(image_size: int, kernel_sizes: list[int], pool: int, trim: int =
 
 
 FLAT_FEATURES_MISTAKES = [
-    Mistake("shrink the side by the kernel size instead of kernel - 1",
+    named("shrink the side by the kernel size instead of kernel - 1",
             "a k x k convolution without padding has s - k + 1 positions along a side",
             lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=0) ** 2),
-    Mistake("divide with / and round only at the end",
+    named("divide with / and round only at the end",
             "round down after every pooling, with // (floor division)",
             lambda n, ks, p, c: int(c[-1] * _side_after(n, ks, p, round_down=False) ** 2)),
-    Mistake("forget the channels", "multiply by the last layer's channels, channels[-1]",
+    named("forget the channels", "multiply by the last layer's channels, channels[-1]",
             lambda n, ks, p, c: _side_after(n, ks, p) ** 2),
-    Mistake("multiply by the first layer's channels",
+    named("multiply by the first layer's channels",
             "the values that reach nn.Linear come from the last layer: channels[-1]",
             lambda n, ks, p, c: c[0] * _side_after(n, ks, p) ** 2),
-    Mistake("add up the channels of every layer",
+    named("add up the channels of every layer",
             "only the last layer's maps reach nn.Linear: channels[-1] * side * side",
             lambda n, ks, p, c: sum(c) * _side_after(n, ks, p) ** 2),
-    Mistake("return the side, not the number of values",
+    named("return the side, not the number of values",
             "the answer counts every value: channels[-1] * side * side",
             lambda n, ks, p, c: _side_after(n, ks, p)),
 ]
@@ -77,7 +77,7 @@ def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]]
         expected = _flat_features_of_layers(*args)
 
         judge = judge_int(expected, "the size", "nn.Linear needs one")
-        cases.append(diagnosed(Case(what, args, judge, hint), FLAT_FEATURES_MISTAKES))
+        cases.append(Case(what, args, judge, hint, FLAT_FEATURES_MISTAKES))
     return run_cases("check_flat_features", flat_features, cases,
                       ("image_size", "kernel_sizes", "pool", "channels"))
 
@@ -134,14 +134,14 @@ def _run_steps(net: torch.nn.Module, x: Tensor, num_steps: int, reset_every_step
 
 
 RUN_STATEFUL_MISTAKES = [
-    Mistake("reset the state at every step",
+    named("reset the state at every step",
             "reset once, before the loop: within a sample the membrane must carry over from "
             "one step to the next",
             lambda net, x, n: _run_steps(net, x, n, reset_every_step=True)),
-    Mistake("stack the outputs batch-first, torch.stack(outputs, dim=1)",
+    named("stack the outputs batch-first, torch.stack(outputs, dim=1)",
             "stack time-first, torch.stack(outputs) (dim=0): [num_steps, batch, ...]",
             lambda net, x, n: _run_steps(net, x, n, dim=1)),
-    Mistake("add up the outputs of all steps instead of stacking them",
+    named("add up the outputs of all steps instead of stacking them",
             "keep every step: torch.stack(outputs) gives [num_steps, batch, ...]",
             lambda net, x, n: _run_steps(net, x, n).sum(0)),
 ]
@@ -182,8 +182,8 @@ def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Te
                 for _ in range(3):
                     net(torch.rand(earlier_batch, *shape, generator=generator) + 0.5)
 
-        cases.append(diagnosed(Case(what, (net, x, num_steps), _judge_time_first(expected), hint),
-                               RUN_STATEFUL_MISTAKES))
+        cases.append(Case(what, (net, x, num_steps), _judge_time_first(expected), hint,
+                          RUN_STATEFUL_MISTAKES))
     return run_cases("check_run_stateful", run_stateful, cases, ("net", "x", "num_steps"))
 
 
@@ -217,20 +217,20 @@ def _per_image(spikes: Tensor) -> tuple[float, float]:
 
 
 DEAD_AND_SATURATED_MISTAKES = [
-    Mistake("judge each image on its own and average (silent or saturated per image)",
+    named("judge each image on its own and average (silent or saturated per image)",
             "count each neuron over the steps AND the images (dims 0 and 1): dead means no "
             "spike on any image, saturated a spike at every step of every image",
             _per_image),
-    Mistake("call a neuron saturated when it fires T times in total (instead of T * B)",
+    named("call a neuron saturated when it fires T times in total (instead of T * B)",
             "saturated means a spike at every step of every image: a total of T * B",
             lambda s: (_dead_and_saturated(s)[0],
                        (s.flatten(2).sum(dim=(0, 1)) >= s.shape[0]).float().mean().item())),
-    Mistake("count the neurons instead of taking fractions",
+    named("count the neurons instead of taking fractions",
             "divide by the number of neurons: .float().mean() of the [N] yes/no tensor",
             lambda s: tuple(float(v * s[0, 0].numel()) for v in _dead_and_saturated(s))),
-    Mistake("return (saturated, dead), the wrong order", "return (dead, saturated)",
+    named("return (saturated, dead), the wrong order", "return (dead, saturated)",
             lambda s: _dead_and_saturated(s)[::-1]),
-    Mistake("return tensors instead of Python floats",
+    named("return tensors instead of Python floats",
             "end each fraction with .item(): return two Python floats",
             lambda s: tuple(torch.tensor(v) for v in _dead_and_saturated(s))),
 ]
@@ -281,5 +281,5 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
                     return f"{label} should be {fmt(want)}, but yours is {fmt(float(value))}"
             return None
 
-        cases.append(diagnosed(Case(what, (spikes,), judge, hint), DEAD_AND_SATURATED_MISTAKES))
+        cases.append(Case(what, (spikes,), judge, hint, DEAD_AND_SATURATED_MISTAKES))
     return run_cases("check_dead_and_saturated", dead_and_saturated, cases, ("spikes",))

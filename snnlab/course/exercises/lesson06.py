@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, compare_tensor, judge_int, run_cases
-from snnlab.course.exercises.lesson04 import Mistake, diagnosed
+from snnlab.course.exercises.lesson04 import named
 
 
 def _transposed_size_measured(size: int, kernel_size: int, stride: int, padding: int,
@@ -22,19 +22,19 @@ def _transposed_size_measured(size: int, kernel_size: int, stride: int, padding:
 
 
 TRANSPOSED_SIZE_MISTAKES = [
-    Mistake("use a convolution's rule, (size + 2 * padding - kernel_size) // stride + 1",
+    named("use a convolution's rule, (size + 2 * padding - kernel_size) // stride + 1",
             "a transposed convolution runs that rule backwards: (size - 1) * stride "
             "- 2 * padding + kernel_size + output_padding",
             lambda n, k, s, p, op: (n + 2 * p - k) // s + 1),
-    Mistake("multiply size by stride, forgetting the - 1",
+    named("multiply size by stride, forgetting the - 1",
             "n inputs stride pixels apart span (size - 1) * stride pixels, first to last",
             lambda n, k, s, p, op: n * s - 2 * p + k + op),
-    Mistake("leave out output_padding", "add output_padding at the end",
+    named("leave out output_padding", "add output_padding at the end",
             lambda n, k, s, p, op: (n - 1) * s - 2 * p + k),
-    Mistake("assume the layer doubles the side, size * stride",
+    named("assume the layer doubles the side, size * stride",
             "work it out from all five settings; doubling is right only for the decoder's",
             lambda n, k, s, p, op: n * s),
-    Mistake("take the padding off one side only",
+    named("take the padding off one side only",
             "padding trims padding pixels from each side: subtract 2 * padding",
             lambda n, k, s, p, op: (n - 1) * s - p + k + op),
 ]
@@ -67,7 +67,7 @@ def check_transposed_output_size(
         expected = _transposed_size_measured(*args)
 
         judge = judge_int(expected, "the output side", "a number of pixels")
-        cases.append(diagnosed(Case(what, args, judge, hint), TRANSPOSED_SIZE_MISTAKES))
+        cases.append(Case(what, args, judge, hint, TRANSPOSED_SIZE_MISTAKES))
     return run_cases("check_transposed_output_size", transposed_output_size, cases,
                       ("size", "kernel_size", "stride", "padding", "output_padding"))
 
@@ -90,25 +90,25 @@ def _with_reset(currents: Tensor, beta: float) -> Tensor:
 
 
 LEAKY_READOUT_MISTAKES = [
-    Mistake("add up the currents without the leak",
+    named("add up the currents without the leak",
             "let the old membrane decay at every step: U[t] = beta * U[t-1] + I[t]",
             lambda c, b: c.sum(0)),
-    Mistake("average the currents over time", "U[t] = beta * U[t-1] + I[t], from U = 0",
+    named("average the currents over time", "U[t] = beta * U[t-1] + I[t], from U = 0",
             lambda c, b: c.mean(0)),
-    Mistake("weight step t by beta ** t, so the first step counts most",
+    named("weight step t by beta ** t, so the first step counts most",
             "the current of step t decays once per step that follows it: beta ** (T - 1 - t)",
             lambda c, b: sum(b ** t * c[t] for t in range(len(c)))),
-    Mistake("apply the leak after adding the current, U[t] = beta * (U[t-1] + I[t])",
+    named("apply the leak after adding the current, U[t] = beta * (U[t-1] + I[t])",
             "leak first, then add this step's current in full: beta * U[t-1] + I[t]",
             lambda c, b: b * _leaky_readout_expected(c, b)),
-    Mistake("spike and reset at the threshold like an ordinary LIF",
+    named("spike and reset at the threshold like an ordinary LIF",
             "the output layer never spikes and is never reset; only the leak acts",
             _with_reset),
-    Mistake("return the membrane of every step",
+    named("return the membrane of every step",
             "return only the last step's membrane, U[T-1], shape currents.shape[1:]",
             lambda c, b: torch.stack([_leaky_readout_expected(c[: t + 1], b)
                                       for t in range(len(c))])),
-    Mistake("return the first step's membrane", "return the last step's, U[T-1]",
+    named("return the first step's membrane", "return the last step's, U[T-1]",
             lambda c, b: c[0]),
 ]
 
@@ -140,10 +140,9 @@ def check_leaky_readout(leaky_readout: Callable[[Tensor, float], Tensor]) -> boo
          "return only the last step's membrane, shape currents.shape[1:]"),
     ]:
         expected = _leaky_readout_expected(currents, beta)
-        cases.append(diagnosed(
-            Case(what, (currents, beta),
-                 lambda got, e=expected: compare_tensor(got, e, "the reconstruction"), hint),
-            LEAKY_READOUT_MISTAKES))
+        cases.append(Case(what, (currents, beta),
+                          lambda got, e=expected: compare_tensor(got, e, "the reconstruction"),
+                          hint, LEAKY_READOUT_MISTAKES))
     return run_cases("check_leaky_readout", leaky_readout, cases, ("currents", "beta"))
 
 
@@ -163,20 +162,20 @@ def _judge_loss(expected: Tensor) -> Callable[[Any], str | None]:
 
 
 MEAN_STEP_LOSS_MISTAKES = [
-    Mistake("score the last step only, like the recipe's loss",
+    named("score the last step only, like the recipe's loss",
             "every step counts: average the error of all T steps",
             lambda s, m, x: ((m[-1] - x) ** 2).mean()),
-    Mistake("average the membrane over time first, then take one MSE",
+    named("average the membrane over time first, then take one MSE",
             "square each step's error before you average over time: the mean of the per-step "
             "MSEs, not the MSE of the time-averaged membrane",
             lambda s, m, x: ((m.mean(0) - x) ** 2).mean()),
-    Mistake("add up the per-step errors instead of averaging them",
+    named("add up the per-step errors instead of averaging them",
             "divide by T: the mean over the steps, not their sum",
             lambda s, m, x: ((m - x) ** 2).mean(dim=tuple(range(1, m.dim()))).sum()),
-    Mistake("sum over the pixels instead of averaging",
+    named("sum over the pixels instead of averaging",
             "average over every pixel and image too: .mean() over all dimensions",
             lambda s, m, x: ((m - x) ** 2).flatten(2).sum(-1).mean()),
-    Mistake("take the absolute error instead of the squared one",
+    named("take the absolute error instead of the squared one",
             "square the difference: (membrane - images) ** 2",
             lambda s, m, x: (m - x).abs().mean()),
 ]
@@ -210,9 +209,8 @@ def check_mean_step_loss(mean_step_loss: Callable[[Tensor, Tensor, Tensor], Tens
     ]:
         expected = ((membrane - images) ** 2).mean()
         spikes = latent[: membrane.shape[0]]
-        cases.append(diagnosed(Case(what, (spikes, membrane, images),
-                                    _judge_loss(expected), hint),
-                               MEAN_STEP_LOSS_MISTAKES))
+        cases.append(Case(what, (spikes, membrane, images), _judge_loss(expected), hint,
+                          MEAN_STEP_LOSS_MISTAKES))
 
     def keeps_graph(got: Any) -> str | None:
         if not isinstance(got, Tensor) or not got.requires_grad:
