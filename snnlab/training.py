@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -318,6 +319,37 @@ def _check_history(history: object, metric: str, epochs: int) -> History:
     return history
 
 
+def _watched() -> bool:
+    """Whether someone watches this run live, so that progress bars make sense.
+
+    Yes in a terminal, and in a notebook kernel that a Jupyter server started (JupyterLab,
+    Jupyter Notebook: they set ``JPY_SESSION_NAME``), Colab or VS Code. No when the output
+    goes to a file, or when nbconvert, nbclient, papermill or nbval run a notebook: a stored
+    notebook would keep one widget per bar, which reads "0/469" wherever no kernel runs it
+    (GitHub, HTML). Those runs print one line per epoch instead.
+    """
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:  # a notebook kernel
+        return ("JPY_SESSION_NAME" in os.environ or "google.colab" in sys.modules
+                or "VSCODE_PID" in os.environ)
+    return sys.stderr.isatty()
+
+
+def _epoch_line(history: History, epochs: int, bars: bool) -> str:
+    """The summary of the epoch just finished. Under a progress bar (which showed the training
+    numbers) the test result; otherwise everything, the training numbers named as what they
+    are: means over the epoch's batches, taken while the weights changed."""
+    last, metric = history.final(), history.metric
+    epoch = f"epoch {int(last['epoch'])}/{epochs}"
+    test = (f"test loss {last['test_loss']:.4f}, test {metric} {last[f'test_{metric}']:.4f}"
+            if not math.isnan(last["test_loss"]) else "no test set")
+    if bars:
+        return f"{epoch}: {test}"
+    return (f"{epoch}: train loss {last['train_loss']:.4f}, train {metric} "
+            f"{last[f'train_{metric}']:.4f} (means over the epoch's batches) | {test} | "
+            f"{last['seconds']:.0f} s")
+
+
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
         optimizer: torch.optim.Optimizer, epochs: int, test_loader: Iterable | None = None, *,
         metric: str = "accuracy", scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
@@ -338,6 +370,9 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     history beside it (``<name>.history.csv`` per epoch, ``<name>.steps.csv`` per step).
     ``history``: the history of an earlier, unfinished run of this model to continue (its
     finished epochs count towards ``epochs``).
+    ``progress``: report while training. A run someone watches (a terminal, a live notebook)
+    gets a progress bar per epoch and the test result after it; any other run (output to a
+    file, a notebook executed by nbconvert or nbval) one summary line per epoch.
 
     Stops early, returning the history so far with ``stopped`` and ``stopped_at`` set, on:
     a NaN or inf loss, gradient or weight (the weights of the last good step are restored,
@@ -382,13 +417,14 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
             _save_history(history, checkpoint)
         return history
 
+    bars = progress and _watched()  # else one line per epoch: see _watched
     epoch = batch_number = 0  # the batch being fetched or trained on, counted from 1
     try:
         for epoch in range(first_epoch, epochs + 1):
             model.train()
             start = time.perf_counter()
             total_loss, total_metric, count = 0.0, 0.0, 0
-            bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not progress)
+            bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not bars)
             batch_number = 1
             for batch_number, batch_data in enumerate(bar, start=1):
                 images, labels = _unpack(batch_data, "train_loader", metric)
@@ -440,15 +476,14 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
             test = {"loss": math.nan, metric: math.nan}
             if test_loader is not None:
                 test = evaluate(model, test_loader, loss_fn, metric=metric, device=device,
-                                progress=progress)
+                                progress=bars)
             for key, value in (("epoch", epoch), ("train_loss", total_loss / count),
                                (f"train_{metric}", total_metric / count),
                                ("test_loss", test["loss"]), (f"test_{metric}", test[metric]),
                                ("seconds", time.perf_counter() - start)):
                 history.epochs[key].append(float(value))
-            if progress and test_loader is not None:
-                print(f"epoch {epoch}: test loss {test['loss']:.4f}, "
-                      f"test {metric} {test[metric]:.4f}")
+            if progress:
+                print(_epoch_line(history, epochs, bars))
             if checkpoint is not None:
                 try:
                     checkpoints.save_checkpoint(checkpoint, model, optimizer, scheduler,

@@ -36,7 +36,8 @@ def test_train_cli_end_to_end(tmp_path, mnist_root):
     assert 0.3 < metrics["test_accuracy"] <= 1.0  # chance is 0.1
     # the final test metric is printed
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
-    assert "epoch 1/2" in result.stderr  # the progress bar
+    # not a terminal: one summary line per epoch instead of progress bars
+    assert "epoch 1/2: train loss" in result.stdout and "it/s" not in result.stderr
 
     with open(out / "fc.history.csv") as file:
         rows = list(csv.DictReader(file))
@@ -243,3 +244,65 @@ def test_train_cli_resumes_an_interrupted_run_and_says_so(tmp_path, mnist_root, 
     assert "after 2 epochs" in out
     history = training.History.from_csv(tmp_path / "run" / "fc.history.csv")
     assert history.epochs["epoch"] == [1.0, 2.0]
+
+
+def test_train_cli_runs_the_lab_handouts_recipe_shape_into_its_own_folder(tmp_path, mnist_root):
+    """--num-hidden, --num-steps, --batch-size, --loss, --lr, --schedule: the handout's kind of
+    run (784-512-10, T=200, batch 512, ce_membrane, constant 5e-4), scaled down."""
+    common = ["--data-dir", str(mnist_root), "--device", "cpu", "--subset", "256"]
+    result = _run("fc", "--num-hidden", "16", "--num-steps", "8", "--batch-size", "64",
+                  "--loss", "ce_membrane", "--lr", "5e-4", "--schedule", "constant",
+                  "--epochs", "1", *common, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = (tmp_path / "runs" / "fc_num-hidden-16_num-steps-8_batch-size-64_loss-ce_membrane"
+           "_lr-0.0005_schedule-constant_epochs-1_subset-256")
+    metrics = json.loads((out / "fc.metrics.json").read_text())
+    assert metrics["model_config"]["num_hidden"] == 16 and metrics["model_config"]["num_steps"] == 8
+    assert (metrics["batch_size"], metrics["loss"], metrics["lr"], metrics["schedule"]) == (
+        64, "ce_membrane", 5e-4, "constant")
+    assert metrics["stopped"] is None and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert len((out / "fc.steps.csv").read_text().splitlines()) == 1 + 256 // 64
+    # ce_membrane sums 8 steps of cross-entropy: the loss starts near 8 ln 10, not ln 10
+    with open(out / "fc.steps.csv") as file:
+        first_loss = float(next(csv.DictReader(file))["loss"])
+    assert first_loss > 8
+    model = checkpoints.load_checkpoint(out / "fc.pt")
+    assert model.fc1.out_features == 16 and model.num_steps == 8
+    assert result.stdout.count("epoch 1/1: train loss") == 1  # one line, no bars
+    assert "it/s" not in result.stderr
+
+    # Another setting, another folder: the first run stays as it was.
+    other = _run("fc", "--num-hidden", "16", "--num-steps", "4", "--epochs", "1", *common,
+                 cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+    other_out = tmp_path / "runs" / "fc_num-hidden-16_num-steps-4_epochs-1_subset-256"
+    assert json.loads((out / "fc.metrics.json").read_text()) == metrics
+    # the recipe's own loss and schedule are implied by its name, not written
+    other_metrics = json.loads((other_out / "fc.metrics.json").read_text())
+    assert "loss" not in other_metrics and "schedule" not in other_metrics
+
+
+def test_train_cli_help_lists_the_lab_options():
+    result = _run("--help")
+    assert result.returncode == 0
+    for word in ["--num-hidden", "--loss", "--schedule", "ce_membrane", "constant",
+                 "lab handout"]:
+        assert word in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["csnn", "--num-hidden", "100"], "--num-hidden is for the 'fc' model"),
+    (["fc", "--loss", "reconstruction"], "loss must be one of ('ce_rate', 'ce_membrane'"),
+    (["sae", "--loss", "ce_rate"], "loss must be one of ('reconstruction',)"),
+    (["fc", "--schedule", "cosine"], "invalid choice: 'cosine'"),
+    (["fc", "--num-hidden", "0"], "num_hidden"),
+])
+def test_train_cli_rejects_bad_lab_options(args, message, capsys, tmp_path):
+    try:
+        code = cli.main(["train", *args, "--out", str(tmp_path / "x")])
+    except SystemExit as exit_info:  # argparse's own errors
+        code = exit_info.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

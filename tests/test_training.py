@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import sys
 import tempfile
 
 import pytest
@@ -633,3 +634,57 @@ def test_a_folder_turned_read_only_mid_run_keeps_the_last_checkpoint_and_history
     printed = capsys.readouterr().out
     assert "the checkpoint could not be written" in printed and "Permission denied" in printed
     assert f"could not write the history beside {path}" in printed
+
+
+# ----- progress: bars for someone watching, one line per epoch for a stored run
+
+
+def test_fit_prints_one_line_per_epoch_when_nobody_watches(capsys):
+    """Under pytest, as under nbconvert or with output to a file: no terminal, no live notebook."""
+    model = _small_fc()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    training.fit(model, _fake_batches(3), losses.ce_rate, optimizer, epochs=2,
+                 test_loader=_fake_batches(2))
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "train loss" in lines[0] and "means over the epoch's batches" in lines[0]
+    assert "test accuracy" in lines[0] and lines[0].endswith(" s")
+    assert "it/s" not in captured.err and "|" not in captured.err  # no bar
+
+
+def test_fit_shows_bars_and_the_test_result_where_someone_watches(monkeypatch, capsys):
+    monkeypatch.setattr(training, "_watched", lambda: True)
+    model = _small_fc()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    training.fit(model, _fake_batches(3), losses.ce_rate, optimizer, epochs=1,
+                 test_loader=_fake_batches(2))
+    captured = capsys.readouterr()
+    assert "epoch 1/1" in captured.err and "3/3" in captured.err  # tqdm's bar
+    assert captured.out.startswith("epoch 1/1: test loss") and "train loss" not in captured.out
+
+
+def test_progress_false_prints_nothing(capsys):
+    model = _small_fc()
+    training.fit(model, _fake_batches(2), losses.ce_rate,
+                 torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, progress=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_watched_tells_a_live_notebook_from_an_executed_one(monkeypatch):
+    class Kernel:
+        pass
+
+    class Shell:
+        kernel = Kernel()
+
+    fake_ipython = type(sys)("IPython")
+    fake_ipython.get_ipython = Shell
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    for name in ("JPY_SESSION_NAME", "VSCODE_PID"):
+        monkeypatch.delenv(name, raising=False)
+    assert training._watched() is False  # nbconvert, nbclient, nbval, papermill
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/04_fc_snn_mnist.ipynb")
+    assert training._watched() is True  # a kernel that JupyterLab started

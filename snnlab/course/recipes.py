@@ -82,6 +82,24 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+# The losses a recipe can train with instead of its own (``loss="ce_membrane"``; CLI --loss),
+# by the metric the recipe is judged on.
+LOSSES: dict[str, dict[str, losses.LossFn]] = {
+    "accuracy": {fn.__name__: fn for fn in (losses.ce_rate, losses.ce_membrane, losses.mse_rate,
+                                            losses.mse_count)},
+    "mse": {losses.reconstruction.__name__: losses.reconstruction},
+}
+# How the learning rate moves: "one-cycle" (every recipe's: up to ``lr`` over the first 30%
+# of the steps, then down to nearly zero) or "constant" (``lr`` throughout, as the lab handout
+# and snnTorch's tutorials train).
+SCHEDULES = ("one-cycle", "constant")
+
+
+def _losses(recipe: Recipe) -> dict[str, losses.LossFn]:
+    """The losses a run of ``recipe`` may use, by name: its own and ``LOSSES`` of its metric."""
+    return {recipe.loss.__name__: recipe.loss, **LOSSES[recipe.metric]}
+
+
 def table() -> str:
     """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image).
     Lesson 04."""
@@ -131,14 +149,18 @@ def train(
     device: str | torch.device | None = None,
     data_dir: str | None = None,
     out: str | Path | None = None,
+    loss: str | None = None,
+    schedule: str = "one-cycle",
     progress: bool = True,
     **model_overrides: object,
 ) -> tuple[nn.Module, training.History]:
     """Train recipe ``name`` ("fc", "single", "csnn" or "sae") on MNIST. Lessons 04-06.
 
     Arguments left as None take the recipe's values. ``subset``/``test_subset`` train and
-    test on class-balanced subsets (quick runs). ``model_overrides`` change the network
-    (``num_steps=10``, ``beta=0.9``, ``tau=3.0``, ...). With ``out``, the folder receives
+    test on class-balanced subsets (quick runs). ``loss`` names another loss of
+    ``snnlab.losses`` (see ``LOSSES``); ``schedule`` is "one-cycle" (``lr`` is the peak) or
+    "constant" (``lr`` throughout). ``model_overrides`` change the network (``num_steps=10``,
+    ``beta=0.9``, ``num_hidden=512``, ``latent_dim=8``, ...). With ``out``, the folder receives
     ``<name>.pt`` (the checkpoint, saved after every epoch), ``<name>.metrics.json`` (the
     run's settings and result), ``<name>.history.csv`` (per epoch) and ``<name>.steps.csv``
     (per optimizer step): the layout of the course's pretrained files.
@@ -146,7 +168,7 @@ def train(
     Every argument, and ``out``, is checked before any work starts. Returns
     ``(model, history)``.
     """
-    settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed,
+    settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed, loss, schedule,
                          model_overrides)
     _check_run_arguments(device, data_dir, progress)
     checkpoint = None if out is None else _checkpoint_path(name, out, settings)
@@ -183,9 +205,13 @@ def _checkpoint_path(name: str, out: object, settings: dict) -> Path:
 
 
 def _settings(name: str, epochs: object, batch_size: object, lr: object, subset: object,
-              test_subset: object, seed: object, model_overrides: dict) -> dict:
+              test_subset: object, seed: object, loss: object, schedule: object,
+              model_overrides: dict) -> dict:
     """Every setting of a run, checked, the recipe's wherever the caller gave None."""
     recipe = _recipe(name)
+    loss = recipe.loss.__name__ if loss is None else loss
+    checks.choice("loss", loss, tuple(_losses(recipe)))
+    checks.choice("schedule", schedule, SCHEDULES)
     epochs, batch_size, lr = _with_defaults(recipe, epochs, batch_size, lr)
     checks.positive_int("epochs", epochs)
     checks.positive_int("batch_size", batch_size)
@@ -197,9 +223,16 @@ def _settings(name: str, epochs: object, batch_size: object, lr: object, subset:
         raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
     if seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed}")
-    return {"recipe": name, "model_config": build_model(name, **model_overrides).config,
-            "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-            "subset": subset, "test_subset": test_subset}
+    settings = {"recipe": name, "model_config": build_model(name, **model_overrides).config,
+                "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                "subset": subset, "test_subset": test_subset}
+    # Another loss or schedule than the recipe's is part of the run's settings; the recipe's
+    # own are implied by its name (so runs saved before these options existed still load).
+    if loss != recipe.loss.__name__:
+        settings["loss"] = loss
+    if schedule != "one-cycle":
+        settings["schedule"] = schedule
+    return settings
 
 
 class _CannotResume(Exception):
@@ -218,7 +251,8 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
         settings["batch_size"], size=recipe.image_size, subset=settings["subset"],
         test_subset=settings["test_subset"], root=data_dir, seed=settings["seed"])
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+    constant = settings.get("schedule") == "constant"
+    scheduler = None if constant else torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=settings["lr"], total_steps=settings["epochs"] * len(train_loader),
         pct_start=0.3)
     history = None
@@ -248,7 +282,9 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
 
     start = time.perf_counter()
     history = training.fit(
-        model, train_loader, recipe.loss, optimizer, settings["epochs"], test_loader,
+        model, train_loader, _losses(recipe)[settings.get("loss", recipe.loss.__name__)],
+        optimizer,
+        settings["epochs"], test_loader,
         metric=recipe.metric, scheduler=scheduler, device=device, checkpoint=checkpoint,
         history=history, progress=progress)
     if checkpoint is not None:
@@ -287,20 +323,23 @@ def load_or_train(
     seed: int = 0,
     device: str | torch.device | None = None,
     data_dir: str | None = None,
+    loss: str | None = None,
+    schedule: str = "one-cycle",
     progress: bool = True,
     **model_overrides: object,
 ) -> tuple[nn.Module, training.History]:
     """Train recipe ``name`` into ``out`` (as :func:`train`), or load the finished run there.
 
     A run in ``out`` counts when its ``<name>.metrics.json`` shows the same settings (recipe,
-    network, epochs, batch size, learning rate, seed, subsets). Finished: the network and its
-    history are read back, so re-running a lesson costs seconds. Interrupted (Ctrl-C, a
-    kernel restart, a failed save) after at least one epoch: training resumes from its last
-    checkpoint. Stopped by a NaN or inf, or run with other settings: it trains afresh. It
+    network, epochs, batch size, learning rate, schedule, loss, seed, subsets); give every
+    change of settings its own ``out`` folder, and each run stays on disk. Finished: the
+    network and its history are read back, so re-running a lesson costs seconds. Interrupted
+    (Ctrl-C, a kernel restart, a failed save) after at least one epoch: training resumes from
+    its last checkpoint. Stopped by a NaN or inf, or run with other settings: it trains afresh. It
     always prints which. Every argument, and ``out``, is checked before any work starts.
     Returns ``(model, history)``. Lessons 04-06.
     """
-    settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed,
+    settings = _settings(name, epochs, batch_size, lr, subset, test_subset, seed, loss, schedule,
                          model_overrides)
     _check_run_arguments(device, data_dir, progress)
     checkpoint = _checkpoint_path(name, out, settings)
@@ -416,8 +455,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = ("recipes (the defaults; Adam with a one-cycle schedule):\n"
                      + "\n".join("  " + line for line in table().splitlines())
-                     + "\n\nexample:\n  python -m snnlab train fc --epochs 1 --subset 2000 "
-                       "--out runs/fc")
+                     + "\n\nexamples:\n  python -m snnlab train fc --epochs 1 --subset 2000 "
+                       "--out runs/fc\n"
+                       "  python -m snnlab train fc --num-hidden 512 --num-steps 200 "
+                       "--batch-size 512 --loss ce_membrane --lr 5e-4 --schedule constant "
+                       "--epochs 3\n    (the lab handout's recipe, saved in "
+                       "runs/fc_num-hidden-512_...)")
     parser.add_argument("model", choices=sorted(RECIPES),
                         help="which network: fc (FCSNN), single (SingleLayerSNN), csnn (CSNN), "
                              "sae (SpikingAutoencoder)")
@@ -426,7 +469,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulation time steps per sample (default: the recipe's)")
     parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     parser.add_argument("--lr", type=float,
-                        help="peak learning rate of the one-cycle schedule (default: the recipe's)")
+                        help="learning rate: the peak of the one-cycle schedule, or the constant "
+                             "rate (default: the recipe's)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="one-cycle",
+                        help="how the learning rate moves (default: one-cycle)")
+    parser.add_argument("--loss", choices=sorted({n for m in LOSSES.values() for n in m}),
+                        help="the loss (default: the recipe's; fc, single and csnn take "
+                             f"{', '.join(LOSSES['accuracy'])}; sae only reconstruction)")
+    parser.add_argument("--num-hidden", type=int,
+                        help="hidden LIF neurons (fc only; default: the recipe's 1000)")
     parser.add_argument("--beta", type=float,
                         help="membrane decay per step, 0 < beta < 1 (fc, csnn, sae)")
     parser.add_argument("--tau", type=float,
@@ -436,7 +487,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder holding MNIST/raw/ (default: $SNNLAB_DATA_DIR or the cache)")
     parser.add_argument("--out", default=None,
                         help="folder for the checkpoint, metrics.json and history CSVs "
-                             "(default: runs/<model>)")
+                             "(default: runs/<model>, plus the changed settings, e.g. "
+                             "runs/fc_num-steps-10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--subset", type=int,
                         help="train on a class-balanced subset of this many images "
@@ -463,14 +515,20 @@ def main(args: argparse.Namespace) -> int:
         if args.model == "single":
             raise ValueError("--beta is not used by 'single'; give --tau (beta = 1 - 1/tau)")
         overrides["beta"] = args.beta
+    if args.num_hidden is not None:
+        if args.model != "fc":
+            raise ValueError(f"--num-hidden is for the 'fc' model; {args.model!r} has no hidden "
+                             "layer of that kind")
+        overrides["num_hidden"] = args.num_hidden
     if args.out is not None and not args.out.strip():
         raise ValueError("--out must name a folder, got an empty string")
-    out = Path(args.out) if args.out is not None else Path("runs") / args.model
+    out = Path(args.out) if args.out is not None else Path("runs") / run_name(args)
     test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
     model, history = load_or_train(
         args.model, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         subset=args.subset, test_subset=test_subset, seed=args.seed, device=args.device,
-        data_dir=args.data_dir, progress=not args.no_progress, **overrides)
+        data_dir=args.data_dir, loss=args.loss, schedule=args.schedule,
+        progress=not args.no_progress, **overrides)
     final, metric = history.final(), history.metric
     if history.stopped is not None:
         where = f" at epoch and batch {history.stopped_at}" if history.stopped_at else ""
@@ -483,3 +541,17 @@ def main(args: argparse.Namespace) -> int:
           f"{int(final['epoch'])} epochs; the run is in {out}/ ({args.model}.pt, "
           f"{args.model}.metrics.json, {args.model}.history.csv, {args.model}.steps.csv)")
     return 0
+
+
+def run_name(args: argparse.Namespace) -> str:
+    """The default folder name of a CLI run: the model, then each setting the command changed
+    (``fc``, ``fc_num-steps-10``, ``fc_num-hidden-512_num-steps-200_...``), so runs with other
+    settings never overwrite each other. Lesson 04."""
+    changed = [(option, getattr(args, option.replace("-", "_")))
+               for option in ("num-hidden", "num-steps", "beta", "tau", "batch-size", "loss",
+                              "lr", "schedule", "epochs", "subset", "seed")]
+    defaults = {"schedule": "one-cycle", "seed": 0}
+    parts = [f"{option}-{value:g}" if isinstance(value, float) else f"{option}-{value}"
+             for option, value in changed if value is not None and value != defaults.get(option)]
+    return "_".join([args.model, *parts])
+
