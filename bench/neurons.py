@@ -7,17 +7,35 @@ Contenders, all on the same input [num_steps, 128, 1000] (batch 128 x 1000 neuro
 - ``snntorch Leaky`` snnTorch's ``Leaky`` in the same loop (skipped if snnTorch is missing)
 
 Every repeat runs each contender once, in turn (interleaved, because the machine is
-shared), after warm-up runs; the table reports medians. Run from the repo root:
+shared), after warm-up runs; the table reports medians.
+
+A second table puts ``LIF.sequence`` next to its memory-bandwidth floor. Whatever the code,
+each time step must move, between the CPU and main memory, at least these step tensors of
+128 x 1000 float32 (512 kB each; a whole sequence does not fit in the caches):
+
+- forward, 3: read I[t]; write U[t] and S[t] (the outputs). U[t-1] and S[t-1] were
+  written one step before and are still in the cache.
+- backward, 4: read U[t] (the surrogate needs U[t] - theta), dL/dS[t] and dL/dU[t]; write
+  dL/dI[t]. lam[t+1] is still in the cache; for ``reset="subtract"`` with fixed beta and
+  theta nothing else is needed.
+
+That is 7 x 512 kB = 3.5 MB per step. The floor is ``torch.Tensor.copy_`` between two
+reused tensors of 3.5 step tensors each per step (a copy reads and writes its size, so it
+moves the same 7 x 512 kB), timed interleaved with ``LIF.sequence`` forward + backward
+under dense random gradients for both outputs (a real loss's gradients are dense; the first
+table's ``spk.sum()`` gives constant ones that take no memory). The ratio LIF time / copy
+time says how far the LIF is from the speed of memory itself. Run from the repo root:
 
     python bench/neurons.py [--repeats 15] [--threads 2] [--no-write]
 
-It prints a markdown table and appends it to bench/results.md.
+It prints both markdown tables and appends them to bench/results.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import time
@@ -29,6 +47,7 @@ from snnlab.neurons import LIF
 
 RESULTS = Path(__file__).with_name("results.md")
 BATCH, NEURONS = 128, 1000
+STEP_TENSORS = 3 + 4  # step tensors each step moves: forward 3, backward 4 (docstring)
 
 
 def run_sequence(lif, input_seq):
@@ -76,6 +95,38 @@ def contenders() -> dict:
     return found
 
 
+def floor_rows(num_steps: int, repeats: int, warmup: int) -> tuple:
+    """``(T, LIF ms, copy ms, ratio, MB moved, copy GB/s)``, medians of interleaved runs."""
+    generator = torch.Generator().manual_seed(1)
+    shape = (num_steps, BATCH, NEURONS)
+    input_seq = (torch.randn(shape, generator=generator) * 0.5 + 0.3).requires_grad_()
+    grads = (torch.randn(shape, generator=generator), torch.randn(shape, generator=generator))
+    lif = LIF(beta=0.9)
+    source = torch.randn(STEP_TENSORS * num_steps * BATCH * NEURONS // 2, generator=generator)
+    target = torch.empty_like(source)
+
+    def time_lif() -> float:
+        input_seq.grad = None
+        start = time.perf_counter()
+        torch.autograd.backward(lif.sequence(input_seq), grads)
+        return time.perf_counter() - start
+
+    def time_copy() -> float:
+        start = time.perf_counter()
+        target.copy_(source)
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        time_lif(), time_copy()
+    pairs = [(time_lif(), time_copy()) for _ in range(repeats)]
+    lif_s = statistics.median(p[0] for p in pairs)
+    copy_s = statistics.median(p[1] for p in pairs)
+    ratios = [a / b for a, b in pairs]
+    moved = 2 * source.numel() * source.element_size()
+    return (num_steps, lif_s * 1e3, copy_s * 1e3, statistics.median(ratios), min(ratios),
+            max(ratios), moved / 1e6, moved / copy_s / 1e9)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -117,6 +168,20 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {t} | {name} | {ms:.1f} | {spread} | {x} |" for t, name, ms, spread, x in rows]
+    floors = [floor_rows(num_steps, args.repeats, args.warmup) for num_steps in args.steps]
+    lines += [
+        "",
+        f"Memory-bandwidth floor: `LIF.sequence` forward + backward (dense gradients) against "
+        f"`copy_` of the same bytes, {STEP_TENSORS} step tensors of {BATCH} x {NEURONS} float32 "
+        f"per step (see the docstring of `bench/neurons.py`); medians of {args.repeats} "
+        f"interleaved pairs, load average {os.getloadavg()[0]:.1f} at the end.",
+        "",
+        "| T | bytes moved | LIF ms | copy_ ms (GB/s) | LIF / copy_ (min-max per pair) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {t} | {mb:.0f} MB | {lif_ms:.1f} | {copy_ms:.1f} ({gbs:.1f}) | "
+              f"{ratio:.1f}x ({low:.1f}-{high:.1f}) |"
+              for t, lif_ms, copy_ms, ratio, low, high, mb, gbs in floors]
     table = "\n".join(lines) + "\n"
     print(table)
     if not args.no_write:

@@ -8,12 +8,18 @@ implementations of a model take turns, step by step, so that a busy machine slow
 The reference networks are written the way those libraries' tutorials write them: a Python
 loop over time steps that runs every layer at every step.
 
-    python bench/train_speed.py [--steps 7] [--threads 2] [--no-write]
+``--reuse-memory-ab`` measures something else: the same snnlab step with and without the
+reused memory of ``snnlab.bptt`` (``REUSE_MEMORY`` True / False). Two copies of each model
+(same initial weights, each with its own Adam) take turns step by step, the switch flipped
+before each step, in the order ABBA so that neither side always goes first.
+
+    python bench/train_speed.py [--steps 7] [--threads 2] [--no-write] [--reuse-memory-ab]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import os
 import platform
@@ -33,7 +39,7 @@ from spikingjelly.activation_based import neuron as sj_neuron
 from spikingjelly.activation_based import surrogate as sj_surrogate
 from torch import nn
 
-from snnlab import data, losses, models
+from snnlab import bptt, data, losses, models
 
 BATCH = 128
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -174,14 +180,69 @@ def make_step(model: nn.Module, loss_fn, images, labels, targets_are_images: boo
     return step
 
 
+def spread(values: list[float]) -> str:
+    return f"{1000 * min(values):.1f}-{1000 * max(values):.1f}"
+
+
+def reuse_memory_ab(args) -> list[str]:
+    """Each model's step with the reused memory (A) and without it (B), interleaved ABBA."""
+    rows = []
+    for name, build_ours, _, _, loss_fn, size, num_steps in CASES:
+        images, labels = next(iter(data.loaders(BATCH, size=size)[0]))
+        autoencoder = loss_fn is losses.reconstruction
+        model = build_ours()
+        steps = {True: make_step(model, loss_fn, images, labels, autoencoder),
+                 False: make_step(copy.deepcopy(model), loss_fn, images, labels, autoencoder)}
+        times = {True: [], False: []}
+        for i in range(args.steps + 2):  # the first two of each side are warm-up
+            for reuse in ((True, False) if i % 2 == 0 else (False, True)):
+                bptt.REUSE_MEMORY = reuse
+                elapsed = steps[reuse]()
+                if i >= 2:
+                    times[reuse].append(elapsed)
+        bptt.REUSE_MEMORY = True
+        ratios = [b / a for a, b in zip(times[True], times[False], strict=True)]
+        ms_on, ms_off = (1000 * statistics.median(times[r]) for r in (True, False))
+        gain = 1 - ms_on / ms_off
+        rows.append(f"| {name} | {num_steps} | {ms_on:.1f} ({spread(times[True])}) | "
+                    f"{ms_off:.1f} ({spread(times[False])}) | {100 * gain:+.1f}% | "
+                    f"{statistics.median(ratios):.3f} ({min(ratios):.2f}-{max(ratios):.2f}) |")
+        print(f"{name:20s} T={num_steps:<4d} reuse {ms_on:8.1f} ms   no reuse {ms_off:8.1f} ms"
+              f"   saved {100 * gain:+5.1f}%", flush=True)
+    return [
+        f"### Reused memory on / off, training step ({datetime.date.today()}, "
+        "`python bench/train_speed.py --reuse-memory-ab`)",
+        "",
+        f"One Adam step of snnlab's model on one MNIST batch of {BATCH}, with "
+        f"`snnlab.bptt.REUSE_MEMORY` True and False, steps interleaved ABBA, median of "
+        f"{args.steps} steps each (min-max in brackets), {torch.get_num_threads()} threads, "
+        f"load average {os.getloadavg()[0]:.1f} at the end, torch {torch.__version__}. "
+        "\"saved\" is 1 - on/off of the medians; \"off/on\" the median of the per-pair ratios.",
+        "",
+        "| model | T | reuse on ms | reuse off ms | saved | off/on per pair |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=7, help="timed steps per model (median)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
+    parser.add_argument("--reuse-memory-ab", action="store_true",
+                        help="time snnlab with and without bptt.REUSE_MEMORY instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.reuse_memory_ab:
+        table = reuse_memory_ab(args)
+        if not args.no_write:
+            with open(RESULTS, "a") as file:
+                file.write("\n" + "\n".join(table) + "\n")
+            print(f"appended to {RESULTS}")
+        return
 
     rows = []
     for name, build_ours, build_reference, library, loss_fn, size, num_steps in CASES:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from snnlab import bptt
+from snnlab import bptt, models
 from snnlab.neurons import LIF
 
 BIG = (8, 128, 1000)  # 4 MB in float32: above MIN_BYTES, so it comes from the pool
@@ -120,3 +120,12 @@ def test_a_training_loop_stops_taking_new_memory():
         del spk, mem, xi
         sizes.append(bptt.cached_bytes())
     assert sizes[0] > 0 and sizes[1] == sizes[2] == sizes[3]
+
+
+def test_forward_steps_never_touches_the_pool_and_forward_does():
+    model = models.FCSNN()  # hidden layer [25, 64, 1000]: 6.4 MB, above MIN_BYTES
+    x = torch.rand(64, 784)
+    model.forward_steps(x)
+    assert bptt.cached_bytes() == 0
+    model(x)
+    assert bptt.cached_bytes() > 0

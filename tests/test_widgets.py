@@ -459,7 +459,7 @@ def test_sliders_a_choice_does_not_use_are_greyed_out(shown):
 
 
 def test_encoding_explorer_greys_out_the_other_codes_knobs(shown):
-    panel = widgets.encoding_explorer(_digits(), [8, 1])
+    panel = widgets.encoding_explorer(_digits(), [8, 1, 4])
     gain, tau = _control(panel, "gain"), _control(panel, "tau")
     assert not gain.disabled and tau.disabled
     _control(panel, "code").value = "latency (log)"
