@@ -172,7 +172,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
         images, labels = images.to(device), labels.to(device)
         targets = _targets_for(metric, images, labels)
         spikes, membrane = model(images)
-        batch = images.shape[0]
+        batch = len(labels)  # images may be time-first events [T, B, ...]
         total_loss += loss_fn(spikes, membrane, targets).item() * batch
         total_metric += _batch_metric(metric, spikes, membrane, targets) * batch
         count += batch
@@ -290,7 +290,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                 if scheduler is not None:
                     scheduler.step()
 
-                batch = images.shape[0]
+                batch = len(labels)  # images may be time-first events [T, B, ...]
                 batch_metric = _batch_metric(metric, spikes.detach(), membrane.detach(), targets)
                 history.steps["loss"].append(loss.item())
                 history.steps[metric].append(batch_metric)
