@@ -370,8 +370,6 @@ def _check_events(model: nn.Module, x: object, shape: tuple[int, int, int]) -> T
     hint = ""
     if x.dim() == 4 and tuple(x.shape[1:]) == shape:
         hint = ": a single step or sample? Events are time-first [T, B, ...]"
-    elif x.dim() == 5 and tuple(x.shape[2:]) != shape and x.shape[1] == shape[0]:
-        hint = ": batch-first? Events are time-first [T, B, ...]; use x.transpose(0, 1)"
     raise ValueError(f"{name}: x must be time-first events [T, B, {shape[0]}, {shape[1]}, "
                      f"{shape[2]}] (snnlab.events), got {tuple(x.shape)}{hint}")
 

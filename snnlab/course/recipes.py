@@ -79,16 +79,16 @@ RECIPES: dict[str, Recipe] = {
         note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
     "order": Recipe(
         models.RecurrentSNN, dict(num_hidden=256, beta=0.9),
-        losses.ce_rate, "accuracy", epochs=2, batch_size=128, lr=2e-3, image_size=34,
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=2e-3, image_size=34,
         loaders=events.order_loaders,
         note="lesson 07: which of two event digits came first; recurrent LIF layer"),
     "order_collapsed": Recipe(
         models.RecurrentSNN, dict(num_hidden=256, beta=0.9, collapse_time=True),
-        losses.ce_rate, "accuracy", epochs=2, batch_size=128, lr=2e-3, image_size=34,
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=2e-3, image_size=34,
         loaders=events.order_loaders,
         note="lesson 07: the same network on the events averaged over time (no order)"),
     "ecsnn": Recipe(
-        models.EventCSNN, dict(beta=0.5),
+        models.EventCSNN, dict(beta=0.9),
         losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=5e-3, image_size=34,
         loaders=events.saccade_loaders,
         note="lesson 07: a CSNN on event-camera digits (saccades)"),
