@@ -208,9 +208,10 @@ class EventDigits(Dataset):
 
     ``task="saccade"``: each digit on its own saccade (``saccade_events``); the label is the
     digit. ``task="order"``: each digit followed by a partner digit of another class
-    (``order_events``); the label is the digit that came *first*. Which partner, and every
-    triangle's angle, depend only on ``seed`` and the sample's index, so the same sample is
-    the same recording in every epoch and on every machine.
+    (``order_events``); the label is the digit that came *first*. Which partner depends only
+    on ``seed`` and the sample's index. The triangles' angles are drawn for each batch, seeded
+    by ``seed`` and the batch's first index: an unshuffled loader (the test set) gives the
+    same recordings every time, a shuffled one new triangles in every epoch.
 
     Items are ``(index, label)``; a DataLoader with ``collate_fn=dataset.collate`` turns a
     list of them into ``(events [T, B, 2, canvas, canvas], labels [B])``: time first.
@@ -255,8 +256,7 @@ class EventDigits(Dataset):
     def collate(self, items: list[tuple[int, int]]) -> tuple[Tensor, Tensor]:
         """``(events [T, B, 2, canvas, canvas], labels [B])`` for a list of ``(index, label)``."""
         index = torch.tensor([i for i, _ in items])
-        # One seed per batch, from its first index and the data set's seed: the angles then
-        # depend on the batch's make-up, which is fixed for the (unshuffled) test set.
+        # One seed per batch, from the data set's seed and the batch's first index.
         seed = self.seed * 1_000_003 + int(index[0])
         if self.task == "saccade":
             events = saccade_events(self.images[index], self.num_steps, self.speed,
