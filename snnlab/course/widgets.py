@@ -991,10 +991,11 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
         ax_image.set_title("the digit (28 x 28)", fontsize="medium")
     ax_image.set_axis_off()
 
-    steps = torch.arange(num_steps, dtype=torch.float32)
+    steps = np.arange(num_steps, dtype=np.float32)
     for channel, colour, name in ((0, ON_COLOUR, "ON"), (1, OFF_COLOUR, "OFF")):
         t, pixel = events[:, channel].reshape(num_steps, -1).nonzero(as_tuple=True)
-        ax_raster.scatter(steps[t] + (0.15 if channel else -0.15), pixel, s=2, marker="|",
+        ax_raster.scatter(steps[t.numpy()] + (0.15 if channel else -0.15), pixel.numpy(), s=3,
+                          marker="|",
                           color=np.array(colour) / 255, label=name, linewidths=0.8)
     ax_raster.set_xlim(-0.7, num_steps - 0.3)
     ax_raster.set_ylim(height * width, 0)
@@ -1004,7 +1005,7 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
     ax_raster.set_title(f"{counts['ON']} ON + {counts['OFF']} OFF = {counts['events']} events",
                         fontsize="medium")
 
-    per_step = events.sum((2, 3))  # [T, 2]
+    per_step = events.sum((2, 3)).numpy()  # [T, 2]
     ax_counts.bar(steps - 0.2, per_step[:, 0], width=0.4, color=np.array(ON_COLOUR) / 255,
                   label="ON")
     ax_counts.bar(steps + 0.2, per_step[:, 1], width=0.4, color=np.array(OFF_COLOUR) / 255,
