@@ -50,7 +50,8 @@ def log_intensity(frames: Tensor, eps: float = 0.1) -> Tensor:
     """L = ln(I + eps), per pixel: what each pixel of an event camera responds to. Lesson 07.
 
     The logarithm makes the camera see *relative* changes (contrast): a pixel going from 0.1
-    to 0.2 changes L as much as one going from 0.5 to 1.0. ``eps`` keeps a black pixel finite.
+    to 0.2 changes ln(I) as much as one going from 0.5 to 1.0 (with eps, nearly so for pixels
+    well above eps). ``eps`` keeps a black pixel finite.
     """
     checks.unit_range("frames", checks.tensor("frames", frames))
     eps = checks.positive_number("eps", eps)
