@@ -89,7 +89,7 @@ RECIPES: dict[str, Recipe] = {
         note="lesson 07: the same network on the events averaged over time (no order)"),
     "ecsnn": Recipe(
         models.EventCSNN, dict(beta=0.9),
-        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=5e-3, image_size=34,
+        losses.ce_rate, "accuracy", epochs=2, batch_size=128, lr=5e-3, image_size=34,
         loaders=events.saccade_loaders,
         note="lesson 07: a CSNN on event-camera digits (saccades)"),
 }
