@@ -124,3 +124,16 @@ def test_bad_task_is_refused(mnist_root):
         events.EventDigits(digits, task="direction")
     with pytest.raises(ValueError, match="num_steps"):
         events.EventDigits(digits, task="order", num_steps=7)
+
+
+def test_evaluate_weighs_time_first_batches_by_their_samples():
+    from snnlab import losses, models, training
+
+    torch.manual_seed(0)
+    net = models.RecurrentSNN(num_inputs=2 * 4 * 4, num_hidden=8)
+    x = (torch.rand(6, 4, 2, 4, 4) < 0.3).float()  # T = 6 steps, 4 samples
+    y = torch.tensor([0, 1, 2, 3])
+    whole = training.evaluate(net, [(x, y)], losses.ce_rate)
+    split = training.evaluate(net, [(x[:, :3], y[:3]), (x[:, 3:], y[3:])], losses.ce_rate)
+    assert split["loss"] == pytest.approx(whole["loss"])
+    assert split["accuracy"] == pytest.approx(whole["accuracy"])
