@@ -37,8 +37,10 @@ from torch import Tensor, nn
 
 from snnlab import checks, encoding, surrogate
 from snnlab.neurons import LIF
+from snnlab.recurrent import RecurrentLIF
 
-__all__ = ["FCSNN", "SingleLayerSNN", "CSNN", "SpikingAutoencoder", "MODELS"]
+__all__ = ["FCSNN", "SingleLayerSNN", "CSNN", "SpikingAutoencoder", "RecurrentSNN", "EventCSNN",
+           "MODELS"]
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -368,4 +370,115 @@ class SpikingAutoencoder(nn.Module):
         return latent_spikes, membrane
 
 
-MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder)
+# ---------------------------------------------------------------- lesson 07: event data
+def _check_events(model: nn.Module, x: object, shape: tuple[int, int, int]) -> Tensor:
+    """x: time-first events [T, B, *shape] (0/1 ON and OFF channels), in [0, 1]."""
+    x = _check_values(model, x)
+    name = type(model).__name__
+    if x.dim() == 5 and tuple(x.shape[2:]) == shape and x.shape[0] > 0 and x.shape[1] > 0:
+        return x
+    hint = ""
+    if x.dim() == 4 and tuple(x.shape[1:]) == shape:
+        hint = ": a single step or sample? Events are time-first [T, B, ...]"
+    raise ValueError(f"{name}: x must be time-first events [T, B, {shape[0]}, {shape[1]}, "
+                     f"{shape[2]}] (snnlab.events), got {tuple(x.shape)}{hint}")
+
+
+class RecurrentSNN(nn.Module):
+    """Events -> a recurrent LIF layer -> LIF outputs, for the order task. Lesson 07.
+
+        I1[t] = W1 x[t] + b1                          x[t]: the events of step t, flattened
+        S1[t], U1[t] = RecurrentLIF(I1[t], S1[t-1], U1[t-1])     (recurrent weights V)
+        I2[t] = W2 S1[t] + b2,    S2[t], U2[t] = LIF(I2[t], U2[t-1])
+
+    Input: events ``[T, B, 2, H, W]`` with ``2 * H * W = num_inputs`` (any T). Returns the output
+    layer's ``(spikes, membrane)``, each ``[T, B, num_outputs]``.
+
+    ``collapse_time=True`` makes the time-collapsed baseline: the network sees the events
+    averaged over time, (1/T) sum_t x[t], the same at every step. It gets the same total
+    input, but not its order.
+    """
+
+    def __init__(self, num_inputs: int = 2 * 34 * 34, num_hidden: int = 256,
+                 num_outputs: int = 10, beta: float = 0.9, collapse_time: bool = False) -> None:
+        super().__init__()
+        self.config = _config(num_inputs=num_inputs, num_hidden=num_hidden,
+                              num_outputs=num_outputs, beta=beta,
+                              collapse_time=checks.boolean("collapse_time", collapse_time))
+        side = int(round((num_inputs / 2) ** 0.5))
+        if 2 * side * side != num_inputs:
+            raise ValueError(f"num_inputs must be 2 * H * H (ON and OFF channels of a square "
+                             f"sensor), got {num_inputs}")
+        self.event_shape = (2, side, side)
+        self.collapse_time = collapse_time
+        self.fc1 = nn.Linear(num_inputs, num_hidden)
+        self.rlif1 = RecurrentLIF(num_hidden, beta)
+        self.fc2 = nn.Linear(num_hidden, num_outputs)
+        self.lif2 = LIF(beta)
+
+    def _inputs(self, x: Tensor) -> Tensor:
+        """[T, B, num_inputs]: the events of each step, or their time average at each step."""
+        x = _check_events(self, x, self.event_shape).flatten(2)
+        return x.mean(0).expand_as(x) if self.collapse_time else x
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        spk1 = mem1 = mem2 = None
+        record = []
+        for x_t in self._inputs(x):
+            spk1, mem1 = self.rlif1(self.fc1(x_t), spk1, mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            record.append((spk2, mem2))
+        return _stack(record)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        spikes1, _ = self.rlif1.sequence(self.fc1(self._inputs(x)))  # fc1: all steps at once
+        return self.lif2.sequence(self.fc2(spikes1))
+
+
+class EventCSNN(nn.Module):
+    """A convolutional SNN for event recordings: 12C5-MP2-32C5-MP2-FC10. Lesson 07.
+
+        S1[t] = LIF(maxpool2(conv5x5(x[t], 12 channels)))        [B, 12, 15, 15]
+        S2[t] = LIF(maxpool2(conv5x5(S1[t], 32 channels)))       [B, 32, 5, 5]
+        S3[t] = LIF(linear(flatten(S2[t]), 10))                  [B, 10]
+
+    The CSNN of lesson 05, with two input channels (ON and OFF events) and an input that
+    changes at every step, ``[T, B, 2, size, size]`` (any T). Returns the output layer's
+    ``(spikes, membrane)``, each ``[T, B, 10]``.
+    """
+
+    def __init__(self, beta: float = 0.5, size: int = 34) -> None:
+        super().__init__()
+        self.config = _config(beta=beta, size=checks.positive_int("size", size))
+        self.size = size
+        side = ((size - 4) // 2 - 4) // 2
+        if side < 1:
+            raise ValueError(f"size must be at least 16 pixels, got {size}")
+        spike = surrogate.fast_sigmoid(25.0)
+        self.conv1 = nn.Conv2d(2, 12, 5)
+        self.lif1 = LIF(beta, surrogate=spike)
+        self.conv2 = nn.Conv2d(12, 32, 5)
+        self.lif2 = LIF(beta, surrogate=spike)
+        self.fc = nn.Linear(32 * side * side, 10)
+        self.lif3 = LIF(beta, surrogate=spike)
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = _check_events(self, x, (2, self.size, self.size))
+        mem1 = mem2 = mem3 = None
+        record = []
+        for x_t in x:
+            spk1, mem1 = self.lif1(F.max_pool2d(self.conv1(x_t), 2), mem1)
+            spk2, mem2 = self.lif2(F.max_pool2d(self.conv2(spk1), 2), mem2)
+            spk3, mem3 = self.lif3(self.fc(spk2.flatten(1)), mem3)
+            record.append((spk3, mem3))
+        return _stack(record)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = _check_events(self, x, (2, self.size, self.size))
+        spikes1 = self.lif1.spikes(_over_time(lambda s: F.max_pool2d(self.conv1(s), 2), x))
+        spikes2 = self.lif2.spikes(_over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1))
+        return self.lif3.sequence(self.fc(spikes2.flatten(2)))
+
+
+MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder,
+                                       RecurrentSNN, EventCSNN)

@@ -33,6 +33,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from snnlab import checkpoints, checks, config, data, losses, models, training
+from snnlab import checkpoints, checks, config, data, events, losses, models, training
 
 # The committed, pretrained checkpoints (see assets/checkpoints/README.md).
 CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
@@ -60,6 +61,7 @@ class Recipe:
     lr: float  # the peak of the one-cycle schedule
     image_size: int = 28  # 28, or 32 for the autoencoder
     note: str = field(default="", compare=False)
+    loaders: Callable[..., tuple] = data.loaders  # the data: MNIST, or events (lesson 07)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -79,6 +81,21 @@ RECIPES: dict[str, Recipe] = {
         models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
         losses.reconstruction, "mse", epochs=2, batch_size=128, lr=3e-3, image_size=32,
         note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
+    "order": Recipe(
+        models.RecurrentSNN, dict(num_hidden=256, beta=0.9),
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=2e-3, image_size=34,
+        loaders=events.order_loaders,
+        note="lesson 07: which of two event digits came first; recurrent LIF layer"),
+    "order_collapsed": Recipe(
+        models.RecurrentSNN, dict(num_hidden=256, beta=0.9, collapse_time=True),
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=2e-3, image_size=34,
+        loaders=events.order_loaders,
+        note="lesson 07: the same network on the events averaged over time (no order)"),
+    "ecsnn": Recipe(
+        models.EventCSNN, dict(beta=0.9),
+        losses.ce_rate, "accuracy", epochs=2, batch_size=128, lr=5e-3, image_size=34,
+        loaders=events.saccade_loaders,
+        note="lesson 07: a CSNN on event-camera digits (saccades)"),
 }
 
 
@@ -214,7 +231,7 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
     recipe = _recipe(name)
     config.seed_everything(settings["seed"])
     model = recipe.model(**settings["model_config"])
-    train_loader, test_loader = data.loaders(
+    train_loader, test_loader = recipe.loaders(
         settings["batch_size"], size=recipe.image_size, subset=settings["subset"],
         test_subset=settings["test_subset"], root=data_dir, seed=settings["seed"])
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
