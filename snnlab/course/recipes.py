@@ -2,11 +2,16 @@
 
 ``RECIPES`` maps a short name to a :class:`Recipe`; ``print(recipes.table())`` shows them:
 
-    name    model               loss            metric    epochs  batch  peak lr  image
-    fc      FCSNN               ce_rate         accuracy  6       128    0.002    28
-    single  SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
-    csnn    CSNN                ce_rate         accuracy  5       128    0.005    28
-    sae     SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+    name             model               loss            metric    epochs  batch  peak lr  image
+    fc               FCSNN               ce_rate         accuracy  6       128    0.002    28
+    single           SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
+    csnn             CSNN                ce_rate         accuracy  5       128    0.005    28
+    sae              SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+    order            RecurrentSNN        ce_rate         accuracy  1       128    0.002    34
+    order_collapsed  RecurrentSNN        ce_rate         accuracy  1       128    0.002    34
+    ecsnn            EventCSNN           ce_rate         accuracy  2       128    0.005    34
+
+(lesson 07's three train on event recordings made from MNIST, ``snnlab.events``)
 
 Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to the
 peak over the first 30% of the steps, then anneals to nearly zero. That gets close to the
@@ -16,7 +21,6 @@ because "the most spikes wins" is how their accuracy is measured.
 
 From Python::
 
-    from snnlab import checkpoints, losses
     from snnlab.course import recipes
     model, history = recipes.train("fc", epochs=1, subset=2000)   # train (quick)
     model = recipes.pretrained("fc")                               # or load the course's weights
