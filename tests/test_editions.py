@@ -57,7 +57,7 @@ def test_edition_writes_a_student_edition_with_stubs_badges_setup_and_diagrams(c
             "colab.research.google.com/github/example-org/snnlab/blob/main/" + path) in title
         first_code = next(c for c in cells if c["cell_type"] == "code")
         assert first_code["metadata"]["tags"] == ["colab-setup"]
-        assert f"snnlab @ git+{URL}" in _source(first_code)
+        assert f'"git+{URL}"' in _source(first_code)
         assert "attachment:toy_spikes.png" in title and "../assets" not in title
         assert cells[0]["attachments"]["toy_spikes.png"]["image/png"].startswith("iVBOR")
     assert "wrote notebooks/01_toy.ipynb" in capsys.readouterr().out
@@ -122,3 +122,10 @@ def test_student_check_cells_are_not_compared_by_nbval(course):
     kept = [_source(c) for c in _cells(solutions) if "NBVAL" in _source(c)]
     assert len(kept) == 2
     assert all(source.startswith("# NBVAL_CHECK_OUTPUT") for source in kept)
+
+
+def test_the_committed_student_edition_is_a_fresh_generation(monkeypatch, capsys):
+    """notebooks/ is what `python -m snnlab edition` makes of notebooks/solutions/: no drift."""
+    monkeypatch.chdir(ROOT)
+    code = cli.main(["edition", "--check"])
+    assert code == 0, capsys.readouterr().err

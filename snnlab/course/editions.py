@@ -69,11 +69,13 @@ def setup_source(url: str) -> str:
     """The Colab setup cell: install the course from ``url`` in Colab, nothing elsewhere."""
     return (
         "# Google Colab only: install the course (elsewhere this cell does nothing).\n"
-        "import importlib.util, subprocess, sys\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
         "\n"
         'if importlib.util.find_spec("google.colab") is not None:\n'
         '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
-        f'                    "snnlab @ git+{url}"], check=True)\n'
+        f'                    "git+{url}"], check=True)\n'
         "    importlib.invalidate_caches()"
     )
 

@@ -39,6 +39,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -47,8 +48,9 @@ from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config, data, events, losses, models, training
 
-# The committed, pretrained checkpoints (see assets/checkpoints/README.md).
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
+# The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
+# or a clone alike; how they were made: checkpoints/README.md beside this file).
+CHECKPOINT_DIR = Path(str(resources.files("snnlab.course") / "checkpoints"))
 
 
 @dataclass(frozen=True)
@@ -381,7 +383,7 @@ def _finished_epochs(checkpoint: Path) -> int:
 
 
 def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module:
-    """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``.
+    """The course's pretrained network for recipe ``name``, from ``snnlab/course/checkpoints/``.
     Lessons 04-06."""
     return checkpoints.load_checkpoint(CHECKPOINT_DIR / f"{name}.pt",
                                        model_class=_recipe(name).model, device=device)
