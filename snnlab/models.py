@@ -67,82 +67,6 @@ def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
     return torch.stack(spikes), torch.stack(membranes)
 
 
-def _check_values(model: nn.Module, x: object) -> Tensor:
-    """x: a float tensor in the network's dtype and on its device, every value in [0, 1]."""
-    name = type(model).__name__
-    checks.tensor("x", x)
-    weight = next(model.parameters())
-    if x.dtype != weight.dtype:
-        raise TypeError(f"{name}: x is {x.dtype} but the network's weights are {weight.dtype}; "
-                        f"pass x.to({weight.dtype}) (or convert the network: model.to({x.dtype}))")
-    if x.device != weight.device:
-        raise ValueError(f"{name}: x is on {x.device} but the network is on {weight.device}; "
-                         f"pass x.to({str(weight.device)!r})")
-    checks.finite(f"{name}'s input x", x)
-    if x.numel() and ((x < 0) | (x > 1)).any():
-        raise ValueError(f"{name}: x must hold pixel values or spikes in [0, 1], found values "
-                         f"in [{x.min().item():g}, {x.max().item():g}] "
-                         f"({checks.where(((x < 0) | (x > 1)).cpu())} outside). Images from "
-                         "snnlab.data are already in [0, 1]; 8-bit pixels need x / 255")
-    return x
-
-
-def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tensor, bool]:
-    """``(x, is_static)``: static images as [B, num_inputs], or a spike train [T, B, num_inputs]."""
-    x = _check_values(model, x)
-    name = type(model).__name__
-    side = int(num_inputs ** 0.5)
-    if x.dim() == 3 and x.shape[-1] == num_inputs and 0 not in x.shape:
-        if x.shape[1] == model.num_steps != x.shape[0]:
-            warnings.warn(f"{name}: the spike train has shape {tuple(x.shape)}; snnlab is "
-                          f"time-first, [num_steps, batch, {num_inputs}]. If you passed "
-                          "[batch, num_steps, ...], use x.transpose(0, 1)", stacklevel=3)
-        return x, False
-    if x.dim() in (2, 4) and len(x) and x[0].numel() == num_inputs:
-        return x.flatten(1), True
-    raise ValueError(f"{name}: x must be static images [B, {num_inputs}] or [B, 1, {side}, "
-                     f"{side}], or a time-first spike train [T, B, {num_inputs}]; got "
-                     f"{tuple(x.shape)}{_shape_hint(x, side)}")
-
-
-def _shape_hint(x: Tensor, side: int) -> str:
-    """Why an image batch has the wrong shape, when a common slip explains it."""
-    shape = tuple(x.shape)
-    if 0 in shape:
-        return ": an empty batch (no samples)"
-    if x.dim() == 2 and shape == (side, side) or x.dim() == 3 and shape[1:] == (side, side):
-        return f": the channel dimension is missing, use x.view(-1, 1, {side}, {side})"
-    if x.dim() == 4 and shape[1] != 1 and shape[2:] == (side, side):
-        return f": {shape[1]} channels, but MNIST images have 1"
-    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)) and shape[2] != side:
-        return f": load MNIST with size={side} (snnlab.data.loaders(..., size={side}))"
-    return ""
-
-
-def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
-    """x: static images [B, 1, size, size] with values in [0, 1]."""
-    x = _check_values(model, x)
-    name, shape = type(model).__name__, tuple(x.shape)
-    if x.dim() == 4 and shape[1:] == (1, size, size) and shape[0] > 0:
-        return x
-    expected = f"{name}: x must be images [B, 1, {size}, {size}], got {shape}"
-    if x.dim() == 2 and shape[1] == size * size and shape[0] > 0:
-        raise ValueError(f"{expected}: a flat vector; a convolutional network needs the image "
-                         f"shape, x.view(-1, 1, {size}, {size})")
-    if x.dim() == 5:
-        raise ValueError(f"{expected}: {name} takes static images and repeats them over its "
-                         f"num_steps; it does not take a spike train [T, B, ...]")
-    raise ValueError(expected + _shape_hint(x, size))
-
-
-def _config(**arguments: object) -> dict:
-    """The constructor arguments, checked: sizes positive ints, num_steps a positive int."""
-    for name, value in arguments.items():
-        if name.startswith("num_") or name == "latent_dim":
-            checks.positive_int(name, value)
-    return dict(arguments)
-
-
 # ---------------------------------------------------------------- the networks
 class FCSNN(nn.Module):
     """Two fully connected layers of leaky integrate-and-fire neurons (784-1000-10). Lesson 04.
@@ -371,19 +295,6 @@ class SpikingAutoencoder(nn.Module):
 
 
 # ---------------------------------------------------------------- lesson 07: event data
-def _check_events(model: nn.Module, x: object, shape: tuple[int, int, int]) -> Tensor:
-    """x: time-first events [T, B, *shape] (0/1 ON and OFF channels), in [0, 1]."""
-    x = _check_values(model, x)
-    name = type(model).__name__
-    if x.dim() == 5 and tuple(x.shape[2:]) == shape and x.shape[0] > 0 and x.shape[1] > 0:
-        return x
-    hint = ""
-    if x.dim() == 4 and tuple(x.shape[1:]) == shape:
-        hint = ": a single step or sample? Events are time-first [T, B, ...]"
-    raise ValueError(f"{name}: x must be time-first events [T, B, {shape[0]}, {shape[1]}, "
-                     f"{shape[2]}] (snnlab.events), got {tuple(x.shape)}{hint}")
-
-
 class RecurrentSNN(nn.Module):
     """Events -> a recurrent LIF layer -> LIF outputs, for the order task. Lesson 07.
 
@@ -478,6 +389,98 @@ class EventCSNN(nn.Module):
         spikes1 = self.lif1.spikes(_over_time(lambda s: F.max_pool2d(self.conv1(s), 2), x))
         spikes2 = self.lif2.spikes(_over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1))
         return self.lif3.sequence(self.fc(spikes2.flatten(2)))
+
+
+# ---------------------------------------------------------------- input checks
+# What every model checks before any layer runs (the generic checks are in snnlab.checks).
+
+def _check_values(model: nn.Module, x: object) -> Tensor:
+    """x: a float tensor in the network's dtype and on its device, every value in [0, 1]."""
+    name = type(model).__name__
+    checks.tensor("x", x)
+    weight = next(model.parameters())
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{name}: x is {x.dtype} but the network's weights are {weight.dtype}; "
+                        f"pass x.to({weight.dtype}) (or convert the network: model.to({x.dtype}))")
+    if x.device != weight.device:
+        raise ValueError(f"{name}: x is on {x.device} but the network is on {weight.device}; "
+                         f"pass x.to({str(weight.device)!r})")
+    checks.finite(f"{name}'s input x", x)
+    if x.numel() and ((x < 0) | (x > 1)).any():
+        raise ValueError(f"{name}: x must hold pixel values or spikes in [0, 1], found values "
+                         f"in [{x.min().item():g}, {x.max().item():g}] "
+                         f"({checks.where(((x < 0) | (x > 1)).cpu())} outside). Images from "
+                         "snnlab.data are already in [0, 1]; 8-bit pixels need x / 255")
+    return x
+
+
+def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tensor, bool]:
+    """``(x, is_static)``: static images as [B, num_inputs], or a spike train [T, B, num_inputs]."""
+    x = _check_values(model, x)
+    name = type(model).__name__
+    side = int(num_inputs ** 0.5)
+    if x.dim() == 3 and x.shape[-1] == num_inputs and 0 not in x.shape:
+        if x.shape[1] == model.num_steps != x.shape[0]:
+            warnings.warn(f"{name}: the spike train has shape {tuple(x.shape)}; snnlab is "
+                          f"time-first, [num_steps, batch, {num_inputs}]. If you passed "
+                          "[batch, num_steps, ...], use x.transpose(0, 1)", stacklevel=3)
+        return x, False
+    if x.dim() in (2, 4) and len(x) and x[0].numel() == num_inputs:
+        return x.flatten(1), True
+    raise ValueError(f"{name}: x must be static images [B, {num_inputs}] or [B, 1, {side}, "
+                     f"{side}], or a time-first spike train [T, B, {num_inputs}]; got "
+                     f"{tuple(x.shape)}{_shape_hint(x, side)}")
+
+
+def _shape_hint(x: Tensor, side: int) -> str:
+    """Why an image batch has the wrong shape, when a common slip explains it."""
+    shape = tuple(x.shape)
+    if 0 in shape:
+        return ": an empty batch (no samples)"
+    if x.dim() == 2 and shape == (side, side) or x.dim() == 3 and shape[1:] == (side, side):
+        return f": the channel dimension is missing, use x.view(-1, 1, {side}, {side})"
+    if x.dim() == 4 and shape[1] != 1 and shape[2:] == (side, side):
+        return f": {shape[1]} channels, but MNIST images have 1"
+    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)) and shape[2] != side:
+        return f": load MNIST with size={side} (snnlab.data.loaders(..., size={side}))"
+    return ""
+
+
+def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
+    """x: static images [B, 1, size, size] with values in [0, 1]."""
+    x = _check_values(model, x)
+    name, shape = type(model).__name__, tuple(x.shape)
+    if x.dim() == 4 and shape[1:] == (1, size, size) and shape[0] > 0:
+        return x
+    expected = f"{name}: x must be images [B, 1, {size}, {size}], got {shape}"
+    if x.dim() == 2 and shape[1] == size * size and shape[0] > 0:
+        raise ValueError(f"{expected}: a flat vector; a convolutional network needs the image "
+                         f"shape, x.view(-1, 1, {size}, {size})")
+    if x.dim() == 5:
+        raise ValueError(f"{expected}: {name} takes static images and repeats them over its "
+                         f"num_steps; it does not take a spike train [T, B, ...]")
+    raise ValueError(expected + _shape_hint(x, size))
+
+
+def _config(**arguments: object) -> dict:
+    """The constructor arguments, checked: sizes positive ints, num_steps a positive int."""
+    for name, value in arguments.items():
+        if name.startswith("num_") or name == "latent_dim":
+            checks.positive_int(name, value)
+    return dict(arguments)
+
+
+def _check_events(model: nn.Module, x: object, shape: tuple[int, int, int]) -> Tensor:
+    """x: time-first events [T, B, *shape] (0/1 ON and OFF channels), in [0, 1]."""
+    x = _check_values(model, x)
+    name = type(model).__name__
+    if x.dim() == 5 and tuple(x.shape[2:]) == shape and x.shape[0] > 0 and x.shape[1] > 0:
+        return x
+    hint = ""
+    if x.dim() == 4 and tuple(x.shape[1:]) == shape:
+        hint = ": a single step or sample? Events are time-first [T, B, ...]"
+    raise ValueError(f"{name}: x must be time-first events [T, B, {shape[0]}, {shape[1]}, "
+                     f"{shape[2]}] (snnlab.events), got {tuple(x.shape)}{hint}")
 
 
 MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder,
