@@ -129,3 +129,30 @@ def test_the_committed_student_edition_is_a_fresh_generation(monkeypatch, capsys
     monkeypatch.chdir(ROOT)
     code = cli.main(["edition", "--check"])
     assert code == 0, capsys.readouterr().err
+
+
+def test_a_later_cell_that_runs_the_students_function_waits_for_the_exercise(course):
+    solutions = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(solutions.read_text())
+    later = {"cell_type": "code", "execution_count": 1, "metadata": {}, "id": "later",
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": "0.5\n"}],
+             "source": "# NBVAL_CHECK_OUTPUT\nprint(double_rate(0.25))\nprint(math.leak)"}
+    library = {"cell_type": "code", "execution_count": 2, "metadata": {}, "id": "library",
+               "outputs": [], "source": "print(snnlab.leak(1.0))"}
+    nb["cells"] += [later, library]
+    solutions.write_text(json.dumps(nb))
+    assert cli.main(["edition"]) == 0
+    student = _cells(course / "notebooks" / "01_toy.ipynb")
+    wrapped, untouched = student[-2], student[-1]
+    assert _source(wrapped).startswith("try:  # this cell runs your `double_rate`")
+    assert "NBVAL_CHECK_OUTPUT" not in _source(wrapped) and wrapped["outputs"] == []
+    assert _source(untouched) == "print(snnlab.leak(1.0))"  # a library function of that name
+    namespace = {"double_rate": lambda rate: (_ for _ in ()).throw(NotImplementedError()),
+                 "math": None}
+    import contextlib
+    import io
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(_source(wrapped), namespace)
+    assert printed.getvalue() == ("… this cell runs your `double_rate`: write it in the "
+                                  "exercise above, then run this cell again.\n")

@@ -1053,7 +1053,7 @@ def event_video(events: Tensor, fps: float = 4, scale: int = 8) -> animate.Video
     rgb = event_rgb(events).repeat(scale, axis=1).repeat(scale, axis=2)
     _, height, width, _ = rgb.shape  # H.264 needs even sides
     rgb = np.pad(rgb, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)))
-    return animate.ArrayVideo(np.ascontiguousarray(rgb), animate._check_fps(fps))
+    return animate.ArrayVideo(np.ascontiguousarray(rgb), checks.positive_number("fps", fps))
 
 
 def event_counts(events: Tensor) -> dict[str, int]:
