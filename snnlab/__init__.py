@@ -1,14 +1,20 @@
-"""snnlab: helpers for an interactive course on spiking neural networks.
+"""snnlab: a spiking neural network library to read, for an interactive course.
 
-The modules, in the order the lessons use them:
+The modules, in the order the lessons use them (the README maps each to its lesson):
 
-- ``config``     quick mode, seeding, device choice
-- ``data``       MNIST for the lessons
-- ``encoding``   turning images into spike trains (rate, latency, delta)
-- ``surrogate``  the spike function and its surrogate gradients
-- ``neurons``    leaky integrate-and-fire neurons
-- ``plot``, ``animate``, ``widgets``  pictures and interactive panels
-- ``models``, ``training``, ``recipes``  networks, losses, the training loop
+- ``encoding``     turning images into spike trains: rate, latency, delta (lesson 01)
+- ``neurons``      leaky integrate-and-fire neurons, one step at a time (lesson 02)
+- ``surrogate``    the spike function and its surrogate gradients (lesson 03)
+- ``models``, ``losses``, ``training``, ``checkpoints``  networks, losses, the BPTT loop,
+  trained networks on disk (lessons 04-06)
+- ``events``, ``recurrent``, ``synops``  event-camera data, a recurrent LIF layer, operation
+  counts (lesson 07)
+- ``data``, ``plot``, ``animate``, ``config``, ``checks``  MNIST, pictures, videos, quick mode,
+  the shared argument checks
+- ``bptt``         the fast path behind ``LIF.sequence``: optional reading
+
+``snnlab.course`` holds what the lessons need beyond the library: recipes and the ``train``
+command, widgets, exercise checkers, handouts and the two editions.
 """
 
 __version__ = "0.1.0"

@@ -37,8 +37,10 @@ from torch import Tensor, nn
 
 from snnlab import checks, encoding, surrogate
 from snnlab.neurons import LIF
+from snnlab.recurrent import RecurrentLIF
 
-__all__ = ["FCSNN", "SingleLayerSNN", "CSNN", "SpikingAutoencoder", "MODELS"]
+__all__ = ["FCSNN", "SingleLayerSNN", "CSNN", "SpikingAutoencoder", "RecurrentSNN", "EventCSNN",
+           "MODELS"]
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -63,82 +65,6 @@ def _norm_each_step(bn: nn.BatchNorm2d, x_seq: Tensor) -> Tensor:
 def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
     spikes, membranes = zip(*records, strict=True)
     return torch.stack(spikes), torch.stack(membranes)
-
-
-def _check_values(model: nn.Module, x: object) -> Tensor:
-    """x: a float tensor in the network's dtype and on its device, every value in [0, 1]."""
-    name = type(model).__name__
-    checks.tensor("x", x)
-    weight = next(model.parameters())
-    if x.dtype != weight.dtype:
-        raise TypeError(f"{name}: x is {x.dtype} but the network's weights are {weight.dtype}; "
-                        f"pass x.to({weight.dtype}) (or convert the network: model.to({x.dtype}))")
-    if x.device != weight.device:
-        raise ValueError(f"{name}: x is on {x.device} but the network is on {weight.device}; "
-                         f"pass x.to({str(weight.device)!r})")
-    checks.finite(f"{name}'s input x", x)
-    if x.numel() and ((x < 0) | (x > 1)).any():
-        raise ValueError(f"{name}: x must hold pixel values or spikes in [0, 1], found values "
-                         f"in [{x.min().item():g}, {x.max().item():g}] "
-                         f"({checks.where(((x < 0) | (x > 1)).cpu())} outside). Images from "
-                         "snnlab.data are already in [0, 1]; 8-bit pixels need x / 255")
-    return x
-
-
-def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tensor, bool]:
-    """``(x, is_static)``: static images as [B, num_inputs], or a spike train [T, B, num_inputs]."""
-    x = _check_values(model, x)
-    name = type(model).__name__
-    side = int(num_inputs ** 0.5)
-    if x.dim() == 3 and x.shape[-1] == num_inputs and 0 not in x.shape:
-        if x.shape[1] == model.num_steps != x.shape[0]:
-            warnings.warn(f"{name}: the spike train has shape {tuple(x.shape)}; snnlab is "
-                          f"time-first, [num_steps, batch, {num_inputs}]. If you passed "
-                          "[batch, num_steps, ...], use x.transpose(0, 1)", stacklevel=3)
-        return x, False
-    if x.dim() in (2, 4) and len(x) and x[0].numel() == num_inputs:
-        return x.flatten(1), True
-    raise ValueError(f"{name}: x must be static images [B, {num_inputs}] or [B, 1, {side}, "
-                     f"{side}], or a time-first spike train [T, B, {num_inputs}]; got "
-                     f"{tuple(x.shape)}{_shape_hint(x, side)}")
-
-
-def _shape_hint(x: Tensor, side: int) -> str:
-    """Why an image batch has the wrong shape, when a common slip explains it."""
-    shape = tuple(x.shape)
-    if 0 in shape:
-        return ": an empty batch (no samples)"
-    if x.dim() == 2 and shape == (side, side) or x.dim() == 3 and shape[1:] == (side, side):
-        return f": the channel dimension is missing, use x.view(-1, 1, {side}, {side})"
-    if x.dim() == 4 and shape[1] != 1 and shape[2:] == (side, side):
-        return f": {shape[1]} channels, but MNIST images have 1"
-    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)) and shape[2] != side:
-        return f": load MNIST with size={side} (snnlab.data.loaders(..., size={side}))"
-    return ""
-
-
-def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
-    """x: static images [B, 1, size, size] with values in [0, 1]."""
-    x = _check_values(model, x)
-    name, shape = type(model).__name__, tuple(x.shape)
-    if x.dim() == 4 and shape[1:] == (1, size, size) and shape[0] > 0:
-        return x
-    expected = f"{name}: x must be images [B, 1, {size}, {size}], got {shape}"
-    if x.dim() == 2 and shape[1] == size * size and shape[0] > 0:
-        raise ValueError(f"{expected}: a flat vector; a convolutional network needs the image "
-                         f"shape, x.view(-1, 1, {size}, {size})")
-    if x.dim() == 5:
-        raise ValueError(f"{expected}: {name} takes static images and repeats them over its "
-                         f"num_steps; it does not take a spike train [T, B, ...]")
-    raise ValueError(expected + _shape_hint(x, size))
-
-
-def _config(**arguments: object) -> dict:
-    """The constructor arguments, checked: sizes positive ints, num_steps a positive int."""
-    for name, value in arguments.items():
-        if name.startswith("num_") or name == "latent_dim":
-            checks.positive_int(name, value)
-    return dict(arguments)
 
 
 # ---------------------------------------------------------------- the networks
@@ -368,4 +294,194 @@ class SpikingAutoencoder(nn.Module):
         return latent_spikes, membrane
 
 
-MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder)
+# ---------------------------------------------------------------- lesson 07: event data
+class RecurrentSNN(nn.Module):
+    """Events -> a recurrent LIF layer -> LIF outputs, for the order task. Lesson 07.
+
+        I1[t] = W1 x[t] + b1                          x[t]: the events of step t, flattened
+        S1[t], U1[t] = RecurrentLIF(I1[t], S1[t-1], U1[t-1])     (recurrent weights V)
+        I2[t] = W2 S1[t] + b2,    S2[t], U2[t] = LIF(I2[t], U2[t-1])
+
+    Input: events ``[T, B, 2, H, W]`` with ``2 * H * W = num_inputs`` (any T). Returns the output
+    layer's ``(spikes, membrane)``, each ``[T, B, num_outputs]``.
+
+    ``collapse_time=True`` makes the time-collapsed baseline: the network sees the events
+    averaged over time, (1/T) sum_t x[t], the same at every step. It gets the same total
+    input, but not its order.
+    """
+
+    def __init__(self, num_inputs: int = 2 * 34 * 34, num_hidden: int = 256,
+                 num_outputs: int = 10, beta: float = 0.9, collapse_time: bool = False) -> None:
+        super().__init__()
+        self.config = _config(num_inputs=num_inputs, num_hidden=num_hidden,
+                              num_outputs=num_outputs, beta=beta,
+                              collapse_time=checks.boolean("collapse_time", collapse_time))
+        side = int(round((num_inputs / 2) ** 0.5))
+        if 2 * side * side != num_inputs:
+            raise ValueError(f"num_inputs must be 2 * H * H (ON and OFF channels of a square "
+                             f"sensor), got {num_inputs}")
+        self.event_shape = (2, side, side)
+        self.collapse_time = collapse_time
+        self.fc1 = nn.Linear(num_inputs, num_hidden)
+        self.rlif1 = RecurrentLIF(num_hidden, beta)
+        self.fc2 = nn.Linear(num_hidden, num_outputs)
+        self.lif2 = LIF(beta)
+
+    def _inputs(self, x: Tensor) -> Tensor:
+        """[T, B, num_inputs]: the events of each step, or their time average at each step."""
+        x = _check_events(self, x, self.event_shape).flatten(2)
+        return x.mean(0).expand_as(x) if self.collapse_time else x
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        spk1 = mem1 = mem2 = None
+        record = []
+        for x_t in self._inputs(x):
+            spk1, mem1 = self.rlif1(self.fc1(x_t), spk1, mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            record.append((spk2, mem2))
+        return _stack(record)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        spikes1, _ = self.rlif1.sequence(self.fc1(self._inputs(x)))  # fc1: all steps at once
+        return self.lif2.sequence(self.fc2(spikes1))
+
+
+class EventCSNN(nn.Module):
+    """A convolutional SNN for event recordings: 12C5-MP2-32C5-MP2-FC10. Lesson 07.
+
+        S1[t] = LIF(maxpool2(conv5x5(x[t], 12 channels)))        [B, 12, 15, 15]
+        S2[t] = LIF(maxpool2(conv5x5(S1[t], 32 channels)))       [B, 32, 5, 5]
+        S3[t] = LIF(linear(flatten(S2[t]), 10))                  [B, 10]
+
+    The CSNN of lesson 05, with two input channels (ON and OFF events) and an input that
+    changes at every step, ``[T, B, 2, size, size]`` (any T). Returns the output layer's
+    ``(spikes, membrane)``, each ``[T, B, 10]``.
+    """
+
+    def __init__(self, beta: float = 0.5, size: int = 34) -> None:
+        super().__init__()
+        self.config = _config(beta=beta, size=checks.positive_int("size", size))
+        self.size = size
+        side = ((size - 4) // 2 - 4) // 2
+        if side < 1:
+            raise ValueError(f"size must be at least 16 pixels, got {size}")
+        spike = surrogate.fast_sigmoid(25.0)
+        self.conv1 = nn.Conv2d(2, 12, 5)
+        self.lif1 = LIF(beta, surrogate=spike)
+        self.conv2 = nn.Conv2d(12, 32, 5)
+        self.lif2 = LIF(beta, surrogate=spike)
+        self.fc = nn.Linear(32 * side * side, 10)
+        self.lif3 = LIF(beta, surrogate=spike)
+
+    def forward_steps(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = _check_events(self, x, (2, self.size, self.size))
+        mem1 = mem2 = mem3 = None
+        record = []
+        for x_t in x:
+            spk1, mem1 = self.lif1(F.max_pool2d(self.conv1(x_t), 2), mem1)
+            spk2, mem2 = self.lif2(F.max_pool2d(self.conv2(spk1), 2), mem2)
+            spk3, mem3 = self.lif3(self.fc(spk2.flatten(1)), mem3)
+            record.append((spk3, mem3))
+        return _stack(record)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = _check_events(self, x, (2, self.size, self.size))
+        spikes1 = self.lif1.spikes(_over_time(lambda s: F.max_pool2d(self.conv1(s), 2), x))
+        spikes2 = self.lif2.spikes(_over_time(lambda s: F.max_pool2d(self.conv2(s), 2), spikes1))
+        return self.lif3.sequence(self.fc(spikes2.flatten(2)))
+
+
+# ---------------------------------------------------------------- input checks
+# What every model checks before any layer runs (the generic checks are in snnlab.checks).
+
+def _check_values(model: nn.Module, x: object) -> Tensor:
+    """x: a float tensor in the network's dtype and on its device, every value in [0, 1]."""
+    name = type(model).__name__
+    checks.tensor("x", x)
+    weight = next(model.parameters())
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{name}: x is {x.dtype} but the network's weights are {weight.dtype}; "
+                        f"pass x.to({weight.dtype}) (or convert the network: model.to({x.dtype}))")
+    if x.device != weight.device:
+        raise ValueError(f"{name}: x is on {x.device} but the network is on {weight.device}; "
+                         f"pass x.to({str(weight.device)!r})")
+    checks.finite(f"{name}'s input x", x)
+    if x.numel() and ((x < 0) | (x > 1)).any():
+        raise ValueError(f"{name}: x must hold pixel values or spikes in [0, 1], found values "
+                         f"in [{x.min().item():g}, {x.max().item():g}] "
+                         f"({checks.where(((x < 0) | (x > 1)).cpu())} outside). Images from "
+                         "snnlab.data are already in [0, 1]; 8-bit pixels need x / 255")
+    return x
+
+
+def _static_or_train(model: nn.Module, x: object, num_inputs: int) -> tuple[Tensor, bool]:
+    """``(x, is_static)``: static images as [B, num_inputs], or a spike train [T, B, num_inputs]."""
+    x = _check_values(model, x)
+    name = type(model).__name__
+    side = int(num_inputs ** 0.5)
+    if x.dim() == 3 and x.shape[-1] == num_inputs and 0 not in x.shape:
+        if x.shape[1] == model.num_steps != x.shape[0]:
+            warnings.warn(f"{name}: the spike train has shape {tuple(x.shape)}; snnlab is "
+                          f"time-first, [num_steps, batch, {num_inputs}]. If you passed "
+                          "[batch, num_steps, ...], use x.transpose(0, 1)", stacklevel=3)
+        return x, False
+    if x.dim() in (2, 4) and len(x) and x[0].numel() == num_inputs:
+        return x.flatten(1), True
+    raise ValueError(f"{name}: x must be static images [B, {num_inputs}] or [B, 1, {side}, "
+                     f"{side}], or a time-first spike train [T, B, {num_inputs}]; got "
+                     f"{tuple(x.shape)}{_shape_hint(x, side)}")
+
+
+def _shape_hint(x: Tensor, side: int) -> str:
+    """Why an image batch has the wrong shape, when a common slip explains it."""
+    shape = tuple(x.shape)
+    if 0 in shape:
+        return ": an empty batch (no samples)"
+    if x.dim() == 2 and shape == (side, side) or x.dim() == 3 and shape[1:] == (side, side):
+        return f": the channel dimension is missing, use x.view(-1, 1, {side}, {side})"
+    if x.dim() == 4 and shape[1] != 1 and shape[2:] == (side, side):
+        return f": {shape[1]} channels, but MNIST images have 1"
+    if x.dim() == 4 and shape[1:] in ((1, 28, 28), (1, 32, 32)) and shape[2] != side:
+        return f": load MNIST with size={side} (snnlab.data.loaders(..., size={side}))"
+    return ""
+
+
+def _check_images(model: nn.Module, x: object, size: int) -> Tensor:
+    """x: static images [B, 1, size, size] with values in [0, 1]."""
+    x = _check_values(model, x)
+    name, shape = type(model).__name__, tuple(x.shape)
+    if x.dim() == 4 and shape[1:] == (1, size, size) and shape[0] > 0:
+        return x
+    expected = f"{name}: x must be images [B, 1, {size}, {size}], got {shape}"
+    if x.dim() == 2 and shape[1] == size * size and shape[0] > 0:
+        raise ValueError(f"{expected}: a flat vector; a convolutional network needs the image "
+                         f"shape, x.view(-1, 1, {size}, {size})")
+    if x.dim() == 5:
+        raise ValueError(f"{expected}: {name} takes static images and repeats them over its "
+                         f"num_steps; it does not take a spike train [T, B, ...]")
+    raise ValueError(expected + _shape_hint(x, size))
+
+
+def _config(**arguments: object) -> dict:
+    """The constructor arguments, checked: sizes positive ints, num_steps a positive int."""
+    for name, value in arguments.items():
+        if name.startswith("num_") or name == "latent_dim":
+            checks.positive_int(name, value)
+    return dict(arguments)
+
+
+def _check_events(model: nn.Module, x: object, shape: tuple[int, int, int]) -> Tensor:
+    """x: time-first events [T, B, *shape] (0/1 ON and OFF channels), in [0, 1]."""
+    x = _check_values(model, x)
+    name = type(model).__name__
+    if x.dim() == 5 and tuple(x.shape[2:]) == shape and x.shape[0] > 0 and x.shape[1] > 0:
+        return x
+    hint = ""
+    if x.dim() == 4 and tuple(x.shape[1:]) == shape:
+        hint = ": a single step or sample? Events are time-first [T, B, ...]"
+    raise ValueError(f"{name}: x must be time-first events [T, B, {shape[0]}, {shape[1]}, "
+                     f"{shape[2]}] (snnlab.events), got {tuple(x.shape)}{hint}")
+
+
+MODELS: tuple[type[nn.Module], ...] = (FCSNN, SingleLayerSNN, CSNN, SpikingAutoencoder,
+                                       RecurrentSNN, EventCSNN)

@@ -217,7 +217,8 @@ def _unpack(batch: object, name: str, metric: str) -> tuple[Tensor, Tensor]:
             raise TypeError(f"{name}'s labels must be class labels, a 1-D integer tensor "
                             f"[batch], got dtype {labels.dtype} and shape {tuple(labels.shape)}"
                             " (float labels? use labels.long())")
-        if images.dim() == 0 or len(labels) != images.shape[0]:
+        batch_sizes = images.shape[:1] if images.dim() < 5 else images.shape[:2]  # [T, B, ...]
+        if images.dim() == 0 or len(labels) not in batch_sizes:  # events are time-first
             raise ValueError(f"{name} yielded {len(labels)} labels for images of shape "
                              f"{tuple(images.shape)}; give one label per image")
     return images, labels
@@ -280,7 +281,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
         images, labels = images.to(device), labels.to(device)
         targets = _targets_for(metric, images, labels)
         spikes, membrane = _forward(model, images)
-        batch = images.shape[0]
+        batch = len(labels)  # images may be time-first events [T, B, ...]
         total_loss += _loss(loss_fn, spikes, membrane, targets, training=False).item() * batch
         total_metric += _batch_metric(metric, spikes, membrane, targets) * batch
         count += batch
@@ -459,7 +460,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                 if scheduler is not None:
                     scheduler.step()
 
-                batch = images.shape[0]
+                batch = len(labels)  # images may be time-first events [T, B, ...]
                 batch_metric = _batch_metric(metric, spikes.detach(), membrane.detach(), targets)
                 history.steps["loss"].append(loss.item())
                 history.steps[metric].append(batch_metric)

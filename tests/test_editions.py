@@ -57,7 +57,7 @@ def test_edition_writes_a_student_edition_with_stubs_badges_setup_and_diagrams(c
             "colab.research.google.com/github/example-org/snnlab/blob/main/" + path) in title
         first_code = next(c for c in cells if c["cell_type"] == "code")
         assert first_code["metadata"]["tags"] == ["colab-setup"]
-        assert f"snnlab @ git+{URL}" in _source(first_code)
+        assert f'"git+{URL}"' in _source(first_code)
         assert "attachment:toy_spikes.png" in title and "../assets" not in title
         assert cells[0]["attachments"]["toy_spikes.png"]["image/png"].startswith("iVBOR")
     assert "wrote notebooks/01_toy.ipynb" in capsys.readouterr().out
@@ -122,3 +122,37 @@ def test_student_check_cells_are_not_compared_by_nbval(course):
     kept = [_source(c) for c in _cells(solutions) if "NBVAL" in _source(c)]
     assert len(kept) == 2
     assert all(source.startswith("# NBVAL_CHECK_OUTPUT") for source in kept)
+
+
+def test_the_committed_student_edition_is_a_fresh_generation(monkeypatch, capsys):
+    """notebooks/ is what `python -m snnlab edition` makes of notebooks/solutions/: no drift."""
+    monkeypatch.chdir(ROOT)
+    code = cli.main(["edition", "--check"])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_a_later_cell_that_runs_the_students_function_waits_for_the_exercise(course):
+    solutions = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(solutions.read_text())
+    later = {"cell_type": "code", "execution_count": 1, "metadata": {}, "id": "later",
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": "0.5\n"}],
+             "source": "# NBVAL_CHECK_OUTPUT\nprint(double_rate(0.25))\nprint(math.leak)"}
+    library = {"cell_type": "code", "execution_count": 2, "metadata": {}, "id": "library",
+               "outputs": [], "source": "print(snnlab.leak(1.0))"}
+    nb["cells"] += [later, library]
+    solutions.write_text(json.dumps(nb))
+    assert cli.main(["edition"]) == 0
+    student = _cells(course / "notebooks" / "01_toy.ipynb")
+    wrapped, untouched = student[-2], student[-1]
+    assert _source(wrapped).startswith("try:  # this cell runs your `double_rate`")
+    assert "NBVAL_CHECK_OUTPUT" not in _source(wrapped) and wrapped["outputs"] == []
+    assert _source(untouched) == "print(snnlab.leak(1.0))"  # a library function of that name
+    namespace = {"double_rate": lambda rate: (_ for _ in ()).throw(NotImplementedError()),
+                 "math": None}
+    import contextlib
+    import io
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(_source(wrapped), namespace)
+    assert printed.getvalue() == ("… this cell runs your `double_rate`: write it in the "
+                                  "exercise above, then run this cell again.\n")

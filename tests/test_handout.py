@@ -25,7 +25,7 @@ from snnlab.course import handout
 FIXTURES = Path(__file__).parent / "fixtures"
 TOY = FIXTURES / "01_toy_lesson.ipynb"
 REPO = Path(__file__).resolve().parents[1]
-LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LESSONS = sorted((REPO / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 def run_cli(*argv: str) -> int:
@@ -358,9 +358,9 @@ def test_cli_all_builds_every_numbered_lesson_from_the_current_folder(tmp_path, 
     assert run_cli("--all", "--version", "student", "--to", "ipynb", "--out", "handouts") == 2
     assert "--all found no lessons" in capsys.readouterr().err
 
-    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
     for name in ("00_start_here.ipynb", "01_toy_lesson.ipynb", "scratch.ipynb"):
-        shutil.copy(TOY, tmp_path / "notebooks" / name)
+        shutil.copy(TOY, tmp_path / "notebooks" / "solutions" / name)
     assert run_cli("--all", "--version", "student", "--to", "ipynb", "--out", "handouts") == 0
     built = sorted(p.name for p in (tmp_path / "handouts").iterdir())
     assert built == ["00_start_here-student.ipynb", "01_toy_lesson-student.ipynb"]

@@ -90,7 +90,7 @@ def test_pretrained_files_load_for_every_recipe():
     missing = [name for name in recipes.RECIPES
                if not (recipes.CHECKPOINT_DIR / f"{name}.pt").is_file()]
     if missing:
-        pytest.fail(f"pretrained checkpoints missing from assets/checkpoints/: {missing}")
+        pytest.fail(f"pretrained checkpoints missing from snnlab/course/checkpoints/: {missing}")
     for name, recipe in recipes.RECIPES.items():
         model = recipes.pretrained(name)
         assert isinstance(model, recipe.model)

@@ -15,6 +15,9 @@ makes them work wherever they are opened:
   Colab (where ``google.colab`` can be imported) and does nothing anywhere else;
 - in the student edition, check cells lose their ``# NBVAL_CHECK_OUTPUT`` line: their
   output ("not implemented yet", later "passed") is the student's, not the reference's;
+- in the student edition, a later cell that runs a student's function says "this cell runs
+  your ...: write it first" instead of failing, until the exercise is written (it is wrapped
+  in ``try: ... except NotImplementedError``), so every lesson runs top to bottom unfilled;
 - the diagrams (``![...](../assets/NAME.png)``) embedded as cell attachments, so they show
   in Colab, on GitHub and in exported handouts alike.
 
@@ -37,6 +40,7 @@ from snnlab.course import handout
 
 SETUP_TAG = "colab-setup"
 CHECK_MARKER = re.compile(r"^# NBVAL_CHECK_OUTPUT\n", flags=re.MULTILINE)
+SOLUTION_TAGS = {"solution", "solution-explanation", SETUP_TAG}
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", flags=re.MULTILINE)
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
@@ -69,11 +73,13 @@ def setup_source(url: str) -> str:
     """The Colab setup cell: install the course from ``url`` in Colab, nothing elsewhere."""
     return (
         "# Google Colab only: install the course (elsewhere this cell does nothing).\n"
-        "import importlib.util, subprocess, sys\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
         "\n"
         'if importlib.util.find_spec("google.colab") is not None:\n'
         '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
-        f'                    "snnlab @ git+{url}"], check=True)\n'
+        f'                    "git+{url}"], check=True)\n'
         "    importlib.invalidate_caches()"
     )
 
@@ -96,6 +102,39 @@ def _attach_diagrams(cell: Any, assets: Path) -> None:
         return f"![{text}](attachment:{name})"
 
     cell["source"] = DIAGRAM.sub(attach, _text(cell["source"]))
+
+
+def _tags(cell: Any) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _exercise_names(nb: Any) -> list[str]:
+    """The functions and classes the lesson's exercises ask for (defined in solution cells)."""
+    names = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and "solution" in _tags(cell):
+            names += re.findall(r"^(?:def|class)\s+(\w+)", _text(cell["source"]), re.MULTILINE)
+    return names
+
+
+def _wait_for_exercises(cell: Any, exercises: list[str]) -> None:
+    """A later cell that runs a student's function: in the student edition it says so,
+    instead of failing, until the exercise is written. Its stored output (the reference's)
+    goes, and so does its NBVAL_CHECK_OUTPUT line."""
+    source = _text(cell["source"])
+    used = [name for name in exercises if re.search(rf"(?<![\w.]){name}\b", source)]
+    if not used:
+        return
+    names = ", ".join(f"`{name}`" for name in used)
+    body = CHECK_MARKER.sub("", source)
+    cell["source"] = (
+        f"try:  # this cell runs your {names} from the exercise above\n"
+        + "".join(f"    {line}" if line.strip() else line
+                  for line in body.splitlines(keepends=True)).rstrip("\n")
+        + f"\nexcept NotImplementedError:\n    print(\"… this cell runs your {names}:\",\n"
+        "          \"write it in the exercise above, then run this cell again.\")"
+    )
+    cell["outputs"], cell["execution_count"] = [], None
 
 
 def _text(source: str | list[str]) -> str:
@@ -145,9 +184,12 @@ def editions(root: Path) -> dict[Path, str]:
         wanted[source] = _dump(instructor)
         student = handout.student_version(instructor, name=source.name)
         student = handout._without_widget_views(student)
-        for cell in student.cells:  # a check has no stored output to compare with here
-            if handout.is_check_cell(cell):
+        exercises = _exercise_names(instructor)
+        for cell in student.cells:
+            if handout.is_check_cell(cell):  # its output is the student's, not the reference's
                 cell.source = CHECK_MARKER.sub("", cell.source)
+            elif cell.cell_type == "code" and SOLUTION_TAGS.isdisjoint(_tags(cell)):
+                _wait_for_exercises(cell, exercises)
         student = _with_colab(student, url, f"notebooks/{source.name}")
         wanted[root / "notebooks" / source.name] = _dump(student)
     return wanted

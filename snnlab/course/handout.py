@@ -495,8 +495,9 @@ def html_to_pdf(html_file: Path, pdf_file: Path, chromium: str, timeout: int = 1
 
 
 def all_lessons(root: Path) -> list[Path]:
-    """The course's lessons: notebooks/NN_*.ipynb under ``root`` (the current folder)."""
-    folder = root / "notebooks"
+    """The course's lessons, the instructor edition (the source of both): notebooks/solutions/
+    NN_*.ipynb under ``root`` (the current folder)."""
+    folder = root / "notebooks" / "solutions"
     lessons = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not lessons:
         raise HandoutError(f"--all found no lessons: expected {folder}/NN_*.ipynb; run it from "
@@ -546,7 +547,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
                         help="lesson notebooks to export")
     parser.add_argument("--all", action="store_true",
-                        help="export every lesson, notebooks/NN_*.ipynb under the current folder")
+                        help="export every lesson, notebooks/solutions/NN_*.ipynb under the "
+                             "current folder")
     parser.add_argument("--version", choices=VERSIONS, required=True,
                         help="student: solutions become stubs; instructor: everything")
     parser.add_argument("--to", choices=FORMATS, required=True, help="output format")

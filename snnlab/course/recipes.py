@@ -2,11 +2,16 @@
 
 ``RECIPES`` maps a short name to a :class:`Recipe`; ``print(recipes.table())`` shows them:
 
-    name    model               loss            metric    epochs  batch  peak lr  image
-    fc      FCSNN               ce_rate         accuracy  6       128    0.002    28
-    single  SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
-    csnn    CSNN                ce_rate         accuracy  5       128    0.005    28
-    sae     SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+    name             model               loss            metric    epochs  batch  peak lr  image
+    fc               FCSNN               ce_rate         accuracy  6       128    0.002    28
+    single           SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
+    csnn             CSNN                ce_rate         accuracy  5       128    0.005    28
+    sae              SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+    order            RecurrentSNN        ce_rate         accuracy  1       128    0.002    34
+    order_collapsed  RecurrentSNN        ce_rate         accuracy  1       128    0.002    34
+    ecsnn            EventCSNN           ce_rate         accuracy  2       128    0.005    34
+
+(lesson 07's three train on event recordings made from MNIST, ``snnlab.events``)
 
 Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to the
 peak over the first 30% of the steps, then anneals to nearly zero. That gets close to the
@@ -16,7 +21,6 @@ because "the most spikes wins" is how their accuracy is measured.
 
 From Python::
 
-    from snnlab import checkpoints, losses
     from snnlab.course import recipes
     model, history = recipes.train("fc", epochs=1, subset=2000)   # train (quick)
     model = recipes.pretrained("fc")                               # or load the course's weights
@@ -33,17 +37,20 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from snnlab import checkpoints, checks, config, data, losses, models, training
+from snnlab import checkpoints, checks, config, data, events, losses, models, training
 
-# The committed, pretrained checkpoints (see assets/checkpoints/README.md).
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
+# The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
+# or a clone alike; how they were made: checkpoints/README.md beside this file).
+CHECKPOINT_DIR = Path(str(resources.files("snnlab.course") / "checkpoints"))
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Recipe:
     lr: float  # the peak of the one-cycle schedule
     image_size: int = 28  # 28, or 32 for the autoencoder
     note: str = field(default="", compare=False)
+    loaders: Callable[..., tuple] = data.loaders  # the data: MNIST, or events (lesson 07)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -79,6 +87,21 @@ RECIPES: dict[str, Recipe] = {
         models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
         losses.reconstruction, "mse", epochs=2, batch_size=128, lr=3e-3, image_size=32,
         note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
+    "order": Recipe(
+        models.RecurrentSNN, dict(num_hidden=256, beta=0.9),
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=2e-3, image_size=34,
+        loaders=events.order_loaders,
+        note="lesson 07: which of two event digits came first; recurrent LIF layer"),
+    "order_collapsed": Recipe(
+        models.RecurrentSNN, dict(num_hidden=256, beta=0.9, collapse_time=True),
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=2e-3, image_size=34,
+        loaders=events.order_loaders,
+        note="lesson 07: the same network on the events averaged over time (no order)"),
+    "ecsnn": Recipe(
+        models.EventCSNN, dict(beta=0.9),
+        losses.ce_rate, "accuracy", epochs=2, batch_size=128, lr=5e-3, image_size=34,
+        loaders=events.saccade_loaders,
+        note="lesson 07: a CSNN on event-camera digits (saccades)"),
 }
 
 
@@ -247,7 +270,7 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
     recipe = _recipe(name)
     config.seed_everything(settings["seed"])
     model = recipe.model(**settings["model_config"])
-    train_loader, test_loader = data.loaders(
+    train_loader, test_loader = recipe.loaders(
         settings["batch_size"], size=recipe.image_size, subset=settings["subset"],
         test_subset=settings["test_subset"], root=data_dir, seed=settings["seed"])
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
@@ -399,7 +422,7 @@ def _finished_epochs(checkpoint: Path) -> int:
 
 
 def pretrained(name: str, device: str | torch.device | None = None) -> nn.Module:
-    """The course's pretrained network for recipe ``name``, from ``assets/checkpoints/``.
+    """The course's pretrained network for recipe ``name``, from ``snnlab/course/checkpoints/``.
     Lessons 04-06."""
     return checkpoints.load_checkpoint(CHECKPOINT_DIR / f"{name}.pt",
                                        model_class=_recipe(name).model, device=device)

@@ -1,0 +1,71 @@
+"""Lesson 07's event panel: static PNG, then a figure and a video for every setting."""
+
+from __future__ import annotations
+
+import base64
+
+import ipywidgets
+import numpy as np
+import pytest
+import torch
+
+from snnlab import events
+from snnlab.course import widgets
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    items = []
+    monkeypatch.setattr(widgets, "display", items.append)
+    return items
+
+
+def _digits() -> torch.Tensor:
+    images = torch.zeros(2, 1, 28, 28)
+    images[:, :, 6:22, 12:16] = 0.9  # a bright bar
+    return images
+
+
+def test_event_rgb_colours_on_off_and_both():
+    ev = torch.zeros(2, 1, 2)
+    ev[0, 0, 0] = 1  # ON
+    ev[1, 0, 1] = 1  # OFF
+    rgb = widgets.event_rgb(ev.view(2, 1, 2))
+    assert rgb.shape == (1, 2, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[0, 0]) == widgets.ON_COLOUR and tuple(rgb[0, 1]) == widgets.OFF_COLOUR
+    both = widgets.event_rgb(torch.ones(2, 1, 1))
+    assert tuple(both[0, 0]) == (255, 255, 255)
+
+
+def test_event_video_and_counts():
+    recording = events.saccade_events(_digits()[:1], num_steps=5, angle=0.0)[:, 0]
+    video = widgets.event_video(recording, fps=4, scale=3)
+    frames = list(video.frames())
+    assert len(frames) == 5 and frames[0].shape == (102, 102, 3)
+    counts = widgets.event_counts(recording)
+    assert counts["events"] == int(recording.sum()) == counts["ON"] + counts["OFF"]
+    assert counts["pixel values"] == 5 * 34 * 34
+    with pytest.raises(ValueError, match="events"):
+        widgets.event_video(recording.unsqueeze(1))
+
+
+def test_event_explorer_redraws_figure_and_video(shown):
+    panel = widgets.event_explorer(_digits(), labels=[1, 7], num_steps=6)
+    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    assert shown[1] is panel and isinstance(panel, ipywidgets.interactive)
+    figure, video = panel.out.outputs
+    first = base64.b64decode(figure["data"]["image/png"])
+    assert first.startswith(PNG_MAGIC)
+    assert "ArrayVideo: 6 frames" in video["data"]["text/plain"] and video["data"]["text/html"]
+    (speed,) = [c for c in panel.children if getattr(c, "description", "").startswith("speed")]
+    speed.value = 0.0  # a still digit: no events, a different picture
+    figure, _ = panel.out.outputs
+    assert base64.b64decode(figure["data"]["image/png"]) != first
+    assert len(panel.out.outputs) == 2  # replaced, never stacked
+
+
+def test_event_explorer_rejects_other_shapes():
+    with pytest.raises(ValueError, match="images"):
+        widgets.event_explorer(torch.zeros(2, 28, 28))
