@@ -18,7 +18,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 def shown(monkeypatch):
     items = []
-    monkeypatch.setattr(widgets, "display", items.append)
+
+    def display(obj, **kwargs):  # (the panel asks for a handle to its static copy)
+        items.append(obj)
+
+    monkeypatch.setattr(widgets, "display", display)
     return items
 
 

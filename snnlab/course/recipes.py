@@ -67,7 +67,7 @@ class Recipe:
     lr: float  # the peak of the one-cycle schedule
     image_size: int = 28  # 28, or 32 for the autoencoder
     note: str = field(default="", compare=False)
-    loaders: Callable[..., tuple] = data.loaders  # the data: MNIST, or events (lesson 07)
+    loaders: Callable[..., tuple] | None = None  # the data: None for MNIST, or events (07)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -270,7 +270,8 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
     recipe = _recipe(name)
     config.seed_everything(settings["seed"])
     model = recipe.model(**settings["model_config"])
-    train_loader, test_loader = recipe.loaders(
+    loaders = data.loaders if recipe.loaders is None else recipe.loaders
+    train_loader, test_loader = loaders(
         settings["batch_size"], size=recipe.image_size, subset=settings["subset"],
         test_subset=settings["test_subset"], root=data_dir, seed=settings["seed"])
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])

@@ -79,12 +79,14 @@ def _png_output(png: bytes) -> dict[str, Any]:
                      "text/plain": "<snnlab panel figure>"}}
 
 
-def panel(draw: Callable[..., Figure], controls: dict[str, widgets.Widget]) -> widgets.interactive:
+def panel(draw: Callable[..., Figure], controls: dict[str, widgets.Widget],
+          extra: Callable[..., list[dict[str, Any]]] | None = None) -> widgets.interactive:
     """Show ``draw(**defaults)`` as a static PNG, then an interactive panel; return the panel.
 
     ``controls`` maps each keyword argument of ``draw`` to its widget. On every change the
     panel sets ``panel.out.outputs`` to the new PNG (set directly rather than printed into the
-    Output, so it also works, and can be tested, without a running kernel).
+    Output, so it also works, and can be tested, without a running kernel), followed by the
+    outputs ``extra(**settings)`` returns, if given (lesson 07 adds a video).
 
     The static PNG is for pages without a kernel (a notebook executed by nbconvert, GitHub,
     the handouts). A live front end counts the views it draws of a widget whose
@@ -98,7 +100,8 @@ def panel(draw: Callable[..., Figure], controls: dict[str, widgets.Widget]) -> w
     panels: list[widgets.interactive] = []
 
     def update(**settings: Any) -> None:
-        latest[:] = [_png_output(to_png(draw(**settings)))]
+        latest[:] = [_png_output(to_png(draw(**settings)))] + (
+            extra(**settings) if extra is not None else [])
         for ui in panels:  # empty during the first call, made while the panel is being built
             ui.out.outputs = tuple(latest)
 
@@ -1218,32 +1221,18 @@ def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12) -> w
         return camera.saccade_events(images[digit:digit + 1], num_steps, speed, threshold,
                                      angle=0.0)[:, 0]
 
-    def outputs(digit: int, threshold: float, speed: float) -> list[dict[str, Any]]:
-        recording = record(digit, threshold, speed)
+    def draw(digit: int, threshold: float, speed: float) -> Figure:
         name = f"digit #{digit}" + (f" (a {int(labels[digit])})" if labels is not None else "")
-        fig = draw_events(recording, images[digit],
-                          f"{name}: threshold {threshold:g}, speed {speed:g} pixels per step")
-        video = event_video(recording)
-        return [_png_output(to_png(fig)),
-                {"output_type": "display_data", "metadata": {},
-                 "data": {"text/html": video.to_html(), "text/plain": repr(video)}}]
+        return draw_events(record(digit, threshold, speed), images[digit],
+                           f"{name}: threshold {threshold:g}, speed {speed:g} pixels per step")
 
-    controls = {
+    def video(digit: int, threshold: float, speed: float) -> list[dict[str, Any]]:
+        clip = event_video(record(digit, threshold, speed))
+        return [{"output_type": "display_data", "metadata": {},
+                 "data": {"text/html": clip.to_html(), "text/plain": repr(clip)}}]
+
+    return panel(draw, {
         "digit": _slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
         "threshold": _slider("threshold theta", 0.5, 0.1, 2.0, 0.1),
         "speed": _slider("speed (pixels/step)", 1.0, 0.0, 3.0, 0.25),
-    }
-    first = outputs(**{name: control.value for name, control in controls.items()})
-    display(Image(data=base64.b64decode(first[0]["data"]["image/png"])))
-    panels: list[widgets.interactive] = []
-
-    def update(**settings: Any) -> None:
-        latest = outputs(**settings) if panels else first
-        for ui in panels:
-            ui.out.outputs = tuple(latest)
-
-    ui = widgets.interactive(update, {"manual": False}, clear_output=False, **controls)
-    ui.out.outputs = tuple(first)
-    panels.append(ui)
-    display(ui)
-    return ui
+    }, extra=video)
