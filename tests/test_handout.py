@@ -441,9 +441,13 @@ def test_real_lesson_strips_into_a_student_version(path, tmp_path):
     assert lesson.number == path.name[:2] and lesson.title != path.stem  # it has a heading
     student = handout.student_version(nb, name=path.name)
     text = notebook_text(student)
+    # a line the lesson also shows outside its solutions (say `loss.backward()`) is no leak
+    public = "\n".join(c.source for c in nb.cells if not {"solution", "solution-explanation"}
+                       & set(c.metadata.get("tags", [])))
     for cell in tagged(nb, "solution"):
         for line in solution_body_lines(cell.source):
-            assert line not in text, f"{path.name}: solution line left for students: {line}"
+            assert line in public or line not in text, (
+                f"{path.name}: solution line left for students: {line}")
     stubs = tagged(student, "solution")
     for cell in stubs:
         compile(cell.source, f"{path.name} stub", "exec")
@@ -454,7 +458,7 @@ def test_real_lesson_strips_into_a_student_version(path, tmp_path):
     _, text = read_html(handout.build(path, "student", "html", tmp_path).read_text("utf-8"))
     assert f"Lesson {lesson.number}: {lesson.title}" in text
     shown = [line for c in tagged(nb, "solution") for line in solution_body_lines(c.source)
-             if line in text]
+             if line in text and line not in public]
     assert shown == [], f"{path.name}: solution lines in the student HTML: {shown}"
 
 
