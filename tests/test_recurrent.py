@@ -98,24 +98,28 @@ def test_memory_through_v_and_the_gradient_that_follows_it():
     assert current.grad[0].abs().sum() == 0
 
 
+def _assert_fast_path_equals_step_loop(net, x, gain):
+    """forward and forward_steps: the same spikes, membranes and parameter gradients."""
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(gain)  # enough current to spike in every layer
+    results = []
+    for forward in (net.forward, net.forward_steps):
+        net.zero_grad()
+        spk, mem = forward(x)
+        (spk.sum() + (mem ** 2).sum()).backward()
+        results.append((spk, mem, *(p.grad.clone() for p in net.parameters())))
+    assert results[0][0].sum() > 0
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_recurrent_snn_forward_equals_forward_steps():
     torch.manual_seed(0)
     for collapse in (False, True):
         net = models.RecurrentSNN(num_inputs=2 * 6 * 6, num_hidden=20, collapse_time=collapse)
-        net = net.double()
-        with torch.no_grad():
-            for p in net.parameters():
-                p.mul_(5)  # enough current to spike in both layers
         x = (torch.rand(9, 3, 2, 6, 6, dtype=torch.float64) < 0.3).double()
-        results = []
-        for forward in (net.forward, net.forward_steps):
-            net.zero_grad()
-            spk, mem = forward(x)
-            (spk.sum() + (mem ** 2).sum()).backward()
-            results.append((spk, mem, *(p.grad.clone() for p in net.parameters())))
-        assert results[0][0].sum() > 0
-        for a, b in zip(*results, strict=True):
-            torch.testing.assert_close(a, b)
+        _assert_fast_path_equals_step_loop(net.double(), x, gain=5)
 
 
 def test_collapsed_network_sees_only_the_time_average():
@@ -132,18 +136,7 @@ def test_event_csnn_forward_equals_forward_steps():
     torch.manual_seed(0)
     net = models.EventCSNN(beta=0.6, size=20).double()
     x = (torch.rand(5, 2, 2, 20, 20, dtype=torch.float64) < 0.3).double()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.mul_(4)  # enough current to spike in every layer
-    results = []
-    for forward in (net.forward, net.forward_steps):
-        net.zero_grad()
-        spk, mem = forward(x)
-        (spk.sum() + (mem ** 2).sum()).backward()
-        results.append((spk, mem, *(p.grad.clone() for p in net.parameters())))
-    assert results[0][0].sum() > 0
-    for a, b in zip(*results, strict=True):
-        torch.testing.assert_close(a, b)
+    _assert_fast_path_equals_step_loop(net, x, gain=4)
 
 
 def test_errors_name_the_argument():
