@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 import snnlab
+from snnlab import checks
 
 __all__ = ["save_checkpoint", "load_checkpoint", "restore", "checkpoint_info",
            "check_writable", "first_non_finite"]
@@ -245,7 +246,6 @@ def load_checkpoint(path: str | os.PathLike, *, model_class: type[nn.Module] | s
     A checkpoint with a NaN or inf weight is refused, naming the file and the weight.
     Lesson 04.
     """
-    from snnlab.training import _device  # (training imports this module)
 
     classes = _model_classes()
     if isinstance(model_class, type) and issubclass(model_class, nn.Module):
@@ -258,7 +258,7 @@ def load_checkpoint(path: str | os.PathLike, *, model_class: type[nn.Module] | s
     if expected is not None and expected not in classes:
         raise ValueError(f"load_checkpoint: model_class must be one of the snnlab.models "
                          f"networks {sorted(classes)}, got {expected!r}")
-    device = _device(device, torch.device("cpu"))
+    device = checks.device(device, torch.device("cpu"))
     content = _read(path)
     name = content["model_class"]
     if expected is not None and expected != name:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
-           "positive_number", "choice", "boolean", "where"]
+           "positive_number", "choice", "boolean", "where", "device"]
 
 
 class NonFiniteError(ValueError):
@@ -114,3 +114,17 @@ def boolean(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return value
+
+
+def device(device: str | torch.device | None, default: torch.device) -> torch.device:
+    """A usable torch.device (``default`` for None): a CUDA one only where CUDA is."""
+    if device is None:
+        return default
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} asked for, but this machine has no CUDA GPU; "
+                         "use device='cpu' (or None: a GPU when there is one)")
+    return device

@@ -170,20 +170,6 @@ def _model_device(model: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
-def _device(device: str | torch.device | None, default: torch.device) -> torch.device:
-    """A usable device: a CUDA one only where CUDA is."""
-    if device is None:
-        return default
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} asked for, but this machine has no CUDA GPU; "
-                         "use device='cpu' (or None: a GPU when there is one)")
-    return device
-
-
 def _batches(loader: Iterable, name: str, *, reusable: bool = False) -> Iterable:
     """The loader, checked: iterable (again for every epoch when ``reusable``), and not empty
     when it can tell its length."""
@@ -272,7 +258,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_callable("loss_fn", loss_fn)
     checks.boolean("progress", progress)
-    device = _device(device, _model_device(model))
+    device = checks.device(device, _model_device(model))
     model.eval()
     total_loss, total_metric, count = 0.0, 0.0, 0
     for batch_data in tqdm(_batches(loader, "loader"), desc="test", leave=False,
@@ -405,7 +391,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     if bad is not None:
         raise ValueError(f"fit: the model's weight {bad!r} already holds NaN or inf; start from "
                          "a freshly built network or a good checkpoint")
-    device = _device(device, config.device())
+    device = checks.device(device, config.device())
     model.to(device)
     first_epoch = len(history.epochs["epoch"]) + 1
     history.stopped = history.stopped_at = None

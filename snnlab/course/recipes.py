@@ -199,7 +199,7 @@ def train(
 
 
 def _check_run_arguments(device: object, data_dir: object, progress: object) -> None:
-    training._device(device, torch.device("cpu"))  # 'cuda' without a GPU fails here, not later
+    checks.device(device, torch.device("cpu"))  # 'cuda' without a GPU fails here, not later
     if data_dir is not None and (isinstance(data_dir, bool)
                                  or not isinstance(data_dir, str | os.PathLike)):
         raise TypeError(f"data_dir must be a folder path or None, got "
