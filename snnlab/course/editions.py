@@ -146,7 +146,7 @@ def _with_colab(nb: Any, url: str, notebook: str) -> Any:
     import nbformat
 
     nb = copy.deepcopy(nb)
-    cells = [c for c in nb["cells"] if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
+    cells = [c for c in nb["cells"] if SETUP_TAG not in _tags(c)]
     title = next(c for c in cells if c["cell_type"] == "markdown")
     lines = BADGE_LINE.sub("", _text(title["source"])).split("\n", 1)
     title["source"] = lines[0] + "\n\n" + _badge(url, notebook) + (
