@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
-           "positive_number", "choice", "boolean", "where", "device"]
+           "positive_number", "choice", "boolean", "where", "device", "integer"]
 
 
 class NonFiniteError(ValueError):
@@ -73,6 +73,13 @@ def unit_range(name: str, value: Tensor) -> Tensor:
         raise ValueError(f"{name} must lie in [0, 1], found values in "
                          f"[{value.min().item():g}, {value.max().item():g}] "
                          f"({where(outside.cpu())} outside)")
+    return value
+
+
+def integer(name: str, value: object) -> int:
+    """An int, of any sign (a bool is not an int here)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     return value
 
 

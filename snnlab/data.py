@@ -143,8 +143,7 @@ def _extract_into_cache(raw: Path) -> Path:
 def _check_size_and_seed(size: object, seed: object) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise ValueError(f"size must be an int >= 8 (28 is MNIST's own size), got {size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    checks.integer("seed", seed)
 
 
 def _has_extracted(raw: Path) -> bool:

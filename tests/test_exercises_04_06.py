@@ -148,35 +148,6 @@ LESSON_04_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize("check, solution", LESSON_04_SOLUTIONS,
-                         ids=lambda x: getattr(x, "__name__", ""))
-def test_lesson_04_reference_solution_passes(check, solution, capsys):
-    assert check(solution) is True
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✓ {check.__name__}: passed ") and "\n" not in out
-
-
-@pytest.mark.parametrize("check, wrong, words", LESSON_04_MISTAKES)
-def test_lesson_04_typical_mistake_is_rejected(check, wrong, words, capsys):
-    assert check(wrong) is False
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✗ {check.__name__}: case ")
-    for word in words:
-        assert word in out, f"{word!r} missing from: {out}"
-
-
-@pytest.mark.parametrize("check", [check for check, _ in LESSON_04_SOLUTIONS])
-def test_lesson_04_stub_reports_not_implemented(check, capsys):
-    def stub(*args):
-        """Signature + docstring, as in the student handout."""
-        # YOUR CODE HERE
-        raise NotImplementedError
-
-    assert check(stub) is False
-    out = capsys.readouterr().out
-    assert out.startswith(f"… {check.__name__}: not implemented yet") and "Traceback" not in out
-
-
 def test_lesson_04_reference_solutions_agree_with_snnlab():
 
     generator = torch.Generator().manual_seed(0)
@@ -458,19 +429,21 @@ def test_lesson_06_checks_leave_the_global_random_stream_alone():
 # ----- Lessons 05 and 06: every checker accepts its reference solution, rejects the typical
 # mistakes with the words that explain them, and calls a stub "not implemented yet".
 
-LESSON_05_06_SOLUTIONS = LESSON_05_SOLUTIONS + LESSON_06_SOLUTIONS
+# ------------------------------------------------------------ every checker of lessons 04-06
+
+SOLUTIONS = LESSON_04_SOLUTIONS + LESSON_05_SOLUTIONS + LESSON_06_SOLUTIONS
 
 
-@pytest.mark.parametrize("check, solution", LESSON_05_06_SOLUTIONS,
-                         ids=lambda x: getattr(x, "__name__", ""))
-def test_lessons_05_06_reference_solution_passes(check, solution, capsys):
+@pytest.mark.parametrize("check, solution", SOLUTIONS, ids=lambda x: getattr(x, "__name__", ""))
+def test_reference_solution_passes(check, solution, capsys):
     assert check(solution) is True
     out = capsys.readouterr().out.strip()
     assert out.startswith(f"✓ {check.__name__}: passed ") and "\n" not in out
 
 
-@pytest.mark.parametrize("check, wrong, words", LESSON_05_MISTAKES + LESSON_06_MISTAKES)
-def test_lessons_05_06_typical_mistake_is_rejected(check, wrong, words, capsys):
+@pytest.mark.parametrize("check, wrong, words",
+                         LESSON_04_MISTAKES + LESSON_05_MISTAKES + LESSON_06_MISTAKES)
+def test_typical_mistake_is_rejected(check, wrong, words, capsys):
     assert check(wrong) is False
     out = capsys.readouterr().out.strip()
     assert out.startswith(f"✗ {check.__name__}: case ")
@@ -478,8 +451,8 @@ def test_lessons_05_06_typical_mistake_is_rejected(check, wrong, words, capsys):
         assert word in out, f"{word!r} missing from: {out}"
 
 
-@pytest.mark.parametrize("check", [check for check, _ in LESSON_05_06_SOLUTIONS])
-def test_lessons_05_06_stub_reports_not_implemented(check, capsys):
+@pytest.mark.parametrize("check", [check for check, _ in SOLUTIONS])
+def test_stub_reports_not_implemented(check, capsys):
     def stub(*args):
         """Signature + docstring, as in the student handout."""
         # YOUR CODE HERE

@@ -242,9 +242,7 @@ def _settings(name: str, epochs: object, batch_size: object, lr: object, subset:
     for key, value in (("subset", subset), ("test_subset", test_subset)):
         if value is not None:
             checks.positive_int(key, value)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
+    if checks.integer("seed", seed) < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed}")
     settings = {"recipe": name, "model_config": build_model(name, **model_overrides).config,
                 "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,

@@ -166,11 +166,6 @@ def _label(label: object, num_classes: int) -> None:
                          f"got {label!r}")
 
 
-def _seed(seed: object) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-
-
 def _slider(description: str, value: float, low: float, high: float, step: float,
             integer: bool = False) -> widgets.Widget:
     kind = widgets.IntSlider if integer else widgets.FloatSlider
@@ -413,7 +408,7 @@ def run_network(model: torch.nn.Module, image: Tensor, num_steps: int | None = N
     random stream is left as it was.
     """
     image = _image("image", image, 28)
-    _seed(seed)
+    checks.integer("seed", seed)
     default_steps = getattr(model, "num_steps", None)
     if not isinstance(model, torch.nn.Module) or default_steps is None:
         raise TypeError("model must be an snnlab classifier with a num_steps attribute "
@@ -954,7 +949,7 @@ def add_noise(image: Tensor, noise: float, seed: int = 0) -> Tensor:
     checks.tensor("image", image)
     checks.number("noise", noise, ">= 0 and finite (a standard deviation)",
                   lambda v: 0 <= v < math.inf)
-    _seed(seed)
+    checks.integer("seed", seed)
     generator = torch.Generator().manual_seed(seed)
     grain = torch.randn(image.shape, generator=generator).to(image.device, image.dtype)
     return (image + noise * grain).clamp(0.0, 1.0)
