@@ -24,11 +24,13 @@ to their shape):
     dL/dtheta  = -sum_t dL/dspk_seq[t] * surrogate'(U[t] - theta)
                  -sum_t lam[t] * reset[t]              (only for "subtract")
 
-Why it is faster than autograd over the step loop: both loops work one step at a time, in
-place, on tensors the size of one step, which stay in the CPU cache, and no graph is built
-step by step. The whole-sequence tensors (the two outputs and, for a time-varying input,
-its gradient) come from ``_empty``, which on the CPU hands out again memory that no tensor
-uses any more (see ``REUSE_MEMORY``).
+Why it is faster than autograd over the step loop: no graph is built step by step; the
+forward loop writes each step in place into the outputs; and the backward loop works in
+blocks of about ``BLOCK_ELEMENTS`` numbers, which stay in the CPU cache with all their
+temporaries (a slice of the batch at each step for a big layer, the whole batch over many
+steps for a small one, which then also needs few operations). The whole-sequence tensors
+(the two outputs and, for a time-varying input, its gradient) come from ``_empty``, which
+on the CPU hands out again memory that no tensor uses any more (see ``REUSE_MEMORY``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ import torch
 from torch import Tensor
 
 __all__ = ["lif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
+
+BLOCK_ELEMENTS = 1 << 18  # the backward pass works on about this many numbers at a time (1 MB)
 
 
 def lif_sequence(input: Tensor, beta: Tensor, threshold: Tensor, reset: str,
@@ -101,7 +105,7 @@ class _LIFSequence(torch.autograd.Function):
         if grad_spk is None and grad_mem is None:
             return (None,) * 7
 
-        num_steps = mem_seq.shape[0]
+        num_steps, batch = mem_seq.shape[:2]
         keep_every_lam = need_input and not ctx.constant  # then lam is dL/dI, every step
         if keep_every_lam and not ctx.membrane_returned:
             # Nobody else holds mem_seq (LIF.spikes), and U[t] is read for the last time just
@@ -116,39 +120,52 @@ class _LIFSequence(torch.autograd.Function):
         grad_beta = torch.zeros_like(beta) if need_beta else None
         grad_threshold = torch.zeros_like(threshold) if need_threshold else None
 
-        for t in range(num_steps - 1, -1, -1):
-            lam = lam_seq[t] if keep_every_lam else lam_seq[t % 2]
-            # g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - theta)
-            if grad_spk is None:
-                lam.copy_(grad_mem[t])
-            else:
-                surrogate_grad = derivative(mem_seq[t] - threshold)
-                if grad_mem is None:
-                    torch.mul(grad_spk[t], surrogate_grad, out=lam)
+        # The work goes in blocks of about BLOCK_ELEMENTS numbers, so that the temporaries
+        # stay in the CPU's cache: a big layer in slices of its batch, one step at a time; a
+        # small layer (a few neurons) with its whole batch over many steps at once.
+        per_sample = mem_seq[0, 0].numel()
+        rows = max(1, min(batch, BLOCK_ELEMENTS // per_sample))
+        steps = max(1, min(num_steps, BLOCK_ELEMENTS // (rows * per_sample)))
+        for first_row in range(0, batch, rows):
+            b = slice(first_row, first_row + rows)  # these samples of the batch
+            for end in range(num_steps, 0, -steps):  # blocks of steps, last block first
+                start = max(0, end - steps)
+                block = (slice(start, end), b)  # these steps of these samples
+                # g[t] = dL/dmem_seq[t] + dL/dspk_seq[t] * surrogate'(U[t] - theta), t in block
+                if grad_spk is None:
+                    g = grad_mem[block]
                 else:
-                    torch.addcmul(grad_mem[t], grad_spk[t], surrogate_grad, out=lam)
-                if need_threshold:
-                    grad_threshold -= (grad_spk[t] * surrogate_grad).sum_to_size(threshold.shape)
-            # + a[t+1] * lam[t+1], where a[t+1] = beta * (1 - reset[t+1]) and reset[t+1] = S[t]
-            if t + 1 < num_steps:
-                lam_next = lam_seq[t + 1] if keep_every_lam else lam_seq[(t + 1) % 2]
-                decay = beta * (1 - spk_seq[t]) if mode == "zero" else beta
-                lam.addcmul_(decay, lam_next)
+                    spike_term = grad_spk[block] * derivative(mem_seq[block] - threshold)
+                    g = spike_term if grad_mem is None else spike_term + grad_mem[block]
+                    if need_threshold:
+                        grad_threshold -= spike_term.sum_to_size(threshold.shape)
+                # a[t+1] = beta * (1 - reset[t+1]), where reset[t+1] = S[t]
+                decay = beta * (1 - spk_seq[block]) if mode == "zero" else None
 
-            if grad_input is not None:
-                grad_input += lam
-            if not (need_beta or need_threshold):
-                continue
-            if t > 0:
-                mem_prev, reset = mem_seq[t - 1], spk_seq[t - 1]  # U[t-1] and reset[t]
-            else:
-                mem_prev = torch.zeros_like(lam)
-                reset = (mem_prev > threshold).to(lam.dtype)
-            if need_beta:
-                drive = mem_prev * (1 - reset) if mode == "zero" else mem_prev  # dU[t]/dbeta
-                grad_beta += (lam * drive).sum_to_size(beta.shape)
-            if need_threshold and mode == "subtract":
-                grad_threshold -= (lam * reset).sum_to_size(threshold.shape)
+                for t in range(end - 1, start - 1, -1):
+                    lam = (lam_seq[t] if keep_every_lam else lam_seq[t % 2])[b]
+                    if t + 1 == num_steps:  # lam[T-1] = g[T-1]
+                        lam.copy_(g[t - start])
+                    else:  # lam[t] = g[t] + a[t+1] * lam[t+1]
+                        lam_next = (lam_seq[t + 1] if keep_every_lam else lam_seq[(t + 1) % 2])[b]
+                        torch.addcmul(g[t - start], beta if decay is None else decay[t - start],
+                                      lam_next, out=lam)
+
+                    if grad_input is not None:
+                        grad_input[b] += lam
+                    if not (need_beta or need_threshold):
+                        continue
+                    if t > 0:
+                        mem_prev, reset = mem_seq[t - 1, b], spk_seq[t - 1, b]  # U[t-1], reset[t]
+                    else:
+                        mem_prev = torch.zeros_like(lam)
+                        reset = (mem_prev > threshold).to(lam.dtype)
+                    if need_beta:
+                        # dU[t]/dbeta
+                        drive = mem_prev * (1 - reset) if mode == "zero" else mem_prev
+                        grad_beta += (lam * drive).sum_to_size(beta.shape)
+                    if need_threshold and mode == "subtract":
+                        grad_threshold -= (lam * reset).sum_to_size(threshold.shape)
 
         if keep_every_lam:
             grad_input = lam_seq

@@ -143,6 +143,8 @@ class SingleLayerSNN(nn.Module):
         self.fc = nn.Linear(784, 10, bias=False)
         self.lif = LIF(beta=1.0 - 1.0 / tau, reset="zero", surrogate=surrogate.atan())
 
+    BLOCK_STEPS = 25  # forward draws its spike train this many steps at a time
+
     def _spike_train(self, x: Tensor) -> Tensor:
         x, is_static = _static_or_train(self, x, 784)
         return encoding.rate(x, self.num_steps) if is_static else x  # [T, B, 784]
@@ -156,8 +158,16 @@ class SingleLayerSNN(nn.Module):
         return _stack(record)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        current = self.fc(self._spike_train(x)) / self.tau  # all steps in one matrix product
-        return self.lif.sequence(current)
+        x, is_static = _static_or_train(self, x, 784)
+        if not is_static:  # your own spike train: all steps in one matrix product
+            return self.lif.sequence(self.fc(x) / self.tau)
+        # The same Poisson train as forward_steps (the same coins, drawn in the same order),
+        # drawn and multiplied a block of BLOCK_STEPS steps at a time: at a batch of 128 each
+        # block is 10 MB, which the memory allocator hands out again at the next batch, where
+        # the whole 40 MB train would arrive as fresh pages from the kernel every batch.
+        blocks = [self.fc(encoding.rate(x, min(self.BLOCK_STEPS, self.num_steps - start)))
+                  for start in range(0, self.num_steps, self.BLOCK_STEPS)]
+        return self.lif.sequence(torch.cat(blocks) / self.tau)
 
 
 class CSNN(nn.Module):

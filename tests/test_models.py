@@ -362,3 +362,24 @@ def test_layer_spikes_output_must_be_a_bool():
 def test_constructor_arguments_are_checked(build, kwargs, error, words):
     with pytest.raises(error, match=words):
         build(**kwargs)
+
+
+def test_single_layer_forward_draws_the_coins_of_forward_steps():
+    """forward draws its Poisson train in blocks of BLOCK_STEPS steps; with the same seed it
+    gets the very coins forward_steps draws at once (also with a shorter last block)."""
+    model = models.SingleLayerSNN(num_steps=60)  # blocks of 25, 25 and 10 steps
+    assert model.BLOCK_STEPS == 25
+    with torch.no_grad():
+        model.fc.weight.copy_(torch.linspace(0, 0.01, 10)[:, None].expand(10, 784))
+    images = torch.rand(3, 1, 28, 28)
+    images[:, :, :5] = 0.0  # some pixels that never fire
+    images[:, :, -5:] = 1.0  # and some that always do
+    torch.manual_seed(7)
+    fast = model(images)
+    torch.manual_seed(7)
+    steps = model.forward_steps(images)
+    assert 0 < fast[0].mean() < 1
+    assert torch.equal(fast[0], steps[0])
+    torch.testing.assert_close(fast[1], steps[1])
+    torch.manual_seed(8)
+    assert not torch.equal(model(images)[1], fast[1])  # another seed, other coins

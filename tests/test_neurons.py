@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from snnlab import checks, surrogate
+from snnlab import bptt, checks, surrogate
 from snnlab.neurons import LIF, Lapicque, reset_states
 
 SURROGATES = {
@@ -42,6 +42,17 @@ def values_and_grads(run, neuron, input_seq, seed=1):
     ((spk * weight_spk).sum() + (mem * weight_mem).sum()).backward()
     params = {name: p.grad.clone() for name, p in neuron.named_parameters()}
     return spk.detach(), mem.detach(), input_seq.grad, params
+
+
+@pytest.fixture(params=[None, 1, 3 * 7, 6 * 4 * 7],
+                ids=["one-block", "sample-by-sample", "rows-of-3", "blocks-of-6-steps"])
+def backward_blocks(request, monkeypatch):
+    """The fast backward pass works in blocks of about bptt.BLOCK_ELEMENTS numbers. The tests'
+    layers ([T, 4, 7]) fit in one block; these sizes make it go one sample of one step at a
+    time, 3 of the 4 samples at a time (a last block of 1), or all 4 over 6 steps at a time
+    (a last block of fewer steps)."""
+    if request.param is not None:
+        monkeypatch.setattr(bptt, "BLOCK_ELEMENTS", request.param)
 
 
 def sequence(neuron, input_seq):
@@ -108,6 +119,7 @@ def test_step_api_matches_snntorch_leaky(reset, name):
 @pytest.mark.parametrize("learn", [False, True], ids=["fixed", "learned"])
 @pytest.mark.parametrize("reset", RESETS)
 @pytest.mark.parametrize("name", SURROGATES)
+@pytest.mark.usefixtures("backward_blocks")
 def test_sequence_equals_step_loop(name, reset, learn):
     beta = torch.linspace(0.5, 1.0, 7)
     lif = LIF(
@@ -129,6 +141,7 @@ def test_sequence_equals_step_loop(name, reset, learn):
 
 @pytest.mark.parametrize("learn", [False, True], ids=["fixed", "learned"])
 @pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.usefixtures("backward_blocks")
 def test_constant_input_equals_the_expanded_sequence(reset, learn):
     """lif.sequence(current, num_steps=T) is lif.sequence(current.expand(T, ...)), gradients
     included (the constant input's gradient is summed over the steps)."""
@@ -155,6 +168,7 @@ def test_constant_input_equals_the_expanded_sequence(reset, learn):
 
 @pytest.mark.parametrize("constant", [False, True], ids=["sequence", "constant"])
 @pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.usefixtures("backward_blocks")
 def test_spikes_alone_equal_the_sequence_spikes(reset, constant):
     """lif.spikes is sequence()[0]: same spikes, same input and parameter gradients (its
     backward pass writes over the membrane it kept, which nobody else can see)."""
@@ -187,6 +201,7 @@ def test_spikes_refuse_a_second_backward_instead_of_a_wrong_one():
         loss.backward()
 
 
+@pytest.mark.usefixtures("backward_blocks")
 def test_sequence_with_only_parameter_gradients():
     """The input needs no gradient (a first layer fed by data), beta and thr still learn."""
     grads = []
@@ -201,6 +216,7 @@ def test_sequence_with_only_parameter_gradients():
 
 
 @pytest.mark.parametrize("output", ["spk", "mem"])
+@pytest.mark.usefixtures("backward_blocks")
 def test_sequence_gradient_from_one_output_only(output):
     lif = LIF(0.9, reset="zero", learn_beta=True, learn_threshold=True).double()
     input_seq = random_input(30, 3, 5)
@@ -224,6 +240,7 @@ def test_sequence_gradient_from_one_output_only(output):
 
 
 @pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.usefixtures("backward_blocks")
 def test_sequence_membrane_gradient_passes_gradcheck(reset):
     """Through mem_seq the hand-written backward must equal finite differences
     (the reset is piecewise constant, so small nudges do not change it)."""
