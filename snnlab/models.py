@@ -44,17 +44,28 @@ __all__ = ["FCSNN", "SingleLayerSNN", "CSNN", "SpikingAutoencoder", "RecurrentSN
 
 
 # ---------------------------------------------------------------- shared helpers
-def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
-    """Apply a stateless layer to every step at once: [T, B, ...] -> [T, B, ...].
+STEPS_PER_CALL = 5  # _over_time gives a layer this many steps at a time
 
-    Images go in channels-last (NHWC) memory layout: the same numbers, in the order the CPU
-    convolution library reads fastest (the result keeps that layout; shapes do not change).
+
+def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
+    """Apply a stateless layer to every step: [T, B, ...] -> [T, B, ...].
+
+    The steps go through the layer ``STEPS_PER_CALL`` at a time, as one batch [5*B, ...]:
+    far fewer calls than one per step, yet small enough pieces that each call's output and
+    gradients stay in the CPU cache and in memory the allocator hands out again (all 25 steps
+    of lesson 05's CSNN in one call make its training step about 11% slower). Images go in
+    channels-last (NHWC) memory layout: the same numbers, in the order the CPU convolution
+    library reads fastest (the result keeps that layout; shapes do not change).
     """
     num_steps, batch = x_seq.shape[:2]
-    x = x_seq.flatten(0, 1)
-    if x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return layer(x).unflatten(0, (num_steps, batch))
+    outputs = []
+    for steps in x_seq.split(STEPS_PER_CALL):  # [<=5, B, ...] each
+        x = steps.flatten(0, 1)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        outputs.append(layer(x))  # [<=5*B, ...]
+    output = outputs[0] if len(outputs) == 1 else torch.cat(outputs)  # (cat copies, even one)
+    return output.unflatten(0, (num_steps, batch))
 
 
 def _norm_each_step(bn: nn.BatchNorm2d, x_seq: Tensor) -> Tensor:
