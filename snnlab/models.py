@@ -15,7 +15,8 @@ and each has two forward passes that compute the same numbers, one after the oth
      every step, so that layer runs once, not ``num_steps`` times, and its neurons get it as
      a constant input, ``lif.spikes(current, num_steps=T)``.
   2. Layers without state (linear, convolution, pooling) do not care which step a sample
-     comes from, so all steps go through them as one big batch ``[T*B, ...]`` (images in
+     comes from, so the steps go through them as big batches: ``[T*B, ...]`` for a linear
+     layer, five steps ``[5*B, ...]`` at a time for a convolution (``_over_time``: images in
      channels-last memory layout, which the CPU's convolutions read fastest).
   3. The neurons run over the whole sequence with ``LIF.sequence``, or ``LIF.spikes`` for
      hidden layers, whose membrane nothing reads (``snnlab.bptt``).
