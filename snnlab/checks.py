@@ -22,7 +22,10 @@ import torch
 from torch import Tensor
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
-           "positive_number", "choice", "boolean", "where", "device", "integer"]
+           "positive_number", "choice", "boolean", "where", "device", "integer",
+           "sequence_size"]
+
+MAX_VALUES = 2**30  # values one call may make over time: 4 GB of float32; more is a slip
 
 
 class NonFiniteError(ValueError):
@@ -135,3 +138,13 @@ def device(device: str | torch.device | None, default: torch.device) -> torch.de
         raise ValueError(f"device {str(device)!r} asked for, but this machine has no CUDA GPU; "
                          "use device='cpu' (or None: a GPU when there is one)")
     return device
+
+
+def sequence_size(name: str, value: Tensor, num_steps: int) -> None:
+    """Refuse ``num_steps`` copies of ``value`` over time ([num_steps, *value.shape]) that
+    could not fit in memory, before allocating them, rather than crash."""
+    count = num_steps * value.numel()
+    if count > MAX_VALUES:
+        raise ValueError(f"num_steps={num_steps} for {name} of shape {tuple(value.shape)} makes "
+                         f"{count:.3g} values ({count * value.element_size() / 1024**3:.0f} GB), "
+                         f"more than the {MAX_VALUES:.3g} allowed; use fewer steps or less data")

@@ -21,17 +21,6 @@ from snnlab import checks
 
 __all__ = ["rate", "latency", "delta"]
 
-MAX_VALUES = 2**30  # spikes one call may return: 4 GB of float32; more is a slip of num_steps
-
-
-def _check_output_size(data: Tensor, num_steps: int) -> None:
-    """Refuse a spike train too big for memory before allocating it (rather than crash)."""
-    count = num_steps * data.numel()
-    if count > MAX_VALUES:
-        raise ValueError(f"num_steps={num_steps} for data of shape {tuple(data.shape)} makes "
-                         f"{count:.3g} spikes ({count * data.element_size() / 1024**3:.0f} GB), "
-                         f"more than the {MAX_VALUES:.3g} allowed; use fewer steps or less data")
-
 
 # ---------------------------------------------------------------- rate coding
 def rate(data: Tensor, num_steps: int, gain: float = 1.0) -> Tensor:
@@ -54,7 +43,7 @@ def rate(data: Tensor, num_steps: int, gain: float = 1.0) -> Tensor:
     """
     checks.unit_range("data", checks.tensor("data", data))
     num_steps = checks.positive_int("num_steps", num_steps)
-    _check_output_size(data, num_steps)
+    checks.sequence_size("data", data, num_steps)
     gain = checks.number("gain", gain, "in [0, 1] (so that gain * x is a probability)",
                          lambda g: 0 <= g <= 1)
 
@@ -116,7 +105,7 @@ def latency(
     """
     checks.unit_range("data", checks.tensor("data", data))
     num_steps = checks.positive_int("num_steps", num_steps)
-    _check_output_size(data, num_steps)
+    checks.sequence_size("data", data, num_steps)
     tau = checks.positive_number("tau", tau)
     threshold = checks.number("threshold", threshold, "strictly between 0 and 1",
                               lambda v: 0 < v < 1)

@@ -128,9 +128,10 @@ class LIF(nn.Module):
 
     def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
                       membrane_returned: bool) -> tuple[Tensor, Tensor]:
+        self._checked("input_seq", input_seq, time_first=num_steps is None)
         if num_steps is not None:  # a constant input [batch, ...]
             checks.positive_int("num_steps", num_steps)
-        self._checked("input_seq", input_seq, time_first=num_steps is None)
+            checks.sequence_size("input_seq", input_seq, num_steps)
         like = {"dtype": input_seq.dtype, "device": input_seq.device}
         return bptt.lif_sequence(self.input_current(input_seq), self.beta.clamp(0, 1).to(**like),
                                  self.threshold.to(**like), self.reset,

@@ -522,3 +522,13 @@ def test_surrogate_shape_parameters_are_checked(name, value, error):
 def test_reset_states_needs_a_module():
     with pytest.raises(TypeError, match="module must be a torch.nn.Module, got list"):
         reset_states([LIF(0.9)])
+
+
+@pytest.mark.parametrize("method", ["sequence", "spikes"])
+def test_absurd_num_steps_for_a_constant_input_is_refused_before_allocating(method):
+    """num_steps=10**12 would need 10**15 numbers: a clear error, not a MemoryError."""
+    with pytest.raises(ValueError, match=r"num_steps=1000000000000 for input_seq of shape "
+                                         r"\(128, 1000\) .* more than the"):
+        getattr(LIF(0.9), method)(torch.rand(128, 1000), num_steps=10**12)
+    spikes = LIF(0.9).spikes(torch.rand(2, 3), num_steps=1000)  # a big but sane request works
+    assert spikes.shape == (1000, 2, 3)
