@@ -24,7 +24,7 @@ import snnlab
 from snnlab import checks
 
 __all__ = ["save_checkpoint", "load_checkpoint", "restore", "checkpoint_info",
-           "check_writable", "first_non_finite"]
+           "check_writable", "first_non_finite", "first_non_finite_state"]
 
 FORMAT = "snnlab-checkpoint-1"
 _PLAIN_TYPES = (str, int, float, bool, type(None))
@@ -85,6 +85,23 @@ def first_non_finite(tensors: dict[str, Tensor]) -> str | None:
     for name, value in tensors.items():
         if value.is_floating_point() and not torch.isfinite(value).all():
             return name
+    return None
+
+
+def first_non_finite_state(optimizer: torch.optim.Optimizer, model: nn.Module,
+                           state_dict: dict | None = None) -> str | None:
+    """Where the optimizer's state (say Adam's running averages) holds a NaN or inf, as
+    ``"exp_avg_sq of fc1.weight"``, or None if all is finite. ``state_dict``: a saved state of
+    this optimizer to look at instead of its own. Lesson 04."""
+    state_dict = optimizer.state_dict() if state_dict is None else state_dict
+    names = {id(p): name for name, p in model.named_parameters()}
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, state in state_dict.get("state", {}).items():
+        for key, value in state.items():
+            if (torch.is_tensor(value) and value.is_floating_point()
+                    and not torch.isfinite(value).all()):
+                param = params[index] if isinstance(index, int) and index < len(params) else None
+                return f"{key} of {names.get(id(param), f'parameter {index}')}"
     return None
 
 
@@ -170,6 +187,11 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         raise ValueError(f"save_checkpoint: {name}'s weight {bad!r} holds NaN or inf; a broken "
                          f"network is never saved (the training diverged: lower the learning "
                          f"rate, or keep the last good checkpoint)")
+    bad = None if optimizer is None else first_non_finite_state(optimizer, model)
+    if bad is not None:
+        raise ValueError(f"save_checkpoint: the optimizer's {bad} holds NaN or inf; it would "
+                         f"never move the weights again after a resume, so it is not saved "
+                         f"(save without the optimizer, or keep the last good checkpoint)")
     check_writable(path, model)
     weights = {key: (value.detach().to("cpu", dtype) if value.is_floating_point()
                      else value.detach().cpu()) for key, value in state.items()}
@@ -295,6 +317,12 @@ def restore(path: str | os.PathLike, model: nn.Module,
     if bad is not None:
         raise ValueError(f"{str(path)!r}: the weight {bad!r} holds NaN or inf, so this is a "
                          "broken network, not a trained one; delete the file and train again")
+    saved_state = content.get("optimizer")
+    bad = None if optimizer is None or saved_state is None else first_non_finite_state(
+        optimizer, model, saved_state)
+    if bad is not None:  # checked before anything is loaded
+        raise ValueError(f"{str(path)!r}: the optimizer's {bad} holds NaN or inf; resume "
+                         "with a new optimizer instead (restore without one)")
     reference = model.state_dict()
     weights = {key: value.to(reference[key].dtype) if key in reference else value
                for key, value in content["state_dict"].items()}

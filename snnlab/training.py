@@ -3,13 +3,14 @@
 ``fit`` is the loop lesson 04 has you write by hand (forward over all steps, loss, backward,
 optimizer step), plus what an hour-long run needs: a test pass after each epoch, a
 checkpoint and the history on disk after each epoch, and an early stop that loses nothing.
-It never keeps a broken network: a NaN or inf in the loss, a gradient or a weight stops the
-run at once with the last good weights restored, ``history.stopped = "non-finite"``.
+It never keeps a broken network: a NaN or inf in the loss, a gradient, a weight or the
+optimizer's state (Adam's running averages, which would freeze a weight for good) stops the
+run at once with the last good weights and optimizer state restored,
+``history.stopped = "non-finite"``.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import math
@@ -27,7 +28,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config
-from snnlab.checkpoints import first_non_finite
+from snnlab.checkpoints import first_non_finite, first_non_finite_state
 from snnlab.losses import LossFn, accuracy
 
 __all__ = ["History", "fit", "evaluate", "write_atomically", "METRICS"]
@@ -280,8 +281,10 @@ def _check_optimizer(optimizer: object, model: nn.Module) -> None:
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer such as "
                         f"torch.optim.Adam(model.parameters()), got {type(optimizer).__name__}")
+    largest = torch.finfo(torch.float32).max  # torch's optimizers cast lr to a float32
     for group in optimizer.param_groups:
-        checks.positive_number("the optimizer's lr", group["lr"])
+        checks.number("the optimizer's lr", group["lr"], f"> 0 and at most {largest:.3g}",
+                      lambda lr: 0 < lr <= largest)
     mine = {id(p) for p in model.parameters()}
     if not all(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
         raise ValueError("optimizer holds parameters that are not the model's (was it built "
@@ -337,6 +340,43 @@ def _epoch_line(history: History, epochs: int, bars: bool) -> str:
             f"{last['seconds']:.0f} s")
 
 
+class _LastGood:
+    """The weights and the optimizer's state before a step, to put back if the step breaks
+    them. Copied into the same tensors at every step, so keeping them costs no new memory."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.weights: dict[str, Tensor] = {}
+        self.state: dict = {}
+
+    def save(self) -> None:
+        self.weights = _copied_into(self.weights, self.model.state_dict())
+        self.state = {param: _copied_into(self.state.get(param, {}), state)
+                      for param, state in self.optimizer.state.items()}
+
+    def restore(self) -> None:
+        self.model.load_state_dict(self.weights)
+        self.optimizer.state.clear()  # (a parameter's first step creates its state)
+        for param, state in self.state.items():
+            self.optimizer.state[param] = {key: value.clone() if torch.is_tensor(value) else value
+                                           for key, value in state.items()}
+
+
+def _copied_into(copies: dict, values: dict) -> dict:
+    """``values`` copied, tensors into the tensors of ``copies`` where they fit."""
+    result = {}
+    for key, value in values.items():
+        old = copies.get(key)
+        if not torch.is_tensor(value):
+            result[key] = value
+        elif (torch.is_tensor(old) and old.shape == value.shape and old.dtype == value.dtype
+              and old.device == value.device):
+            result[key] = old.copy_(value)
+        else:
+            result[key] = value.detach().clone()
+    return result
+
+
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
         optimizer: torch.optim.Optimizer, epochs: int, test_loader: Iterable | None = None, *,
         metric: str = "accuracy", scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
@@ -362,10 +402,11 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     file, a notebook executed by nbconvert or nbval) one summary line per epoch.
 
     Stops early, returning the history so far with ``stopped`` and ``stopped_at`` set, on:
-    a NaN or inf loss, gradient or weight (the weights of the last good step are restored,
-    "non-finite"); Ctrl-C ("interrupted"); a checkpoint that cannot be written ("save
-    failed"). The last checkpoint on disk stays intact, and the history files hold every
-    step taken. Every argument is checked before any work starts. Lesson 04.
+    a NaN or inf loss, gradient, weight or optimizer state (the weights and the optimizer's
+    state of the last good step are restored, "non-finite"); Ctrl-C ("interrupted"); a
+    checkpoint that cannot be written ("save failed"). The last checkpoint on disk stays
+    intact, and the history files hold every step taken. Every argument is checked before
+    any work starts. Lesson 04.
     """
     checks.choice("metric", metric, METRICS)
     epochs = checks.positive_int("epochs", epochs)
@@ -391,6 +432,10 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     if bad is not None:
         raise ValueError(f"fit: the model's weight {bad!r} already holds NaN or inf; start from "
                          "a freshly built network or a good checkpoint")
+    bad = first_non_finite_state(optimizer, model)
+    if bad is not None:
+        raise ValueError(f"fit: the optimizer's {bad} already holds NaN or inf, so it would "
+                         "never move that weight again; build a new optimizer")
     device = checks.device(device, config.device())
     model.to(device)
     first_epoch = len(history.epochs["epoch"]) + 1
@@ -405,6 +450,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
         return history
 
     bars = progress and _watched()  # else one line per epoch: see _watched
+    last_good = _LastGood(model, optimizer)
     epoch = batch_number = 0  # the batch being fetched or trained on, counted from 1
     try:
         for epoch in range(first_epoch, epochs + 1):
@@ -435,14 +481,16 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                     bar.close()
                     return stop("non-finite", epoch, batch_number, f"{bad} became NaN or inf "
                                 "(try a lower learning rate or clip_grad)")
-                last_good = copy.deepcopy(model.state_dict())
+                last_good.save()
                 optimizer.step()
                 bad = first_non_finite(model.state_dict())
-                if bad is not None:
-                    model.load_state_dict(last_good)
+                bad = f"the weight {bad}" if bad else first_non_finite_state(optimizer, model)
+                if bad is not None:  # e.g. Adam's exp_avg_sq: a gradient squared past 3.4e38
+                    last_good.restore()
                     bar.close()
-                    return stop("non-finite", epoch, batch_number, f"the weight {bad} became "
-                                "NaN or inf after the optimizer step (weights restored)")
+                    return stop("non-finite", epoch, batch_number, f"{bad} became NaN or inf "
+                                "after the optimizer step (weights and optimizer state "
+                                "restored; try a lower learning rate or clip_grad)")
                 if scheduler is not None:
                     scheduler.step()
 

@@ -338,3 +338,40 @@ def test_a_fitted_model_round_trips_with_its_optimizer(tmp_path):
     assert checkpoints.restore(path, again, again_optimizer) == {"epoch": 1}
     assert again_optimizer.state_dict()["state"][0]["step"] == 2
     torch.testing.assert_close(again.fc1.weight, model.fc1.weight)
+
+
+def _trained_with_adam():
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    training.fit(model, _fake_batches(1), losses.ce_rate, optimizer, 1, progress=False)
+    return model, optimizer
+
+
+def test_save_refuses_an_optimizer_whose_state_holds_inf(tmp_path):
+    """Adam with an inf exp_avg_sq never moves that weight again: such a state is not saved
+    for a resume (the network alone still can be)."""
+    model, optimizer = _trained_with_adam()
+    optimizer.state[model.fc2.weight]["exp_avg_sq"][0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"the optimizer's exp_avg_sq of fc2.weight holds NaN "
+                                         r"or inf"):
+        checkpoints.save_checkpoint(tmp_path / "fc.pt", model, optimizer)
+    assert not (tmp_path / "fc.pt").exists()
+    checkpoints.save_checkpoint(tmp_path / "fc.pt", model)  # without the optimizer: fine
+    assert (tmp_path / "fc.pt").exists()
+
+
+def test_restore_refuses_a_saved_optimizer_state_with_nan(tmp_path):
+    model, optimizer = _trained_with_adam()
+    path = checkpoints.save_checkpoint(tmp_path / "fc.pt", model, optimizer)
+    content = torch.load(path, weights_only=False)
+    content["optimizer"]["state"][0]["exp_avg"][0, 0] = float("nan")  # a file damaged elsewhere
+    torch.save(content, path)
+    fresh = _small_fc(seed=1)
+    fresh_optimizer = torch.optim.Adam(fresh.parameters(), lr=1e-3)
+    with pytest.raises(ValueError, match=r"fc.pt': the optimizer's exp_avg of fc1.weight holds "
+                                         r"NaN or inf; resume with a new optimizer"):
+        checkpoints.restore(path, fresh, fresh_optimizer)
+    assert fresh_optimizer.state_dict()["state"] == {}  # nothing half loaded
+    assert not torch.equal(fresh.fc1.weight, model.fc1.weight)
+    checkpoints.restore(path, fresh)  # the weights alone are good
+    torch.testing.assert_close(fresh.fc1.weight, model.fc1.weight)

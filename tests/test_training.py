@@ -277,8 +277,11 @@ def _plateau(optimizer):
     (dict(optimizer=None), TypeError, "optimizer must be a torch.optim.Optimizer"),
     (dict(optimizer="adam"), TypeError, "optimizer must be a torch.optim.Optimizer"),
     (dict(optimizer=_other_optimizer), ValueError, "optimizer holds parameters that are not"),
-    (dict(lr=float("nan")), ValueError, "the optimizer's lr must be > 0 and finite, got nan"),
-    (dict(lr=float("inf")), ValueError, "the optimizer's lr must be > 0 and finite, got inf"),
+    (dict(lr=float("nan")), ValueError, "the optimizer's lr must be > 0 and at most 3.4e.38, "
+                                        "got nan"),
+    (dict(lr=float("inf")), ValueError, "the optimizer's lr must be > 0 and at most 3.4e.38, "
+                                        "got inf"),
+    (dict(lr=1e40), ValueError, "the optimizer's lr must be > 0 and at most 3.4e.38, got 1e.40"),
     (dict(lr=0.0), ValueError, "the optimizer's lr must be > 0"),
     (dict(lr=-0.1), ValueError, "the optimizer's lr must be > 0"),
     (dict(train_loader=[]), ValueError, "train_loader holds no batches"),
@@ -688,3 +691,96 @@ def test_watched_tells_a_live_notebook_from_an_executed_one(monkeypatch):
     assert training._watched() is False  # nbconvert, nbclient, nbval, papermill
     monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/04_fc_snn_mnist.ipynb")
     assert training._watched() is True  # a kernel that JupyterLab started
+
+
+def _poison_optimizer_on_call(number: int, scale: float, model, snapshots: list):
+    """A loss that is ``scale`` times too big on call ``number`` (finite: 1e30), and that
+    records the optimizer's state and the weights just before each step."""
+
+    def loss_fn(spikes, membrane, targets):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        loss = losses.ce_membrane(spikes, membrane, targets)
+        return loss * scale if len(snapshots) == number else loss
+
+    return loss_fn
+
+
+def test_an_optimizer_state_overflow_stops_and_restores_weights_and_state(capsys):
+    """A finite but huge loss (1e30) gives finite gradients whose squares overflow Adam's
+    exp_avg_sq to inf: the weights stay finite, but that weight would never move again. fit
+    stops there and puts back the weights and the optimizer's state of the last good step."""
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    snapshots = []
+    loss_fn = _poison_optimizer_on_call(3, 1e30, model, snapshots)
+    training.fit(model, _fake_batches(4), loss_fn, optimizer, epochs=1, progress=False)
+    # what Adam held after step 2, the last good one: run the same two steps again
+    reference_model = _small_fc()
+    reference = torch.optim.Adam(reference_model.parameters(), lr=1e-3)
+    training.fit(reference_model, _fake_batches(2), losses.ce_membrane, reference, epochs=1,
+                 progress=False)
+
+    message = capsys.readouterr().out
+    assert "exp_avg_sq of fc1.weight became NaN or inf after the optimizer step" in message
+    assert "optimizer state restored" in message and "epoch 1, batch 3" in message
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, snapshots[2][key])
+        torch.testing.assert_close(value, reference_model.state_dict()[key])
+    ours, theirs = optimizer.state_dict()["state"], reference.state_dict()["state"]
+    assert ours.keys() == theirs.keys()
+    for index in ours:
+        assert int(ours[index]["step"]) == 2
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert torch.isfinite(ours[index][key]).all()
+            torch.testing.assert_close(ours[index][key], theirs[index][key])
+
+
+def test_the_restored_optimizer_trains_on():
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    first = training.fit(model, _fake_batches(4), _poison_optimizer_on_call(3, 1e30, model, []),
+                         optimizer, epochs=1, progress=False)
+    assert first.stopped == "non-finite" and first.stopped_at == (1, 3)
+    before = model.fc1.weight.detach().clone()
+    training.fit(model, _fake_batches(2, seed=1), losses.ce_membrane, optimizer, epochs=1,
+                 progress=False)
+    assert (model.fc1.weight - before).abs().max() > 1e-4  # it still moves every weight
+
+
+def test_a_weight_overflow_restores_the_momentum_too(capsys):
+    """SGD with momentum, whose learning rate jumps to 1e38 at step 2, where the loss is also
+    1000 times too big: that step sends weights to inf and writes the momentum buffers; both
+    go back to how step 1 left them."""
+    model = _small_fc()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 if step < 1
+                                                  else 1e40)
+    snapshots = []
+    loss_fn = _poison_optimizer_on_call(2, 1e3, model, snapshots)
+    history = training.fit(model, _fake_batches(3), loss_fn, optimizer, epochs=1,
+                           scheduler=scheduler, progress=False)
+    assert history.stopped == "non-finite" and history.stopped_at == (1, 2)
+    assert "became NaN or inf after the optimizer step" in capsys.readouterr().out
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, snapshots[1][key])
+    reference_model = _small_fc()  # the first step again: its momentum buffers
+    reference = torch.optim.SGD(reference_model.parameters(), lr=0.01, momentum=0.9)
+    training.fit(reference_model, _fake_batches(1), losses.ce_membrane, reference, epochs=1,
+                 progress=False)
+    ours, theirs = optimizer.state_dict()["state"], reference.state_dict()["state"]
+    assert len(ours) == len(theirs) == 4
+    for index in ours:
+        torch.testing.assert_close(ours[index]["momentum_buffer"],
+                                   theirs[index]["momentum_buffer"])
+
+
+def test_an_optimizer_with_broken_state_is_refused_before_training():
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    training.fit(model, _fake_batches(1), losses.ce_membrane, optimizer, epochs=1,
+                 progress=False)
+    next(iter(optimizer.state.values()))["exp_avg_sq"].fill_(float("inf"))
+    with pytest.raises(ValueError, match=r"optimizer's exp_avg_sq of fc1.weight already holds "
+                                         r"NaN or inf.*new optimizer"):
+        training.fit(model, _fake_batches(1), losses.ce_membrane, optimizer, epochs=1,
+                     progress=False)
