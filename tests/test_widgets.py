@@ -7,6 +7,7 @@ import base64
 import ipywidgets
 import pytest
 import torch
+from IPython.display import Image
 
 from snnlab import animate, checks
 from snnlab.course import environment, widgets
@@ -45,7 +46,7 @@ def shown(monkeypatch):
         items.handles.append(_Handle())
         return items.handles[-1]
 
-    monkeypatch.setattr(widgets, "display", display)
+    monkeypatch.setattr(widgets.panels, "display", display)
     return items
 
 
@@ -64,7 +65,7 @@ def _digits() -> torch.Tensor:
 
 def test_lif_explorer_redraws_when_beta_moves(shown):
     panel = widgets.lif_explorer()
-    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    assert isinstance(shown[0], Image) and shown[0].data.startswith(PNG_MAGIC)
     assert shown[1] is panel and isinstance(panel, ipywidgets.interactive)
     beta = _control(panel, "beta")
     assert isinstance(beta, ipywidgets.FloatSlider)
@@ -175,7 +176,7 @@ def _small_networks() -> dict:
 def test_output_explorer_redraws_for_digit_steps_and_network(shown):
     networks = _small_networks()
     panel = widgets.output_explorer(networks, _digits(), labels=torch.tensor([1, 7, 4]))
-    assert isinstance(shown[0], widgets.Image) and shown[1] is panel
+    assert isinstance(shown[0], Image) and shown[1] is panel
     assert _control(panel, "num_steps").value == 25  # the first network's own num_steps
     seen = {_png(panel)}
     _control(panel, "digit (index)").value = 2
@@ -266,7 +267,7 @@ def test_csnn_explorer_redraws_for_digit_layer_and_step(shown):
     model = _lively_csnn()
     images = (_digits() * 3).clamp(0, 1)
     panel = widgets.csnn_explorer(model, images, labels=torch.tensor([1, 7, 4]))
-    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    assert isinstance(shown[0], Image) and shown[0].data.startswith(PNG_MAGIC)
     layer = _control(panel, "layer")
     assert [text for text, _ in layer.options] == [
         "layer 1: 12 maps of 12x12", "layer 2: 64 maps of 4x4", "output: 10 neurons"]
@@ -377,7 +378,7 @@ def _digits_32() -> torch.Tensor:
 def test_autoencoder_explorer_redraws_for_digit_and_noise(shown):
     model = _small_autoencoder().train()
     panel = widgets.autoencoder_explorer(model, _digits_32(), labels=torch.tensor([1, 7, 4]))
-    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    assert isinstance(shown[0], Image) and shown[0].data.startswith(PNG_MAGIC)
     assert shown[1] is panel
     seen = {_png(panel)}
     _control(panel, "noise").value = 0.3

@@ -8,6 +8,7 @@ import ipywidgets
 import numpy as np
 import pytest
 import torch
+from IPython.display import Image
 
 from snnlab import events
 from snnlab.course import widgets
@@ -22,7 +23,7 @@ def shown(monkeypatch):
     def display(obj, **kwargs):  # (the panel asks for a handle to its static copy)
         items.append(obj)
 
-    monkeypatch.setattr(widgets, "display", display)
+    monkeypatch.setattr(widgets.panels, "display", display)
     return items
 
 
@@ -57,7 +58,7 @@ def test_event_video_and_counts():
 
 def test_event_explorer_redraws_figure_and_video(shown):
     panel = widgets.event_explorer(_digits(), labels=[1, 7], num_steps=6)
-    assert isinstance(shown[0], widgets.Image) and shown[0].data.startswith(PNG_MAGIC)
+    assert isinstance(shown[0], Image) and shown[0].data.startswith(PNG_MAGIC)
     assert shown[1] is panel and isinstance(panel, ipywidgets.interactive)
     figure, video = panel.out.outputs
     first = base64.b64decode(figure["data"]["image/png"])
@@ -70,6 +71,21 @@ def test_event_explorer_redraws_figure_and_video(shown):
     assert len(panel.out.outputs) == 2  # replaced, never stacked
 
 
-def test_event_explorer_rejects_other_shapes():
-    with pytest.raises(ValueError, match="images"):
-        widgets.event_explorer(torch.zeros(2, 28, 28))
+@pytest.mark.parametrize("images, labels, num_steps, error, words", [
+    (torch.zeros(2, 3, 28, 28), None, 6, ValueError, r"images must be a tensor \[K, 1, 28, 28\]"),
+    (torch.zeros(2, 1, 32, 32), None, 6, ValueError, "load MNIST with size=28"),
+    (torch.zeros(0, 1, 28, 28), None, 6, ValueError, "K >= 1"),
+    (torch.zeros(2, 1, 28, 28).numpy(), None, 6, TypeError, "images must be a torch.Tensor, got a numpy"),
+    (torch.full((2, 1, 28, 28), 2.0), None, 6, ValueError, r"images must lie in \[0, 1\]"),
+    (torch.zeros(2, 1, 28, 28), [1], 6, ValueError, "one entry per image"),
+    (torch.zeros(2, 1, 28, 28), None, 0, ValueError, "num_steps must be a positive int"),
+])
+def test_event_explorer_rejects_careless_input(images, labels, num_steps, error, words, shown):
+    with pytest.raises(error, match=words):
+        widgets.event_explorer(images, labels=labels, num_steps=num_steps)
+    assert shown == []  # nothing drawn before the error
+
+
+def test_event_explorer_takes_images_without_their_channel(shown):
+    panel = widgets.event_explorer(_digits()[:, 0], num_steps=6)  # [K, 28, 28]
+    assert isinstance(shown[0], Image) and shown[1] is panel

@@ -1,0 +1,348 @@
+"""Lesson 05: a convolutional SNN (feature maps over time, firing statistics)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.transforms import offset_copy
+from torch import Tensor
+
+from snnlab import animate, checks, plot
+from snnlab.course.widgets.panels import (
+    check_labels,
+    image_batch,
+    new_figure,
+    one_image,
+    panel,
+    slider,
+)
+
+MAP_GAP = "#9a9a9a"  # the grey between the maps of a mosaic
+
+
+def _one_sample_record(record: Any, name: str) -> Tensor:
+    """One sample's layer record as a CPU float tensor ``[T, C, H, W]`` or ``[T, N]``."""
+    if not isinstance(record, Tensor) or record.dim() not in (2, 4) or record.shape[0] == 0:
+        raise ValueError(f"{name} must be one sample's spikes, [T, C, H, W] (feature maps) or "
+                         f"[T, N] (neurons), got {type(record).__name__} of shape "
+                         f"{tuple(getattr(record, 'shape', ()))}; pick a sample first, "
+                         "e.g. layers['lif1'][:, 0]")
+    return record.detach().cpu().float()
+
+
+def describe_layer(record: Tensor) -> str:
+    """What one sample's layer record holds: "12 maps of 12x12" or "10 neurons"."""
+    record = _one_sample_record(record, "record")
+    if record.dim() == 4:
+        _, channels, height, width = record.shape
+        return f"{channels} maps of {height}x{width}"
+    return f"{record.shape[1]} neurons"
+
+
+def mosaic(maps: Tensor, ncol: int | None = None) -> Tensor:
+    """Feature maps side by side: ``[C, H, W]`` -> one 2-D image, a NaN line around each map.
+
+    The maps fill a grid row by row, ``ncol`` maps per row (default ``ceil(sqrt(C))``); draw
+    the NaN lines in grey with ``cmap.with_extremes(bad=...)``, so that a white spike at the
+    edge of a map stays visible. ``[N]`` (single neurons) becomes a column of N cells: neuron
+    n sits in row ``2 n + 1``.
+    """
+    if not isinstance(maps, Tensor) or maps.dim() not in (1, 3) or maps.numel() == 0:
+        raise ValueError("maps must be a tensor [C, H, W] (feature maps) or [N] (neurons), got "
+                         f"{type(maps).__name__} of shape {tuple(getattr(maps, 'shape', ()))}")
+    if maps.dim() == 1:
+        maps, ncol = maps.reshape(-1, 1, 1), 1
+    channels, height, width = maps.shape
+    ncol = math.ceil(math.sqrt(channels)) if ncol is None else ncol
+    if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
+        raise ValueError(f"ncol must be a positive int, got {ncol!r}")
+    ncol = min(ncol, channels)
+    nrow = math.ceil(channels / ncol)
+    out = torch.full((nrow * (height + 1) + 1, ncol * (width + 1) + 1), float("nan"))
+    for c in range(channels):
+        top, left = 1 + (c // ncol) * (height + 1), 1 + (c % ncol) * (width + 1)
+        out[top:top + height, left:left + width] = maps[c]
+    return out
+
+
+def firing_statistics(spikes: Tensor) -> dict[str, float]:
+    """How busy one layer is, from its spikes ``[T, B, ...]`` on a batch of B images.
+
+    A neuron is one entry of ``spikes[t, b]`` (in a convolutional layer: one channel at one
+    position). With ``count[b, n]`` the spikes of neuron n on image b over the T steps:
+
+    - ``rate``: spikes per neuron per step, averaged over everything;
+    - ``dead``: the fraction of neurons that never fire, on any image (count = 0 for all b);
+    - ``saturated``: the fraction that fire at every step of every image (count = T for all b);
+    - ``silent per image``, ``saturated per image``: the same two fractions for each image on
+      its own (count = 0, count = T), averaged over the images.
+    """
+    if not isinstance(spikes, Tensor) or spikes.dim() < 3 or 0 in spikes.shape:
+        raise ValueError("spikes must be one layer's spikes [T, B, ...] (time, batch, neurons), "
+                         f"got {type(spikes).__name__} of shape "
+                         f"{tuple(getattr(spikes, 'shape', ()))}")
+    spikes = spikes.detach().float()
+    num_steps = spikes.shape[0]
+    counts = spikes.flatten(2).sum(0)  # [B, N]
+    per_image_silent = (counts == 0).float()
+    per_image_saturated = (counts == num_steps).float()
+    return {
+        "neurons": counts.shape[1],
+        "rate": spikes.mean().item(),
+        "dead": per_image_silent.min(0).values.mean().item(),
+        "saturated": per_image_saturated.min(0).values.mean().item(),
+        "silent per image": per_image_silent.mean().item(),
+        "saturated per image": per_image_saturated.mean().item(),
+    }
+
+
+def firing_table(layers: dict[str, Tensor]) -> str:
+    """:func:`firing_statistics` of every layer as a plain-text table (percentages)."""
+    if not isinstance(layers, dict) or not layers:
+        raise TypeError(f"layers must be a non-empty dict {{name: spikes [T, B, ...]}}, got "
+                        f"{type(layers).__name__}")
+    lines = [f"{'layer':8}{'neurons':>9}{'rate':>8}{'dead':>8}{'saturated':>11}"
+             f"{'silent/img':>12}{'sat./img':>10}"]
+    for name, spikes in layers.items():
+        s = firing_statistics(spikes)
+        lines.append(f"{name:8}{s['neurons']:>9}{s['rate']:>8.3f}{s['dead']:>8.1%}"
+                     f"{s['saturated']:>11.1%}{s['silent per image']:>12.1%}"
+                     f"{s['saturated per image']:>10.1%}")
+    return "\n".join(lines)
+
+
+def draw_firing_rates(layers: dict[str, Tensor], titles: dict[str, str] | None = None) -> Figure:
+    """One histogram per layer of its neurons' firing rates, dead neurons in their own colour.
+
+    ``layers``: ``{name: spikes [T, B, ...]}`` (e.g. ``CSNN.layer_spikes(images)``). A neuron's
+    rate is its spikes per step, averaged over the T steps and the B images. Dead neurons
+    (rate exactly 0) are stacked in vermillion at the bottom of the first bar, saturated ones
+    (rate exactly 1) in green on the last; ``titles`` renames the layers.
+    """
+    if not isinstance(layers, dict) or not layers:
+        raise ValueError(f"layers must be a non-empty dict {{name: spikes [T, B, ...]}}, got "
+                         f"{type(layers).__name__}")
+    if titles is not None and not isinstance(titles, dict):
+        raise TypeError(f"titles must be None or a dict {{layer name: title}}, got "
+                        f"{type(titles).__name__}")
+    for spikes in layers.values():
+        firing_statistics(spikes)  # checks each layer's shape before anything is drawn
+    fig = new_figure(3.3 * len(layers), 3.0)
+    axes = fig.subplots(1, len(layers), squeeze=False)[0]
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.8, wspace=0.32)
+    for ax, (name, spikes) in zip(axes, layers.items(), strict=True):
+        stats = firing_statistics(spikes)
+        rates = spikes.detach().float().flatten(2).mean(dim=(0, 1)).cpu()  # [N]
+        top = max(0.1, math.ceil(float(rates.max()) * 10) / 10)  # the x axis ends near the max
+        bins = torch.linspace(0, top, 21)
+        groups = [(rates[rates == 0], plot.HIGHLIGHT, "dead (rate 0)"),
+                  (rates[(rates > 0) & (rates < 1)], plot.BAR, "firing"),
+                  (rates[rates == 1], plot.OKABE_ITO[2], "saturated (rate 1)")]
+        groups = [group for group in groups if group[0].numel()]
+        ax.hist([g[0].numpy() for g in groups], bins=bins.numpy(), stacked=True,
+                color=[g[1] for g in groups], label=[g[2] for g in groups])
+        ax.legend(frameon=False, fontsize="small")
+        ax.set_xlim(-0.02 * top, 1.02 * top)
+        ax.locator_params(axis="y", integer=True)  # whole numbers of neurons
+        ax.set_xlabel("firing rate (spikes / step)")
+        heading = (titles or {}).get(name, name)
+        ax.set_title(f"{heading}\n{stats['neurons']} neurons, {stats['dead']:.0%} dead, "
+                     f"{stats['saturated']:.0%} saturated", fontsize="medium")
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("neurons")
+    return fig
+
+
+def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None = None,
+                    title: str = "") -> Figure:
+    """One layer of one digit at one time step: the input, its spikes now, its spikes so far.
+
+    ``image``: the digit (784 pixels); ``record``: that digit's spikes in one layer,
+    ``[T, C, H, W]`` (feature maps) or ``[T, N]`` (neurons); ``step``: 1..T. Middle: the maps
+    at this step, spikes in white. Right: each neuron's spike count over steps 1..step (for
+    single neurons, a bar per neuron with the leader highlighted).
+    """
+    record = _one_sample_record(record, "record")
+    one_image("image", image, 28)
+    num_steps = record.shape[0]
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= num_steps:
+        raise ValueError(f"step must be an int from 1 to {num_steps}, got {step!r}")
+    now, so_far = record[step - 1], record[:step].sum(0)
+    neurons = record.dim() == 2
+
+    fig = new_figure(10.0, 3.4)
+    grid = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.35, 1.6], left=0.02, right=0.97,
+                            bottom=0.14, top=0.84, wspace=0.2)
+    ax_image, ax_now, ax_count = (fig.add_subplot(cell) for cell in grid)
+    ax_image.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
+                    interpolation="nearest")
+    ax_image.set_title("input" if label is None else f"input (label {label})",
+                       fontsize="medium")
+    ax_image.set_axis_off()
+
+    if neurons:  # a raster of steps 1..step, and the spike count of each neuron so far
+        plot.raster(record[:step], ax=ax_now, ylabel="output neuron (class)")
+        ax_now.set_xlim(-0.5, num_steps - 0.5)
+        ax_now.xaxis.set_major_formatter(lambda value, _: f"{value + 1:g}")  # steps 1..T
+        ax_now.axvline(step - 1, color=plot.HIGHLIGHT, lw=1, alpha=0.6)
+        ax_now.set_title(f"spikes up to step {step}", fontsize="medium")
+        best = so_far.max()
+        colours = [plot.HIGHLIGHT if c == best and c > 0 else plot.BAR for c in so_far.tolist()]
+        bars = ax_count.bar(range(now.numel()), so_far.numpy(), color=colours, width=0.7)
+        ax_count.bar_label(bars, labels=[f"{c:g}" for c in so_far.tolist()], fontsize="small",
+                           padding=2)
+        ax_count.set_xticks(range(now.numel()))
+        ax_count.set_ylim(0, num_steps * 1.12)
+        ax_count.set_xlabel("output neuron (class)")
+        ax_count.set_ylabel("spikes so far")
+        ax_count.spines[["top", "right"]].set_visible(False)
+        leader = "no spikes yet" if best == 0 else f"most spikes: class {int(so_far.argmax())}"
+        steps = "step 1" if step == 1 else f"steps 1-{step}"
+        ax_count.set_title(f"{steps}: {leader}", fontsize="medium")
+    else:  # the maps at this step, and each neuron's spike count so far
+        spike_colours = matplotlib.colormaps["gray"].with_extremes(bad=MAP_GAP)
+        ax_now.imshow(mosaic(now).numpy(), cmap=spike_colours, vmin=0, vmax=1,
+                      interpolation="nearest")
+        ax_now.set_title(f"spikes at step {step}: {int(now.sum())} of {now.numel()} neurons",
+                         fontsize="medium")
+        ax_now.set_axis_off()
+        count_colours = matplotlib.colormaps[plot.HEATMAP].with_extremes(bad=MAP_GAP)
+        most = max(1.0, float(record.sum(0).max()))  # the busiest neuron's total: a fixed scale
+        shown = ax_count.imshow(mosaic(so_far).numpy(), cmap=count_colours, vmin=0, vmax=most,
+                                interpolation="nearest")
+        fig.colorbar(shown, ax=ax_count, shrink=0.9, label="spikes so far")
+        steps = "step 1" if step == 1 else f"steps 1-{step}"
+        ax_count.set_title(f"spike count, {steps}", fontsize="medium")
+        ax_count.set_axis_off()
+    fig.suptitle(f"{title}{describe_layer(record)}, time step {step} / {num_steps}",
+                 fontsize="medium")
+    return fig
+
+
+def _layer_titles(records: dict[str, Tensor]) -> dict[str, str]:
+    """{key: "layer 1: 12 maps of 12x12", ..., last key: "output: 10 neurons"}, from one
+    sample's records ``{key: [T, ...]}`` in the order of the network."""
+    last = len(records)
+    return {name: f"{'output' if i == last else f'layer {i}'}: {describe_layer(record)}"
+            for i, (name, record) in enumerate(records.items(), start=1)}
+
+
+def csnn_explorer(model: torch.nn.Module, images: Tensor,
+                  labels: Any = None) -> widgets.interactive:
+    """Pick a test digit and a layer of a CSNN, then step through time.
+
+    ``model``: a network with ``layer_spikes(images)`` (:class:`snnlab.models.CSNN`);
+    ``images``: ``[K, 1, 28, 28]`` digits; ``labels``: their K labels (optional). The spikes
+    of all K digits are computed once, so moving a slider only re-draws.
+    """
+    if not callable(getattr(model, "layer_spikes", None)):
+        raise TypeError("model must have a layer_spikes(images) method, like "
+                        f"snnlab.models.CSNN; got {type(model).__name__}")
+    images = image_batch(images, 28)
+    if images.dim() != 4:
+        raise ValueError(f"images must be a tensor [K, 1, 28, 28], got shape "
+                         f"{tuple(images.shape)}; add the channel axis, images.unsqueeze(1)")
+    check_labels(labels, len(images))
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        layers = {name: s.cpu() for name, s in model.layer_spikes(images.to(device)).items()}
+    titles = _layer_titles({name: s[:, 0] for name, s in layers.items()})
+    options = [(text, name) for name, text in titles.items()]
+    num_steps = next(iter(layers.values())).shape[0]
+
+    def draw(digit: int, layer: str, step: int) -> Figure:
+        label = int(labels[digit]) if labels is not None else None
+        return draw_csnn_layer(images[digit], layers[layer][:, digit], step, label,
+                               title=f"digit #{digit}: ")
+
+    controls = {
+        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
+        "layer": widgets.Dropdown(options=options, value=options[0][1], description="layer"),
+        "step": slider("time step", num_steps, 1, num_steps, 1, integer=True),
+    }
+    return panel(draw, controls)
+
+
+def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | None = None,
+                      fps: float = 4) -> animate.Video:
+    """A video of one digit going through a CSNN: every layer's spikes, one frame per step.
+
+    ``image``: the digit (784 pixels); ``layers``: ``{name: [T, ...]}``, that digit's spikes in
+    each layer (``[T, C, H, W]`` feature maps or ``[T, N]`` neurons), e.g.
+    ``{k: s[:, i] for k, s in model.layer_spikes(images).items()}``. Feature maps are tiled
+    in a grid (grey lines between maps); the output layer is a column of cells, one per class,
+    with its spike count so far beside it.
+    """
+    if not isinstance(layers, dict) or not layers:
+        raise ValueError(f"layers must be a non-empty dict {{name: spikes [T, ...]}}, got "
+                         f"{type(layers).__name__}")
+    one_image("image", image, 28)
+    fps = checks.positive_number("fps", fps)
+    records = {name: _one_sample_record(r, f"layers[{name!r}]") for name, r in layers.items()}
+    num_steps = {r.shape[0] for r in records.values()}
+    if len(num_steps) != 1:
+        raise ValueError(f"every layer needs the same number of steps, got "
+                         f"{ {name: r.shape[0] for name, r in records.items()} }")
+    (num_steps,) = num_steps
+    animate._check_length("layers", num_steps)
+    titles = _layer_titles(records)
+
+    fig = Figure(figsize=(2.2 + 2.6 * len(records), 3.4), dpi=100)
+    FigureCanvasAgg(fig)
+    ratios = [1.0] + [0.45 if r.dim() == 2 else 1.25 for r in records.values()]
+    grid = fig.add_gridspec(1, len(ratios), width_ratios=ratios, left=0.02, right=0.97,
+                            bottom=0.1, top=0.8, wspace=0.25)
+    axes = [fig.add_subplot(cell) for cell in grid]
+    axes[0].imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
+                   interpolation="nearest")
+    axes[0].set_title("input" if label is None else f"input (label {label})",
+                      fontsize="medium")
+    axes[0].set_axis_off()
+    colours = matplotlib.colormaps["gray"].with_extremes(bad=MAP_GAP)
+    pictures, counters = [], []
+    class_counts, output = [], None  # the text beside each output neuron; its record
+    for ax, (name, record) in zip(axes[1:], records.items(), strict=True):
+        pictures.append(ax.imshow(mosaic(record[0]).numpy(), cmap=colours, vmin=0, vmax=1,
+                                  interpolation="nearest"))
+        ax.set_title(titles[name].replace(": ", ":\n"), fontsize="medium")
+        counters.append(ax.text(0.5, -0.03, " ", transform=ax.transAxes, ha="center",
+                                va="top", fontsize="small"))
+        if record.dim() == 2:  # single neurons: name each cell, count its spikes beside it
+            size = record.shape[1]
+            ax.set_xticks([])
+            ax.set_yticks(range(1, 2 * size + 1, 2), [str(n) for n in range(size)],
+                          fontsize="small")
+            ax.tick_params(length=0)
+            for side in ax.spines.values():
+                side.set_visible(False)
+            beside = offset_copy(ax.get_yaxis_transform(), fig=fig, x=4, units="points")
+            class_counts = [ax.text(1.0, 2 * n + 1, " ", ha="left", va="center",
+                                    fontsize="small", transform=beside)
+                            for n in range(size)]
+            output = record
+        else:
+            ax.set_axis_off()
+    clock = fig.text(0.02, 0.97, " ", ha="left", va="top", fontsize="large")
+    frames = [mosaic(r[t]).numpy() for r in records.values() for t in range(num_steps)]
+
+    def draw(t: int) -> list:
+        for k, (picture, counter, record) in enumerate(
+                zip(pictures, counters, records.values(), strict=True)):
+            picture.set_data(frames[k * num_steps + t])
+            count = int(record[t].sum())
+            counter.set_text(f"{count} spike" + ("" if count == 1 else "s"))
+        if output is not None:
+            so_far = output[:t + 1].sum(0)
+            for n, text in enumerate(class_counts):
+                text.set_text(f" {int(so_far[n])}")
+                text.set_color(plot.HIGHLIGHT if so_far[n] == so_far.max() > 0 else plot.INK)
+        clock.set_text(f"time step {t} (of 0-{num_steps - 1})")
+        return [*pictures, *counters, *class_counts, clock]
+
+    return animate.FigureVideo(fig, draw, num_steps, fps)

@@ -1,0 +1,150 @@
+"""Lesson 07: an event camera, and digits that move."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from snnlab import animate, checks
+from snnlab import events as camera
+from snnlab.course.widgets.panels import check_labels, image_batch, new_figure, panel, slider
+
+ON_COLOUR = (230, 159, 0)  # orange: brighter
+OFF_COLOUR = (86, 180, 233)  # sky blue: darker
+
+
+def event_rgb(events: Tensor) -> np.ndarray:
+    """ON/OFF events ``[..., 2, H, W]`` as RGB pixels ``[..., H, W, 3]`` (uint8).
+
+    ON events are orange, OFF events blue, both at once white, no event black. Lesson 07.
+    """
+    on = events[..., 0, :, :].detach().cpu().numpy() > 0
+    off = events[..., 1, :, :].detach().cpu().numpy() > 0
+    rgb = np.zeros((*on.shape, 3), dtype=np.uint8)
+    rgb[on] = ON_COLOUR
+    rgb[off] = OFF_COLOUR
+    rgb[on & off] = 255
+    return rgb
+
+
+def event_video(events: Tensor, fps: float = 4, scale: int = 8) -> animate.Video:
+    """The events of one recording, ``[T, 2, H, W]``, as a video: one frame per step.
+
+    Each pixel becomes a ``scale x scale`` square: orange for ON, blue for OFF. Lesson 07.
+    """
+    if not isinstance(events, Tensor) or events.dim() != 4 or events.shape[1] != 2:
+        raise ValueError("events must be one recording [T, 2, H, W] (pick a sample first, "
+                         f"e.g. events[:, 0]), got {tuple(getattr(events, 'shape', ()))}")
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    rgb = event_rgb(events).repeat(scale, axis=1).repeat(scale, axis=2)
+    _, height, width, _ = rgb.shape  # H.264 needs even sides
+    rgb = np.pad(rgb, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)))
+    return animate.ArrayVideo(np.ascontiguousarray(rgb), checks.positive_number("fps", fps))
+
+
+def event_counts(events: Tensor) -> dict[str, int]:
+    """``{"ON", "OFF", "events", "pixel values"}`` of one recording ``[T, 2, H, W]``: the
+    events, and the numbers a frame camera would send for the same steps (T * H * W)."""
+    num_steps, _, height, width = events.shape
+    on, off = int(events[:, 0].sum()), int(events[:, 1].sum())
+    return {"ON": on, "OFF": off, "events": on + off, "pixel values": num_steps * height * width}
+
+
+def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
+                max_frames: int = 12) -> Figure:
+    """One recording ``[T, 2, H, W]``: the digit, an ON/OFF raster, counts, and its frames.
+
+    Top: the still digit (if given); the raster (each event a dot at its step and pixel
+    index, ON orange, OFF blue); ON and OFF events per step. Bottom: the first
+    ``max_frames`` steps as pictures, a film strip of the video. Lesson 07.
+    """
+    events = events.detach().cpu()
+    num_steps, _, height, width = events.shape
+    counts = event_counts(events)
+    shown = min(num_steps, max_frames)
+    fig = new_figure(10.0, 4.6)
+    top = fig.add_gridspec(1, 3, width_ratios=[1, 2.6, 1.6], left=0.02, right=0.98,
+                           bottom=0.42, top=0.86, wspace=0.3)
+    strip = fig.add_gridspec(1, shown, left=0.02, right=0.98, bottom=0.03, top=0.3,
+                             wspace=0.06)
+    ax_image, ax_raster, ax_counts = (fig.add_subplot(cell) for cell in top)
+    if image is not None:
+        ax_image.imshow(image.detach().cpu().reshape(image.shape[-2:]).numpy(), cmap="gray",
+                        vmin=0, vmax=1, interpolation="nearest")
+        ax_image.set_title("the digit (28 x 28)", fontsize="medium")
+    ax_image.set_axis_off()
+
+    steps = np.arange(num_steps, dtype=np.float32)
+    for channel, colour, name in ((0, ON_COLOUR, "ON"), (1, OFF_COLOUR, "OFF")):
+        t, pixel = events[:, channel].reshape(num_steps, -1).nonzero(as_tuple=True)
+        ax_raster.scatter(steps[t.numpy()] + (0.15 if channel else -0.15), pixel.numpy(), s=3,
+                          marker="|",
+                          color=np.array(colour) / 255, label=name, linewidths=0.8)
+    ax_raster.set_xlim(-0.7, num_steps - 0.3)
+    ax_raster.set_ylim(height * width, 0)
+    ax_raster.set_xlabel("time step t")
+    ax_raster.set_ylabel(f"pixel (row-major, {height} x {width})")
+    ax_raster.legend(loc="upper right", fontsize="small", markerscale=4, handletextpad=0.2)
+    ax_raster.set_title(f"{counts['ON']} ON + {counts['OFF']} OFF = {counts['events']} events",
+                        fontsize="medium")
+
+    per_step = events.sum((2, 3)).numpy()  # [T, 2]
+    ax_counts.bar(steps - 0.2, per_step[:, 0], width=0.4, color=np.array(ON_COLOUR) / 255,
+                  label="ON")
+    ax_counts.bar(steps + 0.2, per_step[:, 1], width=0.4, color=np.array(OFF_COLOUR) / 255,
+                  label="OFF")
+    ax_counts.set_xlabel("time step t")
+    ax_counts.set_ylabel("events per step")
+    ax_counts.spines[["top", "right"]].set_visible(False)
+    ax_counts.set_title(f"a frame camera: {counts['pixel values']:,} values\n"
+                        f"events: {counts['events'] / counts['pixel values']:.1%} of that",
+                        fontsize="medium")
+
+    rgb = event_rgb(events)
+    for t in range(shown):
+        ax = fig.add_subplot(strip[0, t])
+        ax.imshow(rgb[t], interpolation="nearest")
+        ax.set_title(f"t = {t}", fontsize="small")
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize="medium", x=0.01, ha="left")
+    return fig
+
+
+def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12) -> widgets.interactive:
+    """Pick a digit, set the camera's threshold and the speed of the motion; see the events.
+
+    ``images``: ``[K, 1, 28, 28]`` digits in [0, 1]; ``labels``: their K labels (optional).
+    Each setting shows ``draw_events`` and the recording as a video (``event_video``): a
+    higher threshold keeps only the strongest changes, a faster motion makes more of them,
+    and at speed 0 the camera sees nothing at all. Lesson 07.
+    """
+    images = image_batch(images, 28)
+    images = images if images.dim() == 4 else images.unsqueeze(1)  # [K, 1, 28, 28]
+    check_labels(labels, len(images))
+    num_steps = checks.positive_int("num_steps", num_steps)
+
+    def record(digit: int, threshold: float, speed: float) -> Tensor:
+        return camera.saccade_events(images[digit:digit + 1], num_steps, speed, threshold,
+                                     angle=0.0)[:, 0]
+
+    def draw(digit: int, threshold: float, speed: float) -> Figure:
+        name = f"digit #{digit}" + (f" (a {int(labels[digit])})" if labels is not None else "")
+        return draw_events(record(digit, threshold, speed), images[digit],
+                           f"{name}: threshold {threshold:g}, speed {speed:g} pixels per step")
+
+    def video(digit: int, threshold: float, speed: float) -> list[dict[str, Any]]:
+        clip = event_video(record(digit, threshold, speed))
+        return [{"output_type": "display_data", "metadata": {},
+                 "data": {"text/html": clip.to_html(), "text/plain": repr(clip)}}]
+
+    return panel(draw, {
+        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
+        "threshold": slider("threshold theta", 0.5, 0.1, 2.0, 0.1),
+        "speed": slider("speed (pixels/step)", 1.0, 0.0, 3.0, 0.25),
+    }, extra=video)
