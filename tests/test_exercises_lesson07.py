@@ -69,7 +69,16 @@ def test_camera_mistakes_are_named(capsys):
         change = level - torch.cat([level[:1], level[:-1]])
         return torch.stack([change >= threshold, change <= -threshold], dim=1).float()
 
-    for fn, words in ((no_log, "logarithm"), (swapped, "swapped"), (keeps_first, "first frame")):
+    def off_as_minus_one(frames, threshold):
+        events = camera(frames, threshold)
+        return torch.stack([events[:, 0], -events[:, 1]], dim=1)
+
+    def no_threshold(frames, threshold):
+        return torch.log(frames[1:] + 0.1) - torch.log(frames[:-1] + 0.1)
+
+    for fn, words in ((no_log, "logarithm"), (swapped, "swapped"), (keeps_first, "first frame"),
+                      (off_as_minus_one, "OFF channel holds -1"),
+                      (no_threshold, "compare them with the threshold")):
         passed, out = verdict(capsys, check_camera_events, fn)
         assert not passed and words in out, out
 

@@ -11,43 +11,31 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
-
-
-def _same(got: Any, want: Any) -> bool:
-    """True if ``got`` equals ``want`` (tensors, or tuples of them, within 1e-5)."""
-    if isinstance(want, tuple):
-        return (isinstance(got, (tuple, list)) and len(got) == len(want)
-                and all(_same(g, w) for g, w in zip(got, want, strict=True)))
-    if not isinstance(got, Tensor) or got.shape != want.shape:
-        return False
-    return bool(torch.allclose(got.detach().double(), want.double(), atol=1e-5))
-
-
-def _diagnose(expected: Any, mistakes: dict[str, Any],
-              judge: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    """A judge: ``judge``'s sentence, plus the name of a known mistake the answer matches."""
-
-    def diagnosed(got: Any) -> str | None:
-        if isinstance(got, tuple | list) and all(isinstance(g, Tensor) for g in got):
-            got = tuple(g.to(expected[0].dtype) if g.dtype == torch.bool else g for g in got)
-        elif isinstance(got, Tensor) and got.dtype == torch.bool:
-            got = got.to(expected.dtype)
-        if _same(got, expected):
-            return None
-        for mistake, wrong in mistakes.items():
-            if _same(got, wrong):
-                return f"{judge(got) or 'not quite'}. That is what {mistake} gives"
-        return judge(got) or "not the expected result"
-
-    return diagnosed
+from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, gives, run_cases
 
 
 # ---------------------------------------------------------------- exercise 1: the camera
-def _events(frames: Tensor, threshold: float, eps: float, log: bool = True) -> Tensor:
-    level = torch.log(frames + eps) if log else frames
+def _events(frames: Tensor, threshold: float, log: bool = True) -> Tensor:
+    level = torch.log(frames + 0.1) if log else frames
     change = level[1:] - level[:-1]
     return torch.stack([change >= threshold, change <= -threshold], dim=1).to(frames.dtype)
+
+
+_CAMERA_MISTAKES = [
+    Mistake("your events come from differences of the intensity, not of its logarithm: take "
+            "torch.log(frames + 0.1) first",
+            gives(lambda frames, threshold: _events(frames, threshold, log=False))),
+    Mistake("your ON and OFF channels are swapped: channel 0 is ON (brighter)",
+            gives(lambda frames, threshold: _events(frames, threshold).flip(1))),
+    Mistake("your OFF channel holds -1: both channels hold 0/1, and OFF is 1 where the change "
+            "is <= -threshold",
+            gives(lambda frames, threshold: _events(frames, threshold)
+                  * torch.tensor([1.0, -1.0]).view(1, 2, 1, 1))),
+    Mistake("yours are the changes of the log intensity themselves: compare them with the "
+            "threshold",
+            gives(lambda frames, threshold: torch.log(frames[1:] + 0.1)
+                  - torch.log(frames[:-1] + 0.1))),
+]
 
 
 def check_camera_events(camera_events: Callable[[Tensor, float], Tensor]) -> bool:
@@ -67,16 +55,7 @@ def check_camera_events(camera_events: Callable[[Tensor, float], Tensor]) -> boo
         ("random frames, 6 steps of 3 x 4 pixels",
          torch.rand(7, 3, 4, generator=generator), 0.4),
     ]:
-        expected = _events(frames, threshold, 0.1)
-        mistakes = {
-            "differences of the intensity instead of its logarithm (take torch.log(frames + 0.1) "
-            "first)": _events(frames, threshold, 0.1, log=False),
-            "ON and OFF swapped (channel 0 is ON: brighter)": expected.flip(1),
-            "an OFF channel holding -1 (both channels hold 0/1; OFF is where the change is "
-            "<= -threshold)": torch.stack([expected[:, 0], -expected[:, 1]], dim=1),
-            "changes of the log intensity without the threshold (compare them with it)":
-                (torch.log(frames[1:] + 0.1) - torch.log(frames[:-1] + 0.1)),
-        }
+        expected = _events(frames, threshold)
 
         def judge(got: Any, e: Tensor = expected, t: int = len(frames) - 1) -> str | None:
             if isinstance(got, Tensor) and got.dim() == 4 and len(got) == t + 1:
@@ -86,8 +65,9 @@ def check_camera_events(camera_events: Callable[[Tensor, float], Tensor]) -> boo
                 return "events should be [T, 2, H, W], time first; yours has the channel first"
             return compare_tensor(got, e, "events")
 
-        cases.append(Case(what, (frames, threshold), _diagnose(expected, mistakes, judge)))
-    return run_cases("check_camera_events", camera_events, cases, ("frames", "threshold"))
+        cases.append(Case(what, (frames, threshold), judge))
+    return run_cases("check_camera_events", camera_events, cases, ("frames", "threshold"),
+                     _CAMERA_MISTAKES)
 
 
 # ---------------------------------------------------------------- exercise 2: the recurrent step
@@ -116,19 +96,25 @@ def _step(current: Tensor, spk_prev: Tensor, mem_prev: Tensor, weight: Tensor, b
     return (mem > theta).to(mem.dtype), mem
 
 
-_STEP_MISTAKES = {
-    "no feedback": "leaving out the recurrent term V S[t-1] (add spk_prev @ V.T)",
-    "transposed": "using V untransposed, spk_prev @ V (V[i, j] is the weight from neuron j "
-                  "to neuron i, so the feedback is spk_prev @ V.T, as nn.Linear computes)",
-    "spikes of step t": "feeding back the spikes of this step t instead of step t-1 (a spike "
-                        "needs a step to come round: use spk_prev)",
-    "reset from the new membrane": "resetting from the new membrane U[t] (the reset comes "
-                                   "from the previous step: H(mem_prev - theta))",
-    "reset after the spike": "subtracting theta from U[t] as soon as it crosses (the reset "
-                             "is H(mem_prev - theta) * theta, a step later)",
-    "reset to zero": "resetting to zero (this layer resets by subtracting theta)",
-    "no reset": "leaving out the reset (subtract H(mem_prev - theta) * theta)",
-}
+def _step_mistake(key: str, message: str) -> Mistake:
+    return Mistake(message, gives(lambda *args: _step(*args, mistake=key)))
+
+
+_STEP_MISTAKES = [
+    _step_mistake("no feedback", "your mem leaves out the recurrent term V S[t-1]: add "
+                                 "spk_prev @ V.T"),
+    _step_mistake("transposed", "you used V untransposed, spk_prev @ V: V[i, j] is the weight "
+                                "from neuron j to neuron i, so the feedback is spk_prev @ V.T, "
+                                "as nn.Linear computes"),
+    _step_mistake("spikes of step t", "you fed back the spikes of this step t instead of step "
+                                      "t-1: a spike needs a step to come round, use spk_prev"),
+    _step_mistake("reset from the new membrane", "your reset comes from the new membrane U[t]; "
+                  "it comes from the previous step: H(mem_prev - theta)"),
+    _step_mistake("reset after the spike", "you subtract theta from U[t] as soon as it crosses; "
+                  "the reset is H(mem_prev - theta) * theta, a step later"),
+    _step_mistake("reset to zero", "you reset to zero; this layer resets by subtracting theta"),
+    _step_mistake("no reset", "you left out the reset: subtract H(mem_prev - theta) * theta"),
+]
 
 
 def check_recurrent_step(recurrent_step: Callable[..., tuple[Tensor, Tensor]]) -> bool:
@@ -159,21 +145,65 @@ def check_recurrent_step(recurrent_step: Callable[..., tuple[Tensor, Tensor]]) -
          torch.randn(5, 5, generator=generator), 0.7, 0.7),
     ]:
         args = (current, spk_prev, mem_prev, weight, beta, theta)
-        expected = _step(*args)
-        mistakes = {text: _step(*args, mistake=key) for key, text in _STEP_MISTAKES.items()}
-        mistakes = {text: wrong for text, wrong in mistakes.items() if not _same(wrong, expected)}
 
-        def judge(got: Any, e: tuple[Tensor, Tensor] = expected) -> str | None:
+        def judge(got: Any, e: tuple[Tensor, Tensor] = _step(*args)) -> str | None:
             if not isinstance(got, (tuple, list)) or len(got) != 2:
                 return f"return the pair (spk, mem), but yours is {fmt(got)}"
             return compare_tensor(got[1], e[1], "mem") or compare_tensor(got[0], e[0], "spk")
 
-        cases.append(Case(what, args, _diagnose(expected, mistakes, judge)))
+        cases.append(Case(what, args, judge))
     return run_cases("check_recurrent_step", recurrent_step, cases,
-                     ("current", "spk_prev", "mem_prev", "V", "beta", "theta"))
+                     ("current", "spk_prev", "mem_prev", "V", "beta", "theta"), _STEP_MISTAKES)
 
 
 # ---------------------------------------------------------------- exercise 3: what a spike costs
+def _answer_is(snn_acs: Callable[[Tensor, int], float],
+               ann_macs: Callable[[Tensor, int], float]) -> Callable[..., bool]:
+    """A matcher: the pair (snn_acs, ann_macs) equals these two functions of the case."""
+
+    def matches(got: Any, spikes: Tensor, out_features: int) -> bool:
+        return (isinstance(got, (tuple, list)) and len(got) == 2
+                and abs(float(got[0]) - snn_acs(spikes, out_features)) < 1e-6
+                and abs(float(got[1]) - ann_macs(spikes, out_features)) < 1e-6)
+
+    return matches
+
+
+def _acs(spikes: Tensor, out_features: int) -> float:
+    """Each spike is added into every output once; summed over steps, averaged over the batch."""
+    return float(spikes.sum()) * out_features / spikes.shape[1]
+
+
+def _macs(spikes: Tensor, out_features: int) -> float:
+    """One dense pass per sample: in_features * out_features."""
+    return float(spikes.shape[2] * out_features)
+
+
+def _acs_is(wrong: Callable[[Tensor, int], float]) -> Callable[..., bool]:
+    """A matcher: snn_acs (the first of the pair) is wrong, and equals ``wrong`` of the case."""
+
+    def matches(got: Any, spikes: Tensor, out_features: int) -> bool:
+        return (isinstance(got, (tuple, list)) and len(got) == 2
+                and abs(float(got[0]) - _acs(spikes, out_features)) > 1e-6
+                and abs(float(got[0]) - wrong(spikes, out_features)) < 1e-6)
+
+    return matches
+
+
+_OPS_MISTAKES = [
+    Mistake("your snn_acs counts over the whole batch: divide by the batch size",
+            _acs_is(lambda spikes, out_features: float(spikes.sum()) * out_features)),
+    Mistake("your snn_acs counts every input, spiking or not: only spikes cost an AC",
+            _acs_is(lambda spikes, out_features: float(spikes[:, 0].numel() * out_features))),
+    Mistake("your snn_acs multiplies by in_features: each spike reaches out_features outputs",
+            _acs_is(lambda spikes, out_features: float(spikes.sum()) * spikes.shape[2]
+                    / spikes.shape[1])),
+    Mistake("your ann_macs counts once per step: an ANN sees each sample once, not once per step",
+            _answer_is(_acs, lambda spikes, out_features: len(spikes) * _macs(spikes,
+                                                                               out_features))),
+]
+
+
 def check_linear_ops(linear_ops: Callable[[Tensor, int], Any]) -> bool:
     """Check ``linear_ops(spikes, out_features) -> (snn_acs, ann_macs)``, per sample.
 
@@ -192,31 +222,18 @@ def check_linear_ops(linear_ops: Callable[[Tensor, int], Any]) -> bool:
         ("a batch of 4 samples, 6 steps, 10 inputs, 7 outputs",
          (torch.rand(6, 4, 10, generator=generator) < 0.2).float(), 7),
     ]:
-        num_steps, batch, in_features = spikes.shape
-        count = float(spikes.sum())
-        expected = (count * out_features / batch, float(in_features * out_features))
-        mistakes = {
-            "counting over the whole batch (divide by the batch size)": count * out_features,
-            "counting every input, spiking or not (only spikes cost an AC)":
-                float(num_steps * in_features * out_features),
-            "multiplying by in_features (each spike reaches out_features outputs)":
-                count * in_features / batch,
-        }
+        expected = (_acs(spikes, out_features), _macs(spikes, out_features))
 
-        def judge(got: Any, e: tuple[float, float] = expected, m: dict = mistakes,
-                  steps: int = num_steps) -> str | None:
+        def judge(got: Any, e: tuple[float, float] = expected) -> str | None:
             if not isinstance(got, (tuple, list)) or len(got) != 2:
                 return f"return the pair (snn_acs, ann_macs), but yours is {fmt(got)}"
             acs, macs = (float(g) for g in got)
             if abs(acs - e[0]) > 1e-6:
-                known = next((text for text, v in m.items() if abs(acs - v) < 1e-6), None)
-                why = f". That is what {known} gives" if known else ""
-                return f"snn_acs should be {fmt(e[0])}, but yours is {fmt(acs)}{why}"
+                return f"snn_acs should be {fmt(e[0])}, but yours is {fmt(acs)}"
             if abs(macs - e[1]) > 1e-6:
-                why = (". An ANN sees each sample once, not once per step" if steps > 1 and
-                       abs(macs - e[1] * steps) < 1e-6 else "")
-                return f"ann_macs should be {fmt(e[1])}, but yours is {fmt(macs)}{why}"
+                return f"ann_macs should be {fmt(e[1])}, but yours is {fmt(macs)}"
             return None
 
         cases.append(Case(what, (spikes, out_features), judge))
-    return run_cases("check_linear_ops", linear_ops, cases, ("spikes", "out_features"))
+    return run_cases("check_linear_ops", linear_ops, cases, ("spikes", "out_features"),
+                     _OPS_MISTAKES)
