@@ -59,8 +59,10 @@ def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
     library reads fastest (the result keeps that layout; shapes do not change).
     """
     num_steps, batch = x_seq.shape[:2]
+    # (split's backward copies the gradient together again: not worth it for a single piece)
+    pieces = x_seq.split(STEPS_PER_CALL) if num_steps > STEPS_PER_CALL else [x_seq]
     outputs = []
-    for steps in x_seq.split(STEPS_PER_CALL):  # [<=5, B, ...] each
+    for steps in pieces:  # [<=5, B, ...] each
         x = steps.flatten(0, 1)
         if x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
