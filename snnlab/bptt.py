@@ -49,29 +49,33 @@ __all__ = ["lif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
 BLOCK_ELEMENTS = 1 << 18  # the backward pass works on about this many numbers at a time (1 MB)
 
 
-def lif_sequence(input: Tensor, beta: Tensor, threshold: Tensor, reset: str,
-                 derivative: Callable[[Tensor], Tensor], num_steps: int | None,
+def lif_sequence(input: Tensor | tuple[Tensor, ...], beta: Tensor, threshold: Tensor,
+                 reset: str, derivative: Callable[[Tensor], Tensor], num_steps: int | None,
                  membrane_returned: bool = True) -> tuple[Tensor, Tensor]:
     """``(spk_seq, mem_seq)``, each ``[T, batch, ...]``, of a LIF layer started at U = 0.
 
-    ``input`` is ``[T, batch, ...]``, or ``[batch, ...]`` used at each of ``num_steps`` steps.
-    ``membrane_returned=False`` (``LIF.spikes``) lets the backward pass write over mem_seq.
-    The caller (``LIF``) has checked every argument.
+    ``input`` is ``[T, batch, ...]``; or a tuple of the T steps ``[batch, ...]`` (each gets
+    its own gradient, so they need not be stacked first); or ``[batch, ...]`` used at each of
+    ``num_steps`` steps. ``membrane_returned=False`` (``LIF.spikes``) lets the backward pass
+    write over mem_seq. The caller (``LIF``) has checked every argument.
     """
-    return _LIFSequence.apply(input, beta, threshold, reset, derivative, num_steps,
-                              membrane_returned)
+    steps = input if isinstance(input, tuple) else (input,)  # the Function's tensor inputs
+    return _LIFSequence.apply(beta, threshold, reset, derivative, num_steps, membrane_returned,
+                              isinstance(input, tuple), *steps)
 
 
 class _LIFSequence(torch.autograd.Function):
     """The loops of the module docstring, forward and backward."""
 
     @staticmethod
-    def forward(ctx, input, beta, threshold, reset_mode, derivative, num_steps,
-                membrane_returned):
+    def forward(ctx, beta, threshold, reset_mode, derivative, num_steps, membrane_returned,
+                one_by_one, *inputs):
         constant = num_steps is not None  # the same input at every step
-        if constant:  # every step in the input's memory layout (e.g. channels-last images)
-            step = torch.empty_like(input, device="meta")  # one step, only for its strides
-            mem_seq = _empty(input, (num_steps, *step.shape), (step.numel(), *step.stride()))
+        input = inputs if one_by_one else inputs[0]  # either way input[t] is step t
+        if constant or one_by_one:  # every step in the layout of one (e.g. channels-last)
+            num_steps = len(inputs) if one_by_one else num_steps
+            step = torch.empty_like(inputs[0], device="meta")  # one step, only for its strides
+            mem_seq = _empty(inputs[0], (num_steps, *step.shape), (step.numel(), *step.stride()))
         else:
             num_steps = input.shape[0]
             mem_seq = _empty_like(input)
@@ -93,17 +97,19 @@ class _LIFSequence(torch.autograd.Function):
             mem, reset = new, spk_seq[t]  # S[t] is reset[t + 1]
         ctx.save_for_backward(mem_seq, spk_seq, beta, threshold)
         ctx.reset_mode, ctx.derivative, ctx.constant = reset_mode, derivative, constant
-        ctx.membrane_returned = membrane_returned
+        ctx.membrane_returned, ctx.one_by_one = membrane_returned, one_by_one
         ctx.set_materialize_grads(False)
         return spk_seq, mem_seq
 
     @staticmethod
     def backward(ctx, grad_spk, grad_mem):
         mem_seq, spk_seq, beta, threshold = ctx.saved_tensors
-        need_input, need_beta, need_threshold = ctx.needs_input_grad[:3]
+        need_beta, need_threshold = ctx.needs_input_grad[:2]
+        need_input = any(ctx.needs_input_grad[7:])
         mode, derivative = ctx.reset_mode, ctx.derivative
+        no_inputs = (None,) * (len(ctx.needs_input_grad) - 7)
         if grad_spk is None and grad_mem is None:
-            return (None,) * 7
+            return (None,) * 7 + no_inputs
 
         num_steps, batch = mem_seq.shape[:2]
         keep_every_lam = need_input and not ctx.constant  # then lam is dL/dI, every step
@@ -169,7 +175,9 @@ class _LIFSequence(torch.autograd.Function):
 
         if keep_every_lam:
             grad_input = lam_seq
-        return grad_input, grad_beta, grad_threshold, None, None, None, None
+        grad_inputs = (tuple(lam_seq.unbind(0)) if ctx.one_by_one and keep_every_lam
+                       else no_inputs if grad_input is None else (grad_input,))
+        return (grad_beta, grad_threshold, None, None, None, None, None, *grad_inputs)
 
 
 # ------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from torch import Tensor
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
            "positive_number", "choice", "boolean", "where", "device", "integer",
-           "sequence_size"]
+           "sequence_size", "steps", "parameter", "describe"]
 
 MAX_VALUES = 2**30  # values one call may make over time: 4 GB of float32; more is a slip
 
@@ -148,3 +148,43 @@ def sequence_size(name: str, value: Tensor, num_steps: int) -> None:
         raise ValueError(f"num_steps={num_steps} for {name} of shape {tuple(value.shape)} makes "
                          f"{count:.3g} values ({count * value.element_size() / 1024**3:.0f} GB), "
                          f"more than the {MAX_VALUES:.3g} allowed; use fewer steps or less data")
+
+
+def steps(name: str, value: object) -> tuple[Tensor, ...]:
+    """The steps of a sequence given one by one: a non-empty list or tuple of floating
+    tensors that share one shape, dtype and device."""
+    if not isinstance(value, (list, tuple)) or len(value) == 0:
+        raise ValueError(f"{name} must be a tensor or a non-empty list of step tensors, got "
+                         f"{type(value).__name__} of length {len(value)}"
+                         if isinstance(value, (list, tuple)) else
+                         f"{name} must be a list of step tensors, got {type(value).__name__}")
+    first = tensor(f"{name}[0]", value[0])
+    for t, step in enumerate(value):
+        tensor(f"{name}[{t}]", step)
+        if (step.shape, step.dtype, step.device) != (first.shape, first.dtype, first.device):
+            raise ValueError(f"the steps of {name} must share one shape, dtype and device: "
+                             f"step 0 is {tuple(first.shape)} {first.dtype} on {first.device}, "
+                             f"step {t} is {tuple(step.shape)} {step.dtype} on {step.device}")
+    return tuple(value)
+
+
+def parameter(name: str, value: float | Tensor, allowed: str,
+              ok: Callable[[Tensor], Tensor]) -> Tensor:
+    """A neuron parameter (beta, threshold) as a tensor for which ``ok`` holds everywhere: a
+    number becomes a 0-dim tensor, a tensor is copied."""
+    if isinstance(value, Tensor):
+        value = tensor(name, value).detach().clone()
+    else:
+        value = torch.tensor(number(name, value, allowed, lambda v: True))
+    if value.numel() == 0 or not ok(value).all():
+        got = describe(value) if value.numel() else "an empty tensor"
+        raise ValueError(f"{name} must be {allowed}, got {got}")
+    return value
+
+
+def describe(value: Tensor) -> str:
+    """A short text for a parameter: the number itself, or the range for per-neuron values."""
+    value = value.detach()
+    if value.numel() == 1:
+        return f"{value.item():g}"
+    return f"{tuple(value.shape)} values in [{value.min().item():g}, {value.max().item():g}]"

@@ -23,8 +23,9 @@ and each has two forward passes that compute the same numbers, one after the oth
 
   BatchNorm is the exception to 2: while training it normalises with the statistics of the
   batch in front of it, which in ``forward_steps`` is one step's batch, so it runs step by
-  step in both. The fast path adds numbers up in another order, so the last bits of a
-  float32 may differ; in float64 the two agree to 1e-10 (tested, values and gradients).
+  step in both (and its steps go to the neurons as a list). The fast path adds numbers up in
+  another order, so the last bits of a float32 may differ; in float64 the two agree to 1e-10
+  (tested, values and gradients).
 """
 
 from __future__ import annotations
@@ -71,9 +72,13 @@ def _over_time(layer: Callable[[Tensor], Tensor], x_seq: Tensor) -> Tensor:
     return output.unflatten(0, (num_steps, batch))
 
 
-def _norm_each_step(bn: nn.BatchNorm2d, x_seq: Tensor) -> Tensor:
-    """BatchNorm at every step, [T, B, C, H, W] -> [T, B, C, H, W], as ``forward_steps`` does."""
-    return torch.stack([bn(x) for x in x_seq])
+def _norm_each_step(bn: nn.BatchNorm2d, x_seq: Tensor) -> list[Tensor]:
+    """BatchNorm at every step, as ``forward_steps`` does: [T, B, C, H, W] -> T x [B, C, H, W].
+
+    The steps stay a list: ``LIF.spikes`` takes them as they are, so they are never copied
+    into one [T, ...] tensor (nor their gradients on the way back).
+    """
+    return [bn(x) for x in x_seq]
 
 
 def _stack(records: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:

@@ -66,8 +66,8 @@ class LIF(nn.Module):
                  learn_beta: bool = False, learn_threshold: bool = False,
                  stateful: bool = False) -> None:
         super().__init__()
-        beta = _parameter_tensor("beta", beta, "in [0, 1]", lambda b: (b >= 0) & (b <= 1))
-        threshold = _parameter_tensor("threshold", threshold, "finite and > 0",
+        beta = checks.parameter("beta", beta, "in [0, 1]", lambda b: (b >= 0) & (b <= 1))
+        threshold = checks.parameter("threshold", threshold, "finite and > 0",
                                       lambda v: (v > 0) & torch.isfinite(v))
         checks.choice("reset", reset, RESET_MODES)
         surrogate = atan() if surrogate is None else surrogate
@@ -111,29 +111,40 @@ class LIF(nn.Module):
             self._store_membrane(mem)
         return spk, mem
 
-    def sequence(self, input_seq: Tensor, num_steps: int | None = None) -> tuple[Tensor, Tensor]:
+    def sequence(self, input_seq: Tensor | list[Tensor],
+                 num_steps: int | None = None) -> tuple[Tensor, Tensor]:
         """All steps at once, from U = 0: ``[num_steps, batch, ...]`` -> ``(spk_seq, mem_seq)``.
 
-        The values and gradients of ``forward`` step by step (tested). A constant input (a
-        static image through the first layer) can be given once: ``lif.sequence(current,
-        num_steps=25)``, current ``[batch, ...]``, equals
+        The values and gradients of ``forward`` step by step (tested). The steps may also come
+        as a list of ``[batch, ...]`` tensors (``lif.sequence([bn(x) for x in x_seq])``), which
+        saves stacking them. A constant input (a static image through the first layer) can be
+        given once: ``lif.sequence(current, num_steps=25)``, current ``[batch, ...]``, equals
         ``lif.sequence(current.expand(25, *current.shape))``. Lesson 04.
         """
         return self._run_sequence(input_seq, num_steps, membrane_returned=True)
 
-    def spikes(self, input_seq: Tensor, num_steps: int | None = None) -> Tensor:
+    def spikes(self, input_seq: Tensor | list[Tensor], num_steps: int | None = None) -> Tensor:
         """Only ``spk_seq`` of ``sequence(input_seq, num_steps)``, for hidden layers: nobody
         sees the membrane, so the backward pass may reuse its memory. Lesson 04."""
         return self._run_sequence(input_seq, num_steps, membrane_returned=False)[0]
 
-    def _run_sequence(self, input_seq: Tensor, num_steps: int | None,
+    def _run_sequence(self, input_seq: Tensor | list[Tensor], num_steps: int | None,
                       membrane_returned: bool) -> tuple[Tensor, Tensor]:
-        self._checked("input_seq", input_seq, time_first=num_steps is None)
+        if isinstance(input_seq, (list, tuple)):  # the steps one by one: no need to stack them
+            if num_steps is not None:
+                raise ValueError("num_steps goes with one constant input [batch, ...], not "
+                                 "with a list of steps")
+            steps = [self._checked(f"input_seq[{t}]", x)
+                     for t, x in enumerate(checks.steps("input_seq", input_seq))]
+            first, current = steps[0], tuple(self.input_current(x) for x in steps)
+        else:
+            first = self._checked("input_seq", input_seq, time_first=num_steps is None)
+            current = self.input_current(input_seq)
         if num_steps is not None:  # a constant input [batch, ...]
             checks.positive_int("num_steps", num_steps)
             checks.sequence_size("input_seq", input_seq, num_steps)
-        like = {"dtype": input_seq.dtype, "device": input_seq.device}
-        return bptt.lif_sequence(self.input_current(input_seq), self.beta.clamp(0, 1).to(**like),
+        like = {"dtype": first.dtype, "device": first.device}
+        return bptt.lif_sequence(current, self.beta.clamp(0, 1).to(**like),
                                  self.threshold.to(**like), self.reset,
                                  self.surrogate.derivative, num_steps, membrane_returned)
 
@@ -195,29 +206,9 @@ class LIF(nn.Module):
         return value
 
     def extra_repr(self) -> str:
-        return (f"beta={_describe(self.beta)}, threshold={_describe(self.threshold)}, "
+        return (f"beta={checks.describe(self.beta)}, threshold={checks.describe(self.threshold)}, "
                 f"reset={self.reset!r}, surrogate={self.surrogate!r}"
                 + (", stateful=True" if self.stateful else ""))
-
-
-def _parameter_tensor(name: str, value: float | Tensor, allowed: str, ok) -> Tensor:
-    """beta or threshold as a floating-point tensor (a number becomes a 0-dim tensor)."""
-    if isinstance(value, Tensor):
-        value = checks.tensor(name, value).detach().clone()
-    else:
-        value = torch.tensor(checks.number(name, value, allowed, lambda v: True))
-    if value.numel() == 0 or not ok(value).all():
-        got = _describe(value) if value.numel() else "an empty tensor"
-        raise ValueError(f"{name} must be {allowed}, got {got}")
-    return value
-
-
-def _describe(value: Tensor) -> str:
-    """A short text for a parameter: the number itself, or the range for per-neuron values."""
-    value = value.detach()
-    if value.numel() == 1:
-        return f"{value.item():g}"
-    return f"{tuple(value.shape)} values in [{value.min().item():g}, {value.max().item():g}]"
 
 
 def reset_states(module: nn.Module) -> None:

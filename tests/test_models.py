@@ -211,48 +211,6 @@ def test_single_layer_poisson_input_fires_with_the_pixel_probability():
     assert rates[expected == 0].eq(0).all() and rates[2, 200:300].eq(1).all()
 
 
-@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "slice", "expanded", "cropped"])
-@pytest.mark.parametrize("mode", ["train", "eval"])
-def test_batch_norm_over_time_is_batch_norm_at_each_step(mode, layout):
-    """Each step normalised with its own statistics (training), running stats updated once per
-    step, gradients as for the stacked per-step calls, whatever the input's memory layout."""
-    torch.manual_seed(0)
-    fast, slow = torch.nn.BatchNorm2d(6).double(), torch.nn.BatchNorm2d(6).double()
-    with torch.no_grad():
-        fast.weight.uniform_(0.5, 1.5)
-        fast.bias.uniform_(-0.5, 0.5)
-        fast.running_var.fill_(2.0)
-    slow.load_state_dict(fast.state_dict())
-    fast.train(mode == "train")
-    slow.train(mode == "train")
-    x = (torch.randn(4, 7, 6, 3, 3, dtype=torch.float64) * 2 + 1).requires_grad_()
-    x_fast = x  # [T, B, C, H, W]
-    if layout == "channels_last":  # every step channels-last, as _over_time makes them
-        x_fast = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (4, 7))
-    elif layout == "slice":  # steps with gaps between them
-        x_fast = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(
-            0, (4, 7))[:, 1:6]
-    elif layout == "expanded":  # one channels-last step, the same at every step
-        x_fast = x[0].contiguous(memory_format=torch.channels_last).expand(4, 7, 6, 3, 3)
-    elif layout == "cropped":  # channels-last steps with gaps inside each step
-        x_fast = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(
-            0, (4, 7))[..., :2]
-    out_fast = models._norm_each_step(fast, x_fast)
-    out_slow = torch.stack([slow(x_t) for x_t in x_fast])
-    torch.testing.assert_close(out_fast, out_slow)
-    if mode == "train":  # each step and channel on its own: mean = bias
-        torch.testing.assert_close(out_fast[2].mean((0, 2, 3)), fast.bias.detach())
-    weight = torch.randn(out_slow.shape, dtype=torch.float64)  # a contiguous gradient
-    grads_fast = torch.autograd.grad((out_fast * weight).sum(), (x, fast.weight, fast.bias))
-    grads_slow = torch.autograd.grad((out_slow * weight).sum(), (x, slow.weight, slow.bias))
-    for a, b in zip(grads_fast, grads_slow, strict=True):
-        assert a.abs().sum() > 0
-        torch.testing.assert_close(a, b)
-    for name in ("running_mean", "running_var", "num_batches_tracked"):
-        torch.testing.assert_close(getattr(fast, name), getattr(slow, name))
-    assert int(fast.num_batches_tracked) == (4 if mode == "train" else 0)
-
-
 # ------------------------------------------------------------------ careless inputs, every model
 
 SMALL = {

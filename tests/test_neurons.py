@@ -532,3 +532,58 @@ def test_absurd_num_steps_for_a_constant_input_is_refused_before_allocating(meth
         getattr(LIF(0.9), method)(torch.rand(128, 1000), num_steps=10**12)
     spikes = LIF(0.9).spikes(torch.rand(2, 3), num_steps=1000)  # a big but sane request works
     assert spikes.shape == (1000, 2, 3)
+
+
+@pytest.mark.usefixtures("backward_blocks")
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "slice", "expanded", "cropped"])
+@pytest.mark.parametrize("method", ["sequence", "spikes"])
+@pytest.mark.parametrize("reset", RESETS)
+def test_a_list_of_steps_equals_the_stacked_sequence(reset, method, layout):
+    """lif.spikes([x0, x1, ...]) is lif.spikes(torch.stack([x0, x1, ...])): the same spikes and
+    membranes, and each step gets its own gradient (parameters included), whatever the steps'
+    memory layout (as BatchNorm leaves them, step by step, in the autoencoder)."""
+    lif = LIF(torch.linspace(0.5, 1.0, 3).view(3, 1, 1), 0.8, reset, learn_beta=True,
+              learn_threshold=True).double()  # one beta per channel
+    base = random_input(6, 4, 3, 5, 2)  # [T, B, C, H, W]
+    if layout == "contiguous":
+        steps = list(base)
+    elif layout == "channels_last":
+        steps = [x.contiguous(memory_format=torch.channels_last) for x in base]
+    elif layout == "slice":  # steps that are slices of a bigger batch
+        steps = [x.contiguous(memory_format=torch.channels_last)[1:3] for x in base]
+    elif layout == "expanded":  # one step seen at every step, without a copy
+        steps = [base[0].contiguous(memory_format=torch.channels_last)] * 6
+    else:  # cropped: gaps inside each step
+        steps = [x.contiguous(memory_format=torch.channels_last)[..., :1] for x in base]
+    steps = [x.detach().requires_grad_() for x in steps]
+    stacked = torch.stack(steps).detach().requires_grad_()
+    weight = torch.randn(stacked.shape, generator=torch.Generator().manual_seed(2),
+                         dtype=torch.float64)
+    results = []
+    for inputs in (steps, stacked):
+        lif.zero_grad()
+        out = getattr(lif, method)(inputs)
+        spk = out[0] if method == "sequence" else out
+        loss = (spk * weight).sum() + (out[1].pow(2).sum() if method == "sequence" else 0)
+        loss.backward()
+        grads = (torch.stack([x.grad if x.grad is not None else torch.zeros_like(x)
+                              for x in steps]) if inputs is steps else stacked.grad)
+        results.append((spk.detach(), grads, lif.beta.grad.clone(), lif.threshold.grad.clone()))
+    (spk1, *grads1), (spk2, *grads2) = results
+    assert torch.equal(spk1, spk2) and 0 < spk1.mean() < 1
+    for ours, reference in zip(grads1, grads2, strict=True):
+        assert ours.abs().sum() > 0
+        torch.testing.assert_close(ours, reference)
+
+
+@pytest.mark.parametrize("steps, num_steps, error, words", [
+    ([], None, ValueError, "non-empty list of step tensors"),
+    ([torch.rand(2, 3), torch.rand(2, 4)], None, ValueError, "step 1 is \\(2, 4\\)"),
+    ([torch.rand(2, 3), torch.rand(2, 3).double()], None, ValueError, "share one shape, dtype"),
+    ([torch.rand(2, 3), [0.5, 0.5, 0.5]], None, TypeError, "input_seq\\[1\\]"),
+    ([torch.rand(2, 3), torch.full((2, 3), float("nan"))], None, ValueError, "input_seq\\[1\\]"),
+    ([torch.rand(2, 3)] * 3, 3, ValueError, "num_steps goes with one constant input"),
+])
+def test_a_careless_list_of_steps_is_named(steps, num_steps, error, words):
+    with pytest.raises(error, match=words):
+        LIF(0.9).spikes(steps, num_steps=num_steps)
