@@ -79,13 +79,21 @@ def _check_scheduler(name: str, scheduler: object, optimizer: object) -> None:
                          "(or none was given); build it from this optimizer")
 
 
+def _finite(value: object) -> bool:
+    """False for a floating tensor holding a NaN or inf. (For float32 and smaller, one float64
+    sum: it is NaN or inf exactly when some entry is, since such entries cannot add up past
+    float64's range; cheaper than ``torch.isfinite(value).all()``, and fit runs it every step.)"""
+    if not torch.is_tensor(value) or not value.is_floating_point() or value.numel() == 0:
+        return True
+    if value.dtype == torch.float64:
+        return bool(torch.isfinite(value).all())
+    return bool(torch.isfinite(value.sum(dtype=torch.float64)))
+
+
 def first_non_finite(tensors: dict[str, Tensor]) -> str | None:
     """The name of the first floating tensor holding a NaN or inf, or None if all are finite.
     Lesson 04."""
-    for name, value in tensors.items():
-        if value.is_floating_point() and not torch.isfinite(value).all():
-            return name
-    return None
+    return next((name for name, value in tensors.items() if not _finite(value)), None)
 
 
 def first_non_finite_state(optimizer: torch.optim.Optimizer, model: nn.Module,
@@ -93,15 +101,18 @@ def first_non_finite_state(optimizer: torch.optim.Optimizer, model: nn.Module,
     """Where the optimizer's state (say Adam's running averages) holds a NaN or inf, as
     ``"exp_avg_sq of fc1.weight"``, or None if all is finite. ``state_dict``: a saved state of
     this optimizer to look at instead of its own. Lesson 04."""
-    state_dict = optimizer.state_dict() if state_dict is None else state_dict
     names = {id(p): name for name, p in model.named_parameters()}
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for index, state in state_dict.get("state", {}).items():
-        for key, value in state.items():
-            if (torch.is_tensor(value) and value.is_floating_point()
-                    and not torch.isfinite(value).all()):
-                param = params[index] if isinstance(index, int) and index < len(params) else None
-                return f"{key} of {names.get(id(param), f'parameter {index}')}"
+    if state_dict is None:  # its own state, keyed by the parameters themselves
+        states = {names.get(id(p), "a parameter"): state for p, state in optimizer.state.items()}
+    else:  # a saved state, keyed by the parameters' places in the optimizer
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        states = {names.get(id(params[index]), f"parameter {index}")
+                  if isinstance(index, int) and index < len(params) else f"parameter {index}":
+                  state for index, state in state_dict.get("state", {}).items()}
+    for param_name, state in states.items():
+        bad = next((key for key, value in state.items() if not _finite(value)), None)
+        if bad is not None:
+            return f"{bad} of {param_name}"
     return None
 
 

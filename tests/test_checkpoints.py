@@ -375,3 +375,17 @@ def test_restore_refuses_a_saved_optimizer_state_with_nan(tmp_path):
     assert not torch.equal(fresh.fc1.weight, model.fc1.weight)
     checkpoints.restore(path, fresh)  # the weights alone are good
     torch.testing.assert_close(fresh.fc1.weight, model.fc1.weight)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.float64])
+def test_first_non_finite_finds_every_kind_of_broken_value(dtype):
+    big = torch.finfo(dtype).max
+    for value in (float("nan"), float("inf"), -float("inf")):
+        broken = torch.zeros(1000, dtype=dtype)
+        broken[637] = value
+        assert checkpoints.first_non_finite({"a": torch.zeros(3), "w": broken}) == "w"
+    both = torch.zeros(10, dtype=dtype)
+    both[2], both[7] = float("inf"), -float("inf")  # they would cancel in a careless sum
+    assert checkpoints.first_non_finite({"w": both}) == "w"
+    huge = torch.full((100_000,), big, dtype=dtype)  # finite, however large their sum
+    assert checkpoints.first_non_finite({"w": huge, "i": torch.arange(3)}) is None
