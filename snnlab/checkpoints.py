@@ -101,18 +101,20 @@ def first_non_finite_state(optimizer: torch.optim.Optimizer, model: nn.Module,
     """Where the optimizer's state (say Adam's running averages) holds a NaN or inf, as
     ``"exp_avg_sq of fc1.weight"``, or None if all is finite. ``state_dict``: a saved state of
     this optimizer to look at instead of its own. Lesson 04."""
-    names = {id(p): name for name, p in model.named_parameters()}
-    if state_dict is None:  # its own state, keyed by the parameters themselves
-        states = {names.get(id(p), "a parameter"): state for p, state in optimizer.state.items()}
-    else:  # a saved state, keyed by the parameters' places in the optimizer
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        states = {names.get(id(params[index]), f"parameter {index}")
-                  if isinstance(index, int) and index < len(params) else f"parameter {index}":
-                  state for index, state in state_dict.get("state", {}).items()}
-    for param_name, state in states.items():
-        bad = next((key for key, value in state.items() if not _finite(value)), None)
-        if bad is not None:
-            return f"{bad} of {param_name}"
+    # its own state is keyed by the parameters themselves, a saved one by their places
+    states = optimizer.state if state_dict is None else state_dict.get("state", {})
+    for key, state in states.items():
+        bad = next((entry for entry, value in state.items() if not _finite(value)), None)
+        if bad is None:
+            continue
+        if torch.is_tensor(key):  # name the parameter (only now: fit asks this every step)
+            param, where = key, "a parameter"
+        else:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            param = params[key] if isinstance(key, int) and key < len(params) else None
+            where = f"parameter {key}"
+        name = next((name for name, p in model.named_parameters() if p is param), where)
+        return f"{bad} of {name}"
     return None
 
 
