@@ -105,9 +105,10 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_spk, grad_mem):
         mem_seq, spk_seq, beta, threshold = ctx.saved_tensors
         need_beta, need_threshold = ctx.needs_input_grad[:2]
-        need_input = any(ctx.needs_input_grad[7:])
+        inputs_need = ctx.needs_input_grad[7:]  # one per tensor input, after forward's 7 others
+        need_input = any(inputs_need)
         mode, derivative = ctx.reset_mode, ctx.derivative
-        no_inputs = (None,) * (len(ctx.needs_input_grad) - 7)
+        no_inputs = (None,) * len(inputs_need)
         if grad_spk is None and grad_mem is None:
             return (None,) * 7 + no_inputs
 
