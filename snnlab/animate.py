@@ -371,20 +371,26 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
     return FigureVideo(fig, draw, num_steps, fps)
 
 
-def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 25) -> Video:
+def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 25,
+                 title: str | None = None) -> Video:
     """The output layer's spike counts as a bar chart that grows step by step.
 
     ``spikes``: ``[T, N]`` (or ``[T, 1, N]``) output spikes of one sample; ``labels`` names the
-    N classes (default 0..N-1). At step t bar n shows sum_{s<=t} spikes[s, n]; the leading
-    class is highlighted. Lessons 02 and 04.
+    N classes (default 0..N-1); ``title``: a first line above the step counter, e.g. which
+    network this is. At step t (counted from 0) bar n shows sum_{s<=t} spikes[s, n]. A class
+    that leads alone is highlighted and named in the caption; while two or more classes share
+    the highest count, no bar is highlighted and the caption says which are tied. Lessons 02
+    and 04.
     """
     fps = checks.positive_number("fps", fps)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
     s = _time_by_neuron(spikes, "spikes", flatten=False)
     _check_length("spikes", len(s))
     counts = np.cumsum(s != 0, axis=0)  # [T, N]: spikes so far
     num_steps, num_classes = counts.shape
     names = _class_names(labels, num_classes)
-    fig, ax = _figure(WIDTH, 3.2)
+    fig, ax = _figure(WIDTH, 3.6 if title else 3.2)
     bars = ax.bar(np.arange(num_classes), counts[0], color=BAR, width=0.7)
     numbers = [ax.text(n, 0, "", ha="center", va="bottom", fontsize="small")
                for n in range(num_classes)]
@@ -393,16 +399,30 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
     ax.set_xlabel("class (output neuron)")
     ax.set_ylabel("spike count so far")
     ax.spines[["top", "right"]].set_visible(False)
+    prefix = f"{title}\n" if title else ""
     label = ax.set_title(" ", fontsize="medium", y=1.0)  # fixed y: no re-placing per frame
 
     def draw(t: int) -> list[Artist]:
         best = counts[t].max()
-        for bar, number, count in zip(bars, numbers, counts[t], strict=True):
+        leaders = [n for n in range(num_classes) if counts[t, n] == best] if best > 0 else []
+        for n, (bar, number, count) in enumerate(zip(bars, numbers, counts[t], strict=True)):
             bar.set_height(count)
-            bar.set_color(HIGHLIGHT if count == best and count > 0 else BAR)
+            bar.set_color(HIGHLIGHT if leaders == [n] else BAR)  # a tie highlights no one
             number.set_position((number.get_position()[0], count))
             number.set_text(str(count))
-        label.set_text(f"time step {t} (of 0-{num_steps - 1})")  # from 0, as rasters
+        if not leaders:
+            standing = "no spikes yet"
+        elif len(leaders) == 1:
+            standing = f"class {names[leaders[0]]} leads"
+        else:
+            standing = f"tied: {_joined([names[n] for n in leaders])}"
+        # time steps from 0, as rasters and tables
+        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1}): {standing}")
         return [*bars, *numbers, label]
 
     return FigureVideo(fig, draw, num_steps, fps)
+
+
+def _joined(names: list[str]) -> str:
+    """Names in words: 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

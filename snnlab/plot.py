@@ -110,6 +110,9 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
            ylabel: str = "neuron index", color: str | Sequence[str] = INK) -> Axes:
     """Raster plot: a mark at (t, n) for every spike of neuron n at time step t.
 
+    Neuron 0 is the bottom row, as in every neuron-by-time plot of the course (``layers``,
+    ``output_spikes``, ``membrane_heatmap``): the index grows upwards, like a y axis.
+
     Args:
         spikes: ``[T, N]``, or ``[T]`` for one neuron, or ``[T, ...]`` (flattened to ``[T, N]``,
             so a spike-coded image ``[T, 28, 28]`` gives 784 rows). Any nonzero value is a spike.

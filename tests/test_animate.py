@@ -159,16 +159,45 @@ def test_spike_counts_bars_grow_step_by_step(tmp_path):
     spikes[3:, 2] = 1
     video = animate.spike_counts(spikes, labels=["a", "b", "c"], fps=6)
     expected = np.cumsum(spikes.numpy(), axis=0)
+    standings = ["class a leads"] * 5 + ["tied: a and c"]     # a: 1 1 2 2 3 3, c: 0 0 0 1 2 3
     for t in range(6):
         artists = video.draw(t)                               # 3 bars, 3 numbers, the title
         bars, numbers, title = artists[:3], artists[3:6], artists[6]
         assert [bar.get_height() for bar in bars] == list(expected[t])
         assert [number.get_text() for number in numbers] == [str(int(c)) for c in expected[t]]
-        assert title.get_text() == f"time step {t} (of 0-5)"
-    colours = [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in video.draw(5)[:3]]
-    high, bar = animate.HIGHLIGHT.lower(), animate.BAR.lower()
-    assert colours == [high, bar, high]                       # a 3-3 tie: both lead
+        assert title.get_text() == f"time step {t} (of 0-5): {standings[t]}"
     assert imageio_ffmpeg.count_frames_and_secs(str(video.save(tmp_path / "c.mp4")))[0] == 6
+
+
+def colours(video, t):
+    """The hex colour of each bar of a spike_counts video at step t."""
+    bars = [a for a in video.draw(t) if isinstance(a, matplotlib.patches.Rectangle)]
+    return [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in bars]
+
+
+def test_spike_counts_highlights_a_unique_leader_only():
+    spikes = torch.zeros(4, 4)
+    spikes[0, 1] = spikes[1, 2] = spikes[2, 2] = spikes[3, 1] = spikes[3, 3] = 1
+    video = animate.spike_counts(spikes, title="784-1000-10 SNN, untrained")
+    high, bar = animate.HIGHLIGHT.lower(), animate.BAR.lower()
+    assert colours(video, 0) == [bar, high, bar, bar]         # 0 1 0 0: class 1 alone
+    assert colours(video, 1) == [bar] * 4                     # 0 1 1 0: a tie, no one orange
+    assert colours(video, 2) == [bar, bar, high, bar]         # 0 1 2 0: class 2 alone
+    assert colours(video, 3) == [bar] * 4                     # 0 2 2 1: a tie again
+    assert video.draw(1)[-1].get_text() == ("784-1000-10 SNN, untrained\n"
+                                            "time step 1 (of 0-3): tied: 1 and 2")
+    assert video.draw(2)[-1].get_text().endswith("time step 2 (of 0-3): class 2 leads")
+    silent = animate.spike_counts(torch.zeros(3, 3))
+    assert colours(silent, 2) == [bar] * 3                    # nobody has spiked: no leader
+    assert silent.draw(2)[-1].get_text() == "time step 2 (of 0-2): no spikes yet"
+    three = torch.zeros(1, 5)
+    three[0, [0, 2, 4]] = 1
+    assert animate.spike_counts(three).draw(0)[-1].get_text().endswith("tied: 0, 2 and 4")
+
+
+def test_spike_counts_title_must_be_text():
+    with pytest.raises(TypeError, match="title must be a str"):
+        animate.spike_counts(torch.zeros(3, 2), title=5)
 
 
 # ------------------------------------------------------------------------------------ fallbacks

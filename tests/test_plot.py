@@ -96,6 +96,22 @@ def test_raster_of_a_single_neuron(tmp_path):
     assert pixel_at(ax, pixels, 25, 0) < 100 and pixel_at(ax, pixels, 15, 0) > 200
 
 
+def test_neuron_0_is_the_bottom_row_in_every_neuron_by_time_plot(tmp_path):
+    spikes = torch.zeros(10, 12)
+    spikes[:, 0] = 1                                  # only neuron 0 fires, at every step
+    axes = [plot.raster(spikes), *plot.layers(spikes, spikes, spikes),
+            plot.output_spikes(spikes), plot.membrane_heatmap(spikes)]
+    for ax in axes:
+        low, high = ax.get_ylim()
+        assert low < high and not ax.yaxis_inverted()  # the index grows upwards
+    ax = plot.raster(spikes)
+    pixels = render(ax, tmp_path)
+    assert pixel_at(ax, pixels, 5, 0) < 100 and pixel_at(ax, pixels, 5, 11) > 200
+    _, bottom = ax.transData.transform((5, 0))
+    _, top = ax.transData.transform((5, 11))
+    assert bottom < top                               # display y: neuron 0 below neuron 11
+
+
 def test_raster_draws_into_a_given_axes():
     fig, axes = plt.subplots(1, 2)
     assert plot.raster(torch.ones(4, 2), ax=axes[1]) is axes[1]
