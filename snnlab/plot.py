@@ -451,3 +451,71 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
         axis.set_xlabel(r"$x = U - \theta$")
         _clean(axis)
     return [ax_s, ax_d]
+
+
+# --------------------------------------------------------------------------------- encoding noise
+
+def rate_std(steps: Sequence[int], probabilities: Sequence[float], measured: Any,
+             ax: Axes | None = None) -> Axes:
+    """How the error of a decoded rate falls with the number of steps, on log-log axes.
+
+    Dots: ``measured[i, j]``, the standard deviation of the decoded rate for probability
+    ``probabilities[i]`` over ``steps[j]`` steps (``snnlab.encoding.rate_std``). Lines: the
+    Bernoulli law sqrt(p (1 - p) / T), a slope of -1/2. Lesson 01.
+    """
+    m = to_numpy(measured, "measured").astype(np.float64)
+    t = np.asarray(list(steps), dtype=np.float64)
+    if m.shape != (len(probabilities), t.size):
+        raise ValueError(f"measured must have shape [len(probabilities), len(steps)] = "
+                         f"[{len(probabilities)}, {t.size}], got {list(m.shape)}")
+    if t.size == 0 or (t <= 0).any():
+        raise ValueError("steps must be positive numbers of steps")
+    _one_axes(ax)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(WIDTH * 0.75, 3.4), layout="constrained")
+    line = np.geomspace(t.min(), t.max(), 100)
+    for k, p in enumerate(probabilities):
+        color = OKABE_ITO[k % len(OKABE_ITO)]
+        ax.plot(line, np.sqrt(p * (1 - p) / line), color=color, lw=1.2)
+        ax.plot(t, m[k], "o", color=color, ms=5, label=f"p = {p:g}")
+    ax.plot([], [], color="0.3", lw=1.2, label=r"$\sqrt{p(1-p)/T}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of steps T")
+    ax.set_ylabel("std of the decoded rate")
+    ax.legend(frameon=False, fontsize="small")
+    _clean(ax)
+    return ax
+
+
+def damage(levels: Sequence[float], errors: dict[str, Any], xlabel: str,
+           baseline: float | None = None, ax: Axes | None = None) -> Axes:
+    """Decoding error against the size of some damage, one line per code, on a log y axis.
+
+    ``errors``: ``{name: [num_seeds, len(levels)]}`` (``snnlab.encoding.reconstruction_error``);
+    each line is the mean over seeds, its shaded band the smallest to the largest seed.
+    ``baseline``: a dashed line, e.g. the error of reading every pixel as black. Lesson 01.
+    """
+    x = np.asarray(list(levels), dtype=np.float64)
+    if not errors:
+        raise ValueError("errors must hold at least one code")
+    _one_axes(ax)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(WIDTH * 0.75, 3.4), layout="constrained")
+    for k, (name, values) in enumerate(errors.items()):
+        e = to_numpy(values, f"errors[{name!r}]").astype(np.float64)
+        if e.ndim != 2 or e.shape[1] != x.size:
+            raise ValueError(f"errors[{name!r}] must have shape [num_seeds, {x.size}], "
+                             f"got {list(e.shape)}")
+        color = OKABE_ITO[k % len(OKABE_ITO)]
+        ax.plot(x, e.mean(0), "o-", color=color, ms=4, lw=1.5,
+                label=f"{name} ({e.shape[0]} seeds)")
+        ax.fill_between(x, e.min(0), e.max(0), color=color, alpha=0.25, lw=0)
+    if baseline is not None:
+        ax.axhline(baseline, color=THRESHOLD, ls="--", lw=1, label="every pixel read as black")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("mean squared error per pixel")
+    ax.legend(frameon=False, fontsize="small")
+    _clean(ax)
+    return ax

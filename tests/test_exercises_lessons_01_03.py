@@ -194,7 +194,7 @@ MISTAKES = [
     (check_rate_code, lambda im, n, gain=1.0: torch.bernoulli(
         (gain * im).expand(n, *im.shape)).sum(0), "one value per pixel"),
     (check_rate_code, lambda im, n, gain=1.0: torch.bernoulli(gain * im).expand(n, *im.shape),
-     "same sample repeated"),
+     "one sample repeated"),
     (check_rate_code, lambda im, n, gain=1.0: torch.bernoulli(im.expand(n, *im.shape)),
      "gain factor is missing"),
     (check_rate_code, lambda im, n, gain=1.0: (torch.rand(n, *im.shape) > gain * im).float(),
@@ -206,7 +206,7 @@ MISTAKES = [
     (check_latency_code, _latency(lambda x, tau, th: tau * torch.log((x - th) / x)),
      "upside down"),
     (check_latency_code, _latency(lambda x, tau, th: tau * (1 - x)), "linear code"),
-    (check_latency_code, _latency(log_time, to_step=torch.floor), "don't floor it"),
+    (check_latency_code, _latency(log_time, to_step=torch.floor), "don't floor or truncate it"),
     (check_latency_code, _latency(log_time, to_step=torch.ceil), "don't ceil it"),
     (check_latency_code, _latency(log_time, shift=1), "counted from 0"),
     (check_latency_code, _latency(log_time, never_last=True), "must not fire at all"),

@@ -418,3 +418,39 @@ def test_ax_must_be_one_axes(function):
 def test_figure_parameters_are_checked(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+# ------------------------------------------------------------------------------ encoding noise
+
+def test_rate_std_dots_at_the_measurements_and_the_bernoulli_lines(tmp_path):
+    steps, probabilities = [10, 100, 1000], [0.1, 0.5]
+    measured = torch.tensor([[0.095, 0.03, 0.0095], [0.16, 0.05, 0.016]])
+    ax = plot.rate_std(steps, probabilities, measured)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(dots) == 2
+    np.testing.assert_allclose(dots[1].get_ydata(), [0.16, 0.05, 0.016])
+    theory = [line for line in ax.lines if line.get_marker() != "o" and len(line.get_xdata())]
+    x, y = theory[1].get_xdata(), theory[1].get_ydata()
+    np.testing.assert_allclose(y, np.sqrt(0.25 / x))
+    assert dark_fraction(render(ax, tmp_path)) > 0.01
+    with pytest.raises(ValueError, match=r"measured must have shape \[len\(probabilities\)"):
+        plot.rate_std(steps, [0.5], measured)
+
+
+def test_damage_lines_are_seed_means_with_min_max_bands(tmp_path):
+    errors = {"rate": torch.tensor([[0.1, 0.2], [0.3, 0.4]]),
+              "latency": torch.tensor([[0.01, 0.02], [0.01, 0.04]])}
+    ax = plot.damage([0, 1], errors, "jitter (steps)", baseline=0.5)
+    lines = [line for line in ax.lines if line.get_marker() == "o"]
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.2, 0.3])
+    np.testing.assert_allclose(lines[1].get_ydata(), [0.01, 0.03])
+    assert "2 seeds" in lines[0].get_label()
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "jitter (steps)"
+    assert any(line.get_linestyle() == "--" for line in ax.lines)  # the baseline
+    assert len(ax.collections) == 2  # one band per code
+    assert dark_fraction(render(ax, tmp_path)) > 0.01
+    with pytest.raises(ValueError, match=r"errors\['rate'\] must have shape \[num_seeds, 3\]"):
+        plot.damage([0, 1, 2], errors, "x")
+    with pytest.raises(ValueError, match="at least one code"):
+        plot.damage([0], {}, "x")
