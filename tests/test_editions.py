@@ -55,6 +55,9 @@ def test_edition_writes_a_student_edition_with_stubs_badges_setup_and_diagrams(c
         title = _source(cells[0])
         assert title.startswith("# Toy lesson") and (
             "colab.research.google.com/github/example-org/snnlab/blob/main/" + path) in title
+        # the badge is a paragraph of its own: a blank line before and after it
+        badge = next(line for line in title.splitlines() if "colab-badge.svg" in line)
+        assert f"\n\n{badge}\n\n" in title
         first_code = next(c for c in cells if c["cell_type"] == "code")
         assert first_code["metadata"]["tags"] == ["colab-setup"]
         assert f'"git+{URL}"' in _source(first_code)

@@ -149,8 +149,9 @@ def _with_colab(nb: Any, url: str, notebook: str) -> Any:
     cells = [c for c in nb["cells"] if SETUP_TAG not in _tags(c)]
     title = next(c for c in cells if c["cell_type"] == "markdown")
     lines = BADGE_LINE.sub("", _text(title["source"])).split("\n", 1)
-    title["source"] = lines[0] + "\n\n" + _badge(url, notebook) + (
-        lines[1].lstrip("\n") if len(lines) > 1 else "")
+    rest = lines[1].lstrip("\n") if len(lines) > 1 else ""
+    # a blank line after the badge, or Markdown joins it and the text into one paragraph
+    title["source"] = lines[0] + "\n\n" + _badge(url, notebook) + ("\n" + rest if rest else "")
     setup = nbformat.v4.new_code_cell(setup_source(url), id="colab-setup",
                                       metadata={"tags": [SETUP_TAG]})
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
