@@ -90,6 +90,19 @@ def test_a_fork_rewrites_the_url_in_pyproject_badges_and_setup_cells(course):
         assert text.count("colab-badge.svg") == 1 and text.count('"colab-setup"') == 2
 
 
+@pytest.mark.parametrize("link", ["![a [bracketed] text](../assets/toy_spikes.png)",
+                                  "![text](../assets/toy spikes.png)"])
+def test_a_diagram_link_the_edition_cannot_embed_is_an_error(course, capsys, link):
+    lesson = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(lesson.read_text())
+    nb["cells"][0]["source"] = _source(nb["cells"][0]) + "\n" + link + "\n"
+    lesson.write_text(json.dumps(nb))
+    assert cli.main(["edition"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot embed" in err and "../assets/" in err
+    assert not (course / "notebooks" / "01_toy.ipynb").exists()
+
+
 @pytest.mark.parametrize("url", ["github.com/x/y", "https://gitlab.com/x/y", "file:///tmp/x"])
 def test_a_fork_url_must_be_a_github_repository(course, capsys, url):
     assert cli.main(["edition", "--repo", url]) == 2

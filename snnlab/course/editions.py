@@ -102,6 +102,11 @@ def _attach_diagrams(cell: Any, assets: Path) -> None:
         return f"![{text}](attachment:{name})"
 
     cell["source"] = DIAGRAM.sub(attach, _text(cell["source"]))
+    left = re.search(r"!\[.*?\]\(\.\./assets/[^)]*\)", cell["source"], flags=re.DOTALL)
+    if left is not None:  # it would show as a broken image in Colab, on GitHub, in handouts
+        raise ValueError(f"a lesson links the diagram {left.group(0)!r} in a form the edition "
+                         "cannot embed: write ![text without brackets](../assets/NAME.png), "
+                         "with NAME of letters, digits, '.', '_' and '-'")
 
 
 def _tags(cell: Any) -> set[str]:
