@@ -142,7 +142,35 @@ def _backward(formula):
     return spike_class(backward=formula)
 
 
+class NonDifferentiable(torch.autograd.Function):
+    """Marks its spikes as having no gradient: autograd then refuses to go back through them."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = (x > 0).to(x.dtype)
+        ctx.mark_non_differentiable(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+class WithSlope(torch.autograd.Function):
+    """A forward with a parameter besides x: apply(x) alone cannot call it."""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, None
+
+
 SPIKE_CATALOGUE = [
+    (WithSlope, "forward must take x only"),
+    (NonDifferentiable, "does not return spikes autograd can follow"),
     (spike_class(forward=lambda x: torch.sigmoid(10 * x)), "exact step H(x)"),
     (spike_class(forward=lambda x: (x >= 0).to(x.dtype)), "not x >= 0"),
     (spike_class(forward=lambda x: torch.heaviside(x, torch.tensor(0.5, dtype=x.dtype))),
@@ -230,6 +258,16 @@ def test_at_least_80_percent_of_each_catalogue_is_named(check, capsys):
     share = named / len(catalogue)
     print(f"{check.__name__}: {named} of {len(catalogue)} wrong answers named ({share:.0%})")
     assert share >= 0.8
+
+
+@pytest.mark.parametrize("check", list(CATALOGUES))
+def test_every_known_mistake_is_in_the_catalogue(check, capsys):
+    hit = set()
+    for answer, _ in CATALOGUES[check]:
+        check(answer)
+        out = capsys.readouterr().out
+        hit |= {message for message in _named_messages(check) if message in out}
+    assert hit == _named_messages(check)
 
 
 # ------------------------------------------------------------------ edge cases
