@@ -5,7 +5,8 @@
 writes ``rc_circuit.png`` (the membrane as a resistor and capacitor), ``lif_neuron.png``
 (spikes in, leaky integration, threshold, spikes out), ``network_784_1000_10.png`` (the
 feed-forward network of lessons 02 and 04) and ``neuron_models.png`` (Hodgkin-Huxley, LIF and
-the artificial neuron answering the same current step, lesson 02). Every line is drawn here;
+the artificial neuron answering the same current step, lesson 02) and ``bptt_unrolled.png``
+(one LIF neuron over three steps, every path of the gradient, lesson 03). Every line is drawn here;
 nothing is copied.
 """
 
@@ -281,6 +282,66 @@ def neuron_models() -> Path:
     return _save(fig, "neuron_models.png")
 
 
+# ------------------------------------------------------------------------- BPTT, unrolled
+
+def _node(ax, xy, text, color=INK, width=1.5, height=0.8):
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.05,rounding_size=0.2", fc="white",
+                                ec=color, lw=1.8, zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=13, color=color, zorder=4)
+
+
+def bptt_unrolled() -> Path:
+    """One LIF neuron unrolled over 3 steps (lesson 03): every path the gradient of L takes."""
+    fig, ax = _canvas(10.5, 8.0, (-2.2, 12.6), (-2.6, 8.6))
+    cols = [2.0, 6.5, 11.0]
+    y_x, y_i, y_u, y_s, y_l = 0.0, 1.8, 3.7, 5.8, 7.8
+    half = 0.42  # half a node's height: arrows start and end at the edges
+    _node(ax, (-1.2, y_i), "w", color=BLUE, width=0.9)
+    ax.text(-1.2, y_i - 0.75, "input\nweight", ha="center", va="top", fontsize=9, color=BLUE)
+    for t, x in enumerate(cols):
+        _node(ax, (x, y_x), f"x[{t}]", width=1.2)
+        _node(ax, (x, y_i), f"I[{t}]", width=1.2)
+        _node(ax, (x, y_u), f"U[{t}]", width=1.2)
+        _node(ax, (x, y_s), f"S[{t}]", width=1.2)
+        _arrow(ax, (x, y_x + half), (x, y_i - half))
+        _arrow(ax, (x, y_i + half), (x, y_u - half))
+        ax.text(x + 0.12, (y_i + y_u) / 2, "+1", ha="left", va="center", fontsize=10)
+        # the spike: the step forward, the surrogate backward
+        _arrow(ax, (x, y_u + half), (x, y_s - half), color=GREEN, lw=2.2)
+        ax.text(x + 0.12, (y_u + y_s) / 2 - 0.25, f"H / g[{t}]", ha="left", va="center",
+                fontsize=10.5, color=GREEN)
+        _arrow(ax, (x, y_s + half), (6.5 + (x - 6.5) * 0.25, y_l - half), lw=1.4)
+        # w to each I[t]: dI[t]/dw = x[t]
+        start = (-1.2 + 0.45, y_i) if t == 0 else (-1.2 + 0.3, y_i - 0.35)
+        ax.add_patch(FancyArrowPatch(start, (x - 0.62, y_i - (0 if t == 0 else 0.1)),
+                                     arrowstyle="-|>", mutation_scale=14, color=BLUE, lw=1.4,
+                                     connectionstyle="arc3,rad=0" if t == 0 else
+                                     f"arc3,rad={0.12 + 0.04 * t}"))
+    _node(ax, (6.5, y_l), "L = S[0] + S[1] + S[2]", width=4.4)
+    for left, right in zip(cols[:-1], cols[1:], strict=True):
+        # the leak: dU[t]/dU[t-1] = beta
+        _arrow(ax, (left + 0.62, y_u), (right - 0.62, y_u), color=BLUE, lw=2.2)
+        ax.text((left + right) / 2, y_u + 0.12, "×β", ha="center", va="bottom", fontsize=12,
+                color=BLUE)
+        # the reset: -theta * S[t-1], detached or carrying -theta * g[t-1]
+        ax.add_patch(FancyArrowPatch((left + 0.62, y_s - 0.2), (right - 0.62, y_u + 0.25),
+                                     arrowstyle="-|>", mutation_scale=14, color=ORANGE, lw=2,
+                                     ls="--"))
+        ax.text((left + right) / 2 + 0.1, (y_s + y_u) / 2 + 0.25, "reset: −θ·S[t−1]",
+                ha="center", va="bottom", fontsize=9.5, color=ORANGE, rotation=-24)
+    notes = ["forward:  I[t] = w·x[t],   U[t] = β·U[t−1] + I[t] − θ·S[t−1],   "
+             "S[t] = H(U[t] − θ)",
+             "backward:  dI[t]/dw = x[t],   g[t] = σ'(U[t] − θ) (the surrogate, green),",
+             "dU[t]/dU[t−1] = β (leak, blue)  −  θ·g[t−1] (reset, orange; 0 when the reset is "
+             "detached)"]
+    for k, line in enumerate(notes):
+        ax.text(-2.1, -1.0 - 0.55 * k, line, ha="left", va="top", fontsize=10.5,
+                color=[INK, GREEN, INK][k])
+    return _save(fig, "bptt_unrolled.png")
+
+
 if __name__ == "__main__":
-    for make in (rc_circuit, lif_neuron, network, neuron_models):
+    for make in (rc_circuit, lif_neuron, network, neuron_models, bptt_unrolled):
         print("wrote", make().relative_to(HERE.parent))

@@ -70,7 +70,10 @@ def ce_membrane(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
 
 
 def ce_rate(spikes: Tensor, membrane: Tensor, targets: Tensor) -> Tensor:
-    """Cross-entropy with the spike counts as logits: L = CE(softmax(sum_t S[t]), y). Lesson 04."""
+    """Cross-entropy with the spike counts as logits, averaged over the batch. Lessons 03, 04.
+
+        n_c = sum_t S_c[t],      L = -log(exp(n_y) / sum_c exp(n_c))      (y: the label)
+    """
     spikes, targets = _check_record("ce_rate", spikes, targets)
     spike_counts = spikes.sum(0)  # [B, C]
     return F.cross_entropy(spike_counts, targets)

@@ -442,7 +442,12 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
     ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=smooth_label)
     ax_s.set_ylabel("spike S")
     ax_s.set_title("step and smooth stand-in", fontsize="medium", loc="left")
-    ax_s.legend(frameon=False, fontsize="small", loc="upper left")  # x < 0, S high: empty
+    # The legend goes in headroom above every curve (the top 40% of the panel), so that it
+    # covers none of them, however long its labels.
+    top, bottom = max(1.0, float(np.max(smooth))), min(0.0, float(np.min(smooth)))
+    ax_s.set_ylim(bottom - 0.05 * (top - bottom), top + 0.7 * (top - bottom))
+    ax_s.set_yticks([t for t in ax_s.get_yticks() if bottom - 1e-9 <= t <= top + 1e-9])
+    ax_s.legend(frameon=False, fontsize="small", loc="upper left")
     ax_d.plot(x, derivative, color=OKABE_ITO[1], lw=1.5, label=f"{fn.name} derivative")
     ax_d.set_ylabel("dS/dx")
     ax_d.set_ylim(bottom=0)

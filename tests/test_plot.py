@@ -346,6 +346,25 @@ def test_surrogate_panels_show_step_smooth_and_derivative(make, tmp_path):
     assert dark_fraction(render(ax_step, tmp_path)) > 0.01
 
 
+def legend_above_every_curve(ax) -> bool:
+    """True when the axes' legend lies wholly above every point of every curve (display
+    coordinates, after drawing): it then covers none of them."""
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    highest = max(ax.transData.transform(line.get_xydata())[:, 1].max() for line in ax.lines)
+    return bool(highest < box.y0)
+
+
+@pytest.mark.parametrize("make", [surrogate.fast_sigmoid, surrogate.atan, surrogate.sigmoid,
+                                  surrogate.straight_through])
+@pytest.mark.parametrize("figsize", [(8, 9.5 / 4), (6.4, 2.6)])
+def test_surrogate_legend_covers_no_curve(make, figsize):
+    _, ax = plt.subplots(1, 2, figsize=figsize, layout="constrained")
+    ax_step, _ = plot.surrogate(make(), ax=ax)
+    assert legend_above_every_curve(ax_step)
+    plt.close("all")
+
+
 def test_surrogate_rejects_plain_functions():
     with pytest.raises(TypeError, match=r"Surrogate .* without \.name"):
         plot.surrogate(torch.sigmoid)

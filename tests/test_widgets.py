@@ -103,6 +103,18 @@ def test_surrogate_explorer_redraws_for_slope_and_function(shown):
     assert len({first, second, _png(panel)}) == 3
 
 
+@pytest.mark.parametrize("name", widgets.SURROGATES)
+@pytest.mark.parametrize("slope, alpha", [(0.1, 0.1), (25.0, 2.0), (1000.0, 100.0)])
+def test_surrogate_explorer_legend_covers_no_curve(name, slope, alpha):
+    fig = widgets.draw_surrogate(name, slope, alpha)
+    ax_step = fig.axes[0]
+    fig.canvas.draw()
+    box = ax_step.get_legend().get_window_extent()
+    highest = max(ax_step.transData.transform(line.get_xydata())[:, 1].max()
+                  for line in ax_step.lines)
+    assert highest < box.y0
+
+
 def test_rate_panel_is_repeatable():
     image = _digits()[0]
     first = widgets.encode(image, "rate", 30, gain=0.5)
