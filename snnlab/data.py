@@ -39,7 +39,15 @@ MNIST_FILES: dict[str, str] = {
 
 
 class MNISTNotFoundError(FileNotFoundError):
-    """MNIST is neither on disk (undamaged) nor downloadable. Lesson 04."""
+    """MNIST is neither on disk (undamaged) nor downloadable. Lesson 04.
+
+    When the files are missing (not damaged), ``raw`` is the folder searched and ``reason``
+    why nothing was downloaded, so that a command can say how to name another folder in its
+    own words (``python -m snnlab train``: ``--data-dir``, see :func:`missing_error`)."""
+
+    def __init__(self, message: str, raw: Path | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.raw, self.reason = raw, reason
 
 
 def cache_dir() -> Path:
@@ -81,13 +89,15 @@ class MNIST(torchvision.datasets.MNIST):
         return self.images[index], int(self.targets[index])
 
 
-def _missing_error(raw: Path, reason: str) -> MNISTNotFoundError:
+def missing_error(raw: Path, reason: str, folder: str = "pass root=...") -> MNISTNotFoundError:
+    """The error for MNIST missing from ``raw``: where to put the files, and ``folder``, how
+    to name another folder (the Python API's ``root=...``, or a command's option). Lesson 04."""
     names = "\n".join(f"  {raw / name}" for name in MNIST_FILES)
     return MNISTNotFoundError(
         f"MNIST was not found in {raw} and {reason}.\n"
         f"Put the four original MNIST files there:\n{names}\n"
-        "or set SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ with them, or pass root=..."
-    )
+        f"or set SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ with them, or {folder}",
+        raw=raw, reason=reason)
 
 
 def _md5(path: Path) -> str:
@@ -183,13 +193,13 @@ def mnist(
     elif all((raw / name).exists() for name in MNIST_FILES):
         source = _extract_into_cache(raw)
     elif not download:
-        raise _missing_error(raw, "download=False")
+        raise missing_error(raw, "download=False")
     else:
         source = raw.parent.parent
         try:
             torchvision.datasets.MNIST(str(source), train=train, download=True)
         except Exception as error:  # network errors come in many types; none should leak
-            raise _missing_error(raw, f"could not be downloaded ({type(error).__name__})") from None
+            raise missing_error(raw, f"could not be downloaded ({type(error).__name__})") from None
     _check_idx(source / "MNIST" / "raw", train)
     dataset = MNIST(source, train=train, size=size)
     return dataset if subset is None else balanced_subset(dataset, subset, seed)

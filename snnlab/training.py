@@ -31,9 +31,13 @@ from snnlab import checkpoints, checks, config
 from snnlab.checkpoints import first_non_finite, first_non_finite_state
 from snnlab.losses import LossFn, accuracy
 
-__all__ = ["History", "fit", "evaluate", "write_atomically", "METRICS"]
+__all__ = ["History", "fit", "evaluate", "write_atomically", "chance_warning", "METRICS",
+           "CHANCE_MARGIN"]
 
 METRICS = ("accuracy", "mse")
+# A classifier is "at chance" when its accuracy is below 1/C + CHANCE_MARGIN (C classes):
+# 0.15 for MNIST's 10 digits, where guessing (or one class for every image) scores 0.10.
+CHANCE_MARGIN = 0.05
 
 
 @dataclass
@@ -340,6 +344,24 @@ def _epoch_line(history: History, epochs: int, bars: bool) -> str:
             f"{last['seconds']:.0f} s")
 
 
+def chance_warning(accuracy: float, num_classes: int, which: str = "test",
+                   epoch: int | None = None) -> str | None:
+    """A one-line warning if ``accuracy`` is at chance level, else None. Lesson 04.
+
+    At chance: ``accuracy < 1/num_classes + CHANCE_MARGIN`` (below 0.15 for 10 classes), what a
+    network scores that answers one class for every image or guesses. ``which`` names the
+    accuracy ("test", or "train" for a run without a test set)."""
+    limit = round(1 / num_classes + CHANCE_MARGIN, 12)  # (0.1 + 0.05 is 0.15000000000000002)
+    if math.isnan(accuracy) or accuracy >= limit:
+        return None
+    after = f" after epoch {epoch}" if epoch is not None else ""
+    return (f"warning: the {which} accuracy{after}, {accuracy:.4f}, is at chance level (below "
+            f"1/{num_classes} + {CHANCE_MARGIN:g} = {limit:.2f}): the network has not learned. "
+            "Likely causes: a learning rate too high (or too low), beta = 0 (the neurons keep "
+            "nothing from one step to the next) or a threshold that keeps them silent, too few "
+            "time steps, images or epochs.")
+
+
 class _LastGood:
     """The weights and the optimizer's state before a step, to put back if the step breaks
     them. Copied into the same tensors at every step, so keeping them costs no new memory."""
@@ -401,6 +423,10 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     gets a progress bar per epoch and the test result after it; any other run (output to a
     file, a notebook executed by nbconvert or nbval) one summary line per epoch.
 
+    After each epoch of a classifier, an accuracy at chance level (the test accuracy, or the
+    train accuracy without a test set; see :func:`chance_warning`) adds a warning line under
+    the epoch's summary (with ``progress``).
+
     Stops early, returning the history so far with ``stopped`` and ``stopped_at`` set, on:
     a NaN or inf loss, gradient, weight or optimizer state (the weights and the optimizer's
     state of the last good step are restored, "non-finite"); Ctrl-C ("interrupted"); a
@@ -440,11 +466,26 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     model.to(device)
     first_epoch = len(history.epochs["epoch"]) + 1
     history.stopped = history.stopped_at = None
+    # The epoch of the checkpoint this run can count on: a resumed run's, if the file holds it.
+    saved_epoch = None
+    if checkpoint is not None and first_epoch > 1 and checkpoint.is_file():
+        try:
+            if checkpoints.checkpoint_info(checkpoint).get("epoch") == first_epoch - 1:
+                saved_epoch = first_epoch - 1
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
 
     def stop(reason: str, epoch: int, batch: int, message: str) -> History:
         history.stopped, history.stopped_at = reason, (epoch, batch)
-        print(f"fit: {message} at epoch {epoch}, batch {batch}; stopped. "
-              + (f"The last checkpoint, {checkpoint}, is intact." if checkpoint else ""))
+        if checkpoint is None:
+            saved = ""
+        elif saved_epoch is not None:
+            saved = f" The last checkpoint, {checkpoint} (epoch {saved_epoch}), is intact."
+        elif reason == "save failed":
+            saved = " No checkpoint of this run is on disk."
+        else:
+            saved = " No epoch finished, so no checkpoint was written."
+        print(f"fit: {message} at epoch {epoch}, batch {batch}; stopped.{saved}")
         if checkpoint is not None:
             _save_history(history, checkpoint)
         return history
@@ -519,6 +560,12 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                 history.epochs[key].append(float(value))
             if progress:
                 print(_epoch_line(history, epochs, bars))
+            if progress and metric == "accuracy":  # under the epoch's summary line
+                which = "test" if test_loader is not None else "train"
+                warning = chance_warning(history.final()[f"{which}_accuracy"],
+                                         spikes.shape[-1], which, epoch)
+                if warning is not None:
+                    print(warning)
             if checkpoint is not None:
                 try:
                     checkpoints.save_checkpoint(checkpoint, model, optimizer, scheduler,
@@ -527,6 +574,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
                 except OSError as error:
                     return stop("save failed", epoch, batch_number,
                                 f"the checkpoint could not be written ({error})")
+                saved_epoch = epoch
                 _save_history(history, checkpoint)
     except KeyboardInterrupt:
         return stop("interrupted", epoch, batch_number, "interrupted (Ctrl-C)")

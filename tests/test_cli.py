@@ -38,6 +38,7 @@ def test_train_cli_end_to_end(tmp_path, mnist_root):
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in result.stdout
     # not a terminal: one summary line per epoch instead of progress bars
     assert "epoch 1/2: train loss" in result.stdout and "it/s" not in result.stderr
+    assert "chance" not in result.stdout + result.stderr  # it learned: no warning
 
     with open(out / "fc.history.csv") as file:
         rows = list(csv.DictReader(file))
@@ -91,8 +92,12 @@ def no_training(monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fc", "--tau", "3"], "--tau is for the 'single' model"),
-    (["single", "--beta", "0.9"], "--beta is not used by 'single'"),
+    (["fc", "--tau", "3"], "--tau is for 'single'; 'fc' (FCSNN) has no tau; give --beta instead"),
+    (["single", "--beta", "0.9"], "'single' (SingleLayerSNN) has no beta; give --tau instead"),
+    (["fc", "--beta", "-0.1"], "beta must be in [0, 1]"),
+    (["ecsnn", "--num-hidden", "64"], "--num-hidden is for 'fc', 'order' and 'order_collapsed'; "
+                                      "'ecsnn' (EventCSNN) has no num_hidden"),
+    (["order", "--num-steps", "10"], "--num-steps is for 'fc', 'single', 'csnn' and 'sae'"),
     (["cnn"], "argument model: invalid choice: 'cnn'"),
     (["fc", "--epochs", "0"], "epochs must be a positive int (>= 1), got 0"),
     (["fc", "--epochs", "-3"], "epochs must be a positive int (>= 1), got -3"),
@@ -148,6 +153,9 @@ def test_train_cli_without_mnist_says_where_to_put_it_in_one_line(capsys, tmp_pa
     assert code == 2
     err = _one_line(capsys.readouterr().err)
     assert "MNIST was not found in" in err and "nodata" in err
+    # the command's own way to name another folder, not the Python API's root=...
+    assert err.rstrip().endswith("or give --data-dir FOLDER") and "root=" not in err
+    assert "SNNLAB_DATA_DIR" in err
 
 
 def _no_internet(*args, **kwargs):
@@ -203,6 +211,8 @@ def test_a_run_that_stopped_early_exits_non_zero_and_says_how_to_go_on(stopped, 
         return None, history
 
     monkeypatch.setattr(recipes, "load_or_train", stopped_run)
+    checkpoints.save_checkpoint(tmp_path / "fc.pt", models.FCSNN(num_hidden=8), epoch=1,
+                                metric="accuracy")
     assert _cli("train", "fc", "--out", str(tmp_path)) == code
     err = capsys.readouterr().err
     assert f"fc: stopped ({stopped} at epoch and batch (2, 3))" in err
@@ -291,7 +301,7 @@ def test_train_cli_help_lists_the_lab_options():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["csnn", "--num-hidden", "100"], "--num-hidden is for the 'fc' model"),
+    (["csnn", "--num-hidden", "100"], "'csnn' (CSNN) has no num_hidden"),
     (["fc", "--loss", "reconstruction"], "loss must be one of ('ce_rate', 'ce_membrane'"),
     (["sae", "--loss", "ce_rate"], "loss must be one of ('reconstruction',)"),
     (["fc", "--schedule", "cosine"], "invalid choice: 'cosine'"),
@@ -306,3 +316,91 @@ def test_train_cli_rejects_bad_lab_options(args, message, capsys, tmp_path):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_train_cli_help_lists_every_recipe_from_the_table(capsys):
+    assert _cli("train", "--help") == 0
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for name, recipe in recipes.RECIPES.items():
+        assert f"{name} ({recipe.model.__name__})" in help_text
+    assert "hidden LIF neurons, for fc, order, order_collapsed (defaults 1000, 256, 256)" in (
+        help_text)
+    assert ("0 <= beta <= 1 (1: no leak; 0: nothing kept from one step to the next), for fc, "
+            "csnn, sae, order, order_collapsed, ecsnn") in help_text
+
+
+@pytest.mark.parametrize("args, overrides", [
+    (["order", "--num-hidden", "64"], {"num_hidden": 64}),
+    (["order_collapsed", "--num-hidden", "64", "--beta", "0.8"], {"num_hidden": 64, "beta": 0.8}),
+    (["ecsnn", "--beta", "1"], {"beta": 1.0}),     # no leak: an integrate-and-fire neuron
+    (["csnn", "--beta", "0"], {"beta": 0.0}),      # allowed, as the help says (0 <= beta <= 1)
+    (["single", "--tau", "3"], {"tau": 3.0}),
+])
+def test_train_cli_passes_each_recipes_settings_as_load_or_train_takes_them(args, overrides,
+                                                                            monkeypatch,
+                                                                            tmp_path):
+    asked = {}
+
+    def recorded(name, out, **settings):
+        asked.update(settings, name=name)
+        raise KeyboardInterrupt  # (stop here)
+
+    monkeypatch.setattr(recipes, "load_or_train", recorded)
+    assert _cli("train", *args, "--out", str(tmp_path / "x")) == 130
+    assert asked["name"] == args[0]
+    assert {key: asked[key] for key in overrides} == overrides
+    # and the Python API takes the same settings for that recipe
+    assert recipes.build_model(args[0], **overrides).config.items() >= overrides.items()
+
+
+def test_train_cli_trains_order_with_another_hidden_layer(tmp_path, mnist_root):
+    code = _cli("train", "order", "--num-hidden", "16", "--subset", "100", "--epochs", "1",
+                "--device", "cpu", "--data-dir", str(mnist_root), "--out", str(tmp_path / "o"),
+                "--no-progress")
+    assert code == 0
+    metrics = json.loads((tmp_path / "o" / "order.metrics.json").read_text())
+    assert metrics["model_config"]["num_hidden"] == 16 and metrics["stopped"] is None
+
+
+def test_train_cli_warns_when_a_run_stays_at_chance(tmp_path, mnist_root, capsys):
+    code = _cli("train", "fc", "--lr", "1e9", "--subset", "300", "--num-steps", "4",
+                "--epochs", "1", "--device", "cpu", "--data-dir", str(mnist_root),
+                "--out", str(tmp_path / "run"))
+    captured = capsys.readouterr()
+    metrics = json.loads((tmp_path / "run" / "fc.metrics.json").read_text())
+    assert metrics["test_accuracy"] < 0.15  # chance is 0.10
+    assert code == 0 and "fc: test accuracy" in captured.out
+    assert (f"warning: the test accuracy after epoch 1, {metrics['test_accuracy']:.4f}, is at "
+            "chance level (below 1/10 + 0.05 = 0.15)") in captured.out
+    assert "a learning rate too high" in captured.out and "beta = 0" in captured.out
+    assert captured.err.startswith("fc: warning: the test accuracy, ") and "chance" in captured.err
+
+
+def test_ctrl_c_at_the_first_step_says_no_checkpoint_was_written(tmp_path, mnist_root,
+                                                                monkeypatch, capsys):
+    real_loaders = data.loaders
+
+    def interrupted_at_once(*arguments, **settings):
+        train_loader, test_loader = real_loaders(*arguments, **settings)
+
+        class Interrupted:
+            def __len__(self):
+                return len(train_loader)
+
+            def __iter__(self):
+                raise KeyboardInterrupt
+                yield  # (a generator)
+
+        return Interrupted(), test_loader
+
+    monkeypatch.setattr(data, "loaders", interrupted_at_once)
+    run = tmp_path / "run"
+    assert _cli("train", "fc", "--subset", "100", "--epochs", "1", "--device", "cpu",
+                "--data-dir", str(mnist_root), "--out", str(run)) == 130
+    captured = capsys.readouterr()
+    assert ("fit: interrupted (Ctrl-C) at epoch 1, batch 1; stopped. No epoch finished, so no "
+            "checkpoint was written.") in captured.out
+    assert "intact" not in captured.out
+    assert ("fc: stopped (interrupted at epoch and batch (1, 1)); no checkpoint of this run was "
+            "written.") in captured.err
+    assert not (run / "fc.pt").exists()

@@ -80,6 +80,9 @@ def test_missing_files_without_download_names_the_files(tmp_path):
         assert name in message
     assert str(tmp_path / "MNIST" / "raw") in message
     assert "SNNLAB_DATA_DIR" in message
+    # the Python API's way to name another folder, not the command line's
+    assert message.endswith("or pass root=...") and "--data-dir" not in message
+    assert error.value.raw == tmp_path / "MNIST" / "raw" and error.value.reason == "download=False"
 
 
 def test_failed_download_gives_the_clear_error_not_urllib(tmp_path, monkeypatch):

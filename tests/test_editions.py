@@ -172,3 +172,51 @@ def test_a_later_cell_that_runs_the_students_function_waits_for_the_exercise(cou
         exec(_source(wrapped), namespace)
     assert printed.getvalue() == ("… this cell runs your `double_rate`: write it in the "
                                   "exercise above, then run this cell again.\n")
+
+
+@pytest.mark.parametrize("source, waits", [
+    ("print(accuracy(spikes, labels))", True),                 # a call
+    ("passed = check_accuracy(accuracy)", True),               # passed as an argument
+    ("results = [accuracy]", True),
+    ("%matplotlib inline\nscore = accuracy(spikes, labels)", True),  # a cell with a magic
+    ("print(f'{accuracy(spikes, labels):.2f}')", True),        # inside an f-string's braces
+    ('print(history.final()["test_accuracy"])', False),
+    ("print(history.final()['accuracy'])", False),             # a dict key
+    ('print("the accuracy is", 0.9)', False),                  # a string literal
+    ("print(f'test accuracy {score:.2f}')", False),            # an f-string's text
+    ("score = losses.accuracy(spikes, labels)", False),        # an attribute
+    ("# accuracy(spikes, labels) would be the same\nprint(1)", False),  # a comment
+    ("plot(accuracy=0.9)", False),                             # a keyword argument
+    ("!echo accuracy", False),                                 # a shell line's text
+])
+def test_only_real_uses_of_an_exercise_wrap_a_later_cell(source, waits):
+    cell = {"cell_type": "code", "source": source, "metadata": {}, "execution_count": 3,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "0.9\n"}]}
+    editions._wait_for_exercises(cell, ["accuracy"])
+    assert cell["source"].startswith("try:  # this cell runs your `accuracy`") == waits
+    assert (cell["outputs"] == []) == waits
+    if not waits:
+        assert cell["source"] == source and cell["execution_count"] == 3
+
+
+def test_a_cell_naming_two_exercises_names_only_those_it_runs():
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
+            "source": "loss = train_step(model, x, y)\nprint(metrics['accuracy'])"}
+    editions._wait_for_exercises(cell, ["train_step", "accuracy"])
+    assert cell["source"].startswith("try:  # this cell runs your `train_step` from the")
+    assert "`accuracy`" not in cell["source"]
+
+
+def test_lesson_04s_student_edition_waits_only_where_its_exercises_run():
+    """Cells that read a 'test_accuracy' key or print the word 'accuracy' keep their outputs;
+    only the cells that call the student's functions wait for them."""
+    cells = _cells(ROOT / "notebooks" / "04_fc_snn_mnist.ipynb")
+    waiting = [_source(c).splitlines()[0] for c in cells
+               if _source(c).startswith("try:  # this cell runs your")]
+    assert waiting == [  # the training loop, the comparison with fit, with losses.accuracy,
+        # with losses.mse_rate (the check cells themselves are not wrapped)
+        "try:  # this cell runs your `train_step` from the exercise above",
+        "try:  # this cell runs your `train_step` from the exercise above",
+        "try:  # this cell runs your `accuracy` from the exercise above",
+        "try:  # this cell runs your `mse_rate` from the exercise above",
+    ]

@@ -784,3 +784,72 @@ def test_an_optimizer_with_broken_state_is_refused_before_training():
                                          r"NaN or inf.*new optimizer"):
         training.fit(model, _fake_batches(1), losses.ce_membrane, optimizer, epochs=1,
                      progress=False)
+
+
+# ----- a run at chance level says so; Ctrl-C before any checkpoint says there is none
+
+
+@pytest.mark.parametrize("accuracy, num_classes, warns", [
+    (0.0, 10, True), (0.1, 10, True), (0.1499, 10, True), (0.15, 10, False), (0.9, 10, False),
+    (0.54, 2, True), (0.55, 2, False), (float("nan"), 10, False),
+])
+def test_chance_warning_is_below_one_over_the_classes_plus_the_margin(accuracy, num_classes,
+                                                                        warns):
+    warning = training.chance_warning(accuracy, num_classes, "test", epoch=3)
+    assert (warning is not None) == warns
+    if warns:
+        assert warning.startswith(f"warning: the test accuracy after epoch 3, {accuracy:.4f}, "
+                                  f"is at chance level (below 1/{num_classes} + 0.05 = ")
+        assert "a learning rate too high" in warning and "beta = 0" in warning
+
+
+def test_fit_warns_after_an_epoch_at_chance_and_not_after_one_that_learned(capsys):
+    torch.manual_seed(0)
+    labels = torch.arange(64) % 4  # 4 classes: class k lights band k of the image
+    images = torch.zeros(64, 1, 28, 28)
+    for k in range(4):
+        images[labels == k, 0, 7 * k:7 * k + 7, :] = 1.0
+    batches = [(images[i:i + 16], labels[i:i + 16]) for i in range(0, 64, 16)]
+    model = models.FCSNN(num_hidden=32, num_outputs=4, num_steps=5)
+    history = training.fit(model, batches, losses.ce_rate,
+                           torch.optim.Adam(model.parameters(), lr=1e-2), epochs=2,
+                           test_loader=batches)
+    learned = capsys.readouterr().out
+    assert min(history.epochs["test_accuracy"]) >= 0.9
+    assert "epoch 2/2" in learned and "chance" not in learned
+
+    # blank images: every image gets the same answer, so exactly a quarter are right
+    blank = [(torch.zeros_like(x), y) for x, y in batches]
+    model = models.FCSNN(num_hidden=32, num_outputs=4, num_steps=5)
+    history = training.fit(model, blank, losses.ce_rate,
+                           torch.optim.Adam(model.parameters(), lr=1e-2), epochs=2,
+                           test_loader=blank)
+    broken = capsys.readouterr().out
+    for epoch, accuracy in zip((1, 2), history.epochs["test_accuracy"], strict=True):
+        assert accuracy == 0.25  # chance: 1/4
+        assert (f"warning: the test accuracy after epoch {epoch}, {accuracy:.4f}, is at chance "
+                "level (below 1/4 + 0.05 = 0.30)") in broken
+
+
+def test_ctrl_c_at_the_first_step_says_no_checkpoint_was_written(tmp_path, capsys):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    history = training.fit(model, _InterruptedLoader(_fake_batches(4), 1, 1), losses.ce_rate,
+                           optimizer, 3, checkpoint=path, progress=False)
+    assert history.stopped == "interrupted" and history.stopped_at == (1, 1)
+    printed = capsys.readouterr().out
+    assert printed == ("fit: interrupted (Ctrl-C) at epoch 1, batch 1; stopped. No epoch "
+                       "finished, so no checkpoint was written.\n")
+    assert not path.exists()
+
+
+def test_ctrl_c_after_a_save_names_the_checkpoints_epoch(tmp_path, capsys):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    training.fit(model, _InterruptedLoader(_fake_batches(4), 3, 2), losses.ce_rate, optimizer,
+                 3, checkpoint=path, progress=False)
+    assert (f"at epoch 3, batch 2; stopped. The last checkpoint, {path} (epoch 2), is intact."
+            in capsys.readouterr().out)
+    assert checkpoints.checkpoint_info(path)["epoch"] == 2

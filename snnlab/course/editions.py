@@ -29,6 +29,7 @@ rewrites it there, and every badge and setup cell with it.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import copy
 import re
@@ -127,7 +128,8 @@ def _wait_for_exercises(cell: Any, exercises: list[str]) -> None:
     instead of failing, until the exercise is written. Its stored output (the reference's)
     goes, and so does its NBVAL_CHECK_OUTPUT line."""
     source = _text(cell["source"])
-    used = [name for name in exercises if re.search(rf"(?<![\w.]){name}\b", source)]
+    called = _names_used(source)
+    used = [name for name in exercises if name in called]
     if not used:
         return
     names = ", ".join(f"`{name}`" for name in used)
@@ -140,6 +142,22 @@ def _wait_for_exercises(cell: Any, exercises: list[str]) -> None:
         "          \"write it in the exercise above, then run this cell again.\")"
     )
     cell["outputs"], cell["execution_count"] = [], None
+
+
+def _names_used(source: str) -> set[str]:
+    """The variable names a cell's code reads: ``accuracy`` in ``accuracy(s, y)`` or
+    ``check(accuracy)``, not in ``"accuracy"``, ``h["test_accuracy"]``, ``x.accuracy``,
+    ``f(accuracy=1)``, ``accuracy = ...`` or a comment. IPython's ``%magic`` and ``!shell``
+    lines are translated to Python first (their own text is not read); a cell that is still
+    not Python (a deliberate syntax error) counts every word that is not an attribute."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)", source))
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
 def _text(source: str | list[str]) -> str:

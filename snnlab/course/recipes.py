@@ -177,7 +177,7 @@ def train(
     progress: bool = True,
     **model_overrides: object,
 ) -> tuple[nn.Module, training.History]:
-    """Train recipe ``name`` ("fc", "single", "csnn" or "sae") on MNIST. Lessons 04-06.
+    """Train recipe ``name`` (a key of ``RECIPES``) on MNIST or its events. Lessons 04-07.
 
     Arguments left as None take the recipe's values. ``subset``/``test_subset`` train and
     test on class-balanced subsets (quick runs). ``loss`` names another loss of
@@ -468,42 +468,80 @@ def publish(run: str | Path, name: str, to: str | Path = CHECKPOINT_DIR) -> list
 
 
 # --------------------------------------------------------------------------------------
-# Command line: python -m snnlab train {fc,single,csnn,sae} ...
+# Command line: python -m snnlab train RECIPE ...
 # --------------------------------------------------------------------------------------
 
 
+# The train command's options that change the network: option -> the constructor argument.
+MODEL_OPTIONS = {"--num-steps": "num_steps", "--num-hidden": "num_hidden", "--beta": "beta",
+                 "--tau": "tau"}
+
+
+def _takes(setting: str) -> list[str]:
+    """The recipes whose network has the constructor argument ``setting``."""
+    return [name for name, recipe in RECIPES.items()
+            if setting in inspect.signature(recipe.model).parameters]
+
+
+def _default(name: str, setting: str) -> object:
+    recipe = RECIPES[name]
+    return recipe.model_kwargs.get(
+        setting, inspect.signature(recipe.model).parameters[setting].default)
+
+
+def _for(setting: str) -> str:
+    """'for fc, csnn (defaults 0.95, 0.5)': the recipes that take ``setting``, from RECIPES."""
+    names = _takes(setting)
+    return (f"for {', '.join(names)} (default{'s' if len(names) > 1 else ''} "
+            f"{', '.join(f'{_default(n, setting):g}' for n in names)})")
+
+
+def _listed(names: list[str]) -> str:
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train`` subcommand's arguments to ``parser``. Lesson 04."""
+    """Add the ``train`` subcommand's arguments to ``parser``; every list of recipes in the
+    help is made from ``RECIPES``. Lesson 04."""
+    events_recipes = [name for name, recipe in RECIPES.items() if recipe.loaders is not None]
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = ("recipes (the defaults; Adam with a one-cycle schedule):\n"
                      + "\n".join("  " + line for line in table().splitlines())
+                     + f"\n  ({', '.join(events_recipes)}: lesson 07, on event recordings made "
+                       "from MNIST)"
                      + "\n\nexamples:\n  python -m snnlab train fc --epochs 1 --subset 2000 "
                        "--out runs/fc\n"
                        "  python -m snnlab train fc --num-hidden 512 --num-steps 200 "
                        "--batch-size 512 --loss ce_membrane --lr 5e-4 --schedule constant "
                        "--epochs 3\n    (the lab handout's recipe, saved in "
                        "runs/fc_num-hidden-512_...)")
-    parser.add_argument("model", choices=sorted(RECIPES),
-                        help="which network: fc (FCSNN), single (SingleLayerSNN), csnn (CSNN), "
-                             "sae (SpikingAutoencoder)")
+    parser.add_argument("model", choices=list(RECIPES),
+                        help="which network: " + ", ".join(
+                            f"{name} ({recipe.model.__name__})"
+                            for name, recipe in RECIPES.items()))
     parser.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
     parser.add_argument("--num-steps", type=int,
-                        help="simulation time steps per sample (default: the recipe's)")
+                        help=f"simulation time steps per sample, {_for('num_steps')}")
     parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     parser.add_argument("--lr", type=float,
                         help="learning rate: the peak of the one-cycle schedule, or the constant "
                              "rate (default: the recipe's)")
     parser.add_argument("--schedule", choices=SCHEDULES, default="one-cycle",
                         help="how the learning rate moves (default: one-cycle)")
+    by_metric = {metric: [n for n, r in RECIPES.items() if r.metric == metric]
+                 for metric in LOSSES}
     parser.add_argument("--loss", choices=sorted({n for m in LOSSES.values() for n in m}),
-                        help="the loss (default: the recipe's; fc, single and csnn take "
-                             f"{', '.join(LOSSES['accuracy'])}; sae only reconstruction)")
+                        help="the loss (default: the recipe's; " + "; ".join(
+                            f"{', '.join(by_metric[metric])} take {', '.join(LOSSES[metric])}"
+                            for metric in LOSSES) + ")")
     parser.add_argument("--num-hidden", type=int,
-                        help="hidden LIF neurons (fc only; default: the recipe's 1000)")
+                        help=f"hidden LIF neurons, {_for('num_hidden')}")
     parser.add_argument("--beta", type=float,
-                        help="membrane decay per step, 0 < beta < 1 (fc, csnn, sae)")
+                        help="membrane decay per step, 0 <= beta <= 1 (1: no leak; 0: nothing "
+                             f"kept from one step to the next), {_for('beta')}")
     parser.add_argument("--tau", type=float,
-                        help="membrane time constant, > 1 (single only; beta = 1 - 1/tau)")
+                        help=f"membrane time constant, > 1 (beta = 1 - 1/tau), {_for('tau')}")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: a GPU if there is one)")
     parser.add_argument("--data-dir",
                         help="folder holding MNIST/raw/ (default: $SNNLAB_DATA_DIR or the cache)")
@@ -527,42 +565,65 @@ def main(args: argparse.Namespace) -> int:
     stopped early exits with 1 (130 if interrupted). Lesson 04.
     """
     overrides: dict[str, object] = {}
-    if args.num_steps is not None:
-        overrides["num_steps"] = args.num_steps
-    if args.tau is not None:
-        if args.model != "single":
-            raise ValueError("--tau is for the 'single' model; use --beta for the others")
-        overrides["tau"] = args.tau
-    if args.beta is not None:
-        if args.model == "single":
-            raise ValueError("--beta is not used by 'single'; give --tau (beta = 1 - 1/tau)")
-        overrides["beta"] = args.beta
-    if args.num_hidden is not None:
-        if args.model != "fc":
-            raise ValueError(f"--num-hidden is for the 'fc' model; {args.model!r} has no hidden "
-                             "layer of that kind")
-        overrides["num_hidden"] = args.num_hidden
+    recipe = _recipe(args.model)
+    for option, setting in MODEL_OPTIONS.items():
+        value = getattr(args, setting)
+        if value is None:
+            continue
+        if args.model not in _takes(setting):
+            instead = {"beta": "tau", "tau": "beta"}.get(setting)
+            hint = (f"; give --{instead} instead" if instead and args.model in _takes(instead)
+                    else "")
+            raise ValueError(f"{option} is for {_listed(_takes(setting))}; {args.model!r} "
+                             f"({recipe.model.__name__}) has no {setting}{hint}")
+        overrides[setting] = value
     if args.out is not None and not args.out.strip():
         raise ValueError("--out must name a folder, got an empty string")
     out = Path(args.out) if args.out is not None else Path("runs") / run_name(args)
     test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
-    model, history = load_or_train(
-        args.model, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        subset=args.subset, test_subset=test_subset, seed=args.seed, device=args.device,
-        data_dir=args.data_dir, loss=args.loss, schedule=args.schedule,
-        progress=not args.no_progress, **overrides)
+    try:
+        model, history = load_or_train(
+            args.model, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            subset=args.subset, test_subset=test_subset, seed=args.seed, device=args.device,
+            data_dir=args.data_dir, loss=args.loss, schedule=args.schedule,
+            progress=not args.no_progress, **overrides)
+    except data.MNISTNotFoundError as error:  # name this command's option, not root=...
+        if error.raw is None:
+            raise
+        raise data.missing_error(error.raw, error.reason,
+                                 folder="give --data-dir FOLDER") from None
     final, metric = history.final(), history.metric
     if history.stopped is not None:
         where = f" at epoch and batch {history.stopped_at}" if history.stopped_at else ""
-        saved = (f"the checkpoint of epoch {int(final['epoch'])} is in {out}" if final
-                 else "no epoch finished, so no checkpoint was written")
+        saved = _checkpoint_left(out / f"{args.model}.pt", history)
         print(f"{args.model}: stopped ({history.stopped}{where}); {saved}. Run the same command "
               "again to resume or retrain.", file=sys.stderr)
         return 130 if history.stopped == "interrupted" else 1
     print(f"{args.model}: test {metric} {final[f'test_{metric}']:.4f} after "
           f"{int(final['epoch'])} epochs; the run is in {out}/ ({args.model}.pt, "
           f"{args.model}.metrics.json, {args.model}.history.csv, {args.model}.steps.csv)")
+    if metric == "accuracy":
+        warning = training.chance_warning(final["test_accuracy"], _num_classes(model))
+        if warning is not None:
+            print(f"{args.model}: {warning}", file=sys.stderr)
     return 0
+
+
+def _num_classes(model: nn.Module) -> int:
+    """The classifier's number of classes: the out_features of its last linear layer."""
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return last[-1].out_features if last else 10
+
+
+def _checkpoint_left(checkpoint: Path, history: training.History) -> str:
+    """What a stopped run left on disk: the checkpoint of its last saved epoch, or none."""
+    epoch = _finished_epochs(checkpoint)
+    done = len(history.epochs["epoch"])
+    # (a file from an earlier run with other settings does not count: its epoch is not one
+    # this run's history holds, or this run wrote no epoch at all)
+    if epoch > 0 and done > 0 and epoch <= done:
+        return f"the checkpoint of epoch {epoch} is in {checkpoint.parent}"
+    return "no checkpoint of this run was written"
 
 
 def run_name(args: argparse.Namespace) -> str:
