@@ -9,6 +9,7 @@ and 06 use the same :func:`named`.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,12 +74,21 @@ def _first_failing(wrong: Callable[..., Any] | None, cases: list[Case]) -> int |
     for k, case in enumerate(cases):
         try:
             with torch.random.fork_rng(devices=[]):
-                got = wrong(*_copy(case.args))
+                got = wrong(*_deep_copy(case.args))
             if has_nan(got) or case.judge(got) is not None:
                 return k
         except Exception:  # noqa: BLE001 - a mistake that raises fails that case
             return k
     return None
+
+
+def _deep_copy(args: tuple) -> tuple:
+    """A copy of a case's arguments that a mistake's function may change freely (a network's
+    state included)."""
+    try:
+        return copy.deepcopy(args)
+    except Exception:  # noqa: BLE001 - e.g. a tensor in the middle of a graph: copy tensors only
+        return _copy(args)
 
 
 def _alone(mistake: Mistake, rivals: list[Mistake]) -> Mistake:
