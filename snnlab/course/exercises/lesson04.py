@@ -3,8 +3,11 @@
 Besides saying *that* an answer is wrong, a checker names *which* mistake it looks like: each
 exercise lists the typical wrong versions of its function (:func:`named`, a
 :class:`~snnlab.course.exercises.judge.Mistake`), and when a student's answer equals what one of
-them computes on the failing case, the message says what was done and how to fix it. Lessons 05
-and 06 use the same :func:`named`.
+them computes on the failing case, the message says what was done and how to fix it
+(:func:`raises_like` does the same for a mistake that raises). :func:`tell_apart` names a
+mistake only where no other mistake that reaches the same case gives the same answer, so a
+student never reads the sentence of a mistake they did not make. Lessons 05-07 use the same
+helpers.
 """
 
 from __future__ import annotations
