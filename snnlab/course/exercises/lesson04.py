@@ -3,20 +3,35 @@
 Besides saying *that* an answer is wrong, a checker names *which* mistake it looks like: each
 exercise lists the typical wrong versions of its function (:func:`named`, a
 :class:`~snnlab.course.exercises.judge.Mistake`), and when a student's answer equals what one of
-them computes on the failing case, the message says what was done and how to fix it. Lessons 05
-and 06 use the same :func:`named`.
+them computes on the failing case, the message says what was done and how to fix it
+(:func:`raises_like` does the same for a mistake that raises). :func:`tell_apart` names a
+mistake only where no other mistake that reaches the same case gives the same answer, so a
+student never reads the sentence of a mistake they did not make. Lessons 05-07 use the same
+helpers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, gives, run_cases
+from snnlab.course.exercises.judge import (
+    Case,
+    Mistake,
+    Raised,
+    _copy,
+    compare_tensor,
+    fmt,
+    gives,
+    has_nan,
+    run_cases,
+)
 
 
 def named(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
@@ -32,15 +47,79 @@ def named(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
             return False
         return gives(lambda *_: answer)(received)
 
-    return Mistake(f"your answer is what you get when you {what}; {fix}", matches)
+    mistake = Mistake(f"your answer is what you get when you {what}; {fix}", matches)
+    mistake.wrong = wrong  # type: ignore[attr-defined]  # for tell_apart
+    return mistake
 
 
-def _spikes_from_counts(counts: list[list[int]], num_steps: int) -> Tensor:
+def tell_apart(cases: list[Case], mistakes: Sequence[Mistake]) -> list[Case]:
+    """The cases, each knowing the mistakes to try, named only where the answer tells them apart.
+
+    The checker stops at an answer's first failing case, so at case k the only mistakes an answer
+    can have made are those that pass cases 1 .. k-1 (found by running each mistake's own
+    function, ``mistake.wrong``, on the cases). Where two of those give the same answer at case
+    k, the answer cannot say which was made: neither is named there, and the student reads the
+    plain expected / received line instead of a guess. A mistake without a function (a
+    predicate) is taken to reach every case."""
+    reach = [_first_failing(getattr(m, "wrong", None), cases) for m in mistakes]
+    told: list[Case] = []
+    for k, case in enumerate(cases):
+        rivals = [m for m, first in zip(mistakes, reach, strict=True) if first in (k, -1)]
+        told.append(Case(case.what, case.args, case.judge, case.hint,
+                         [*case.mistakes, *(_alone(m, rivals) for m in mistakes)]))
+    return told
+
+
+def _first_failing(wrong: Callable[..., Any] | None, cases: list[Case]) -> int | None:
+    """The index of the first case the mistake's function fails (-1: unknown; None: none)."""
+    if wrong is None:
+        return -1
+    for k, case in enumerate(cases):
+        try:
+            with torch.random.fork_rng(devices=[]):
+                got = wrong(*_deep_copy(case.args))
+            if has_nan(got) or case.judge(got) is not None:
+                return k
+        except Exception:  # noqa: BLE001 - a mistake that raises fails that case
+            return k
+    return None
+
+
+def _deep_copy(args: tuple) -> tuple:
+    """A copy of a case's arguments that a mistake's function may change freely (a network's
+    state included)."""
+    try:
+        return copy.deepcopy(args)
+    except Exception:  # noqa: BLE001 - e.g. a tensor in the middle of a graph: copy tensors only
+        return _copy(args)
+
+
+def _alone(mistake: Mistake, rivals: list[Mistake]) -> Mistake:
+    def matches(received: Any, *args: Any) -> bool:
+        if not mistake.matches(received, *args):
+            return False
+        for other in rivals:
+            try:
+                if other is not mistake and other.matches(received, *args):
+                    return False
+            except Exception:  # a matcher that cannot handle this answer does not match
+                continue
+        return True
+
+    return Mistake(mistake.message, matches)
+
+
+def _spikes_from_counts(counts: list[list[int]], num_steps: int, seed: int = 0) -> Tensor:
     """0/1 spikes [num_steps, batch, classes] with the given counts, each neuron's spikes at
-    its last steps (so every active neuron fires at the last step: a last-step guess fails)."""
-    counts_t = torch.tensor(counts)
-    steps = torch.arange(num_steps).view(-1, 1, 1)
-    return (steps >= num_steps - counts_t).float()
+    seeded random steps. The seeds are chosen so that the first step, the last step and "fired
+    at all" (max over time) do not all predict alike where they predict wrongly: each of those
+    mistakes can be told from the others by its answer."""
+    generator = torch.Generator().manual_seed(seed)
+    spikes = torch.zeros(num_steps, len(counts), len(counts[0]))
+    for b, row in enumerate(counts):
+        for c, count in enumerate(row):
+            spikes[torch.randperm(num_steps, generator=generator)[:count], b, c] = 1.0
+    return spikes
 
 
 def _judge_float(expected: float, label: str) -> Callable[[Any], str | None]:
@@ -62,6 +141,31 @@ def _judge_float(expected: float, label: str) -> Callable[[Any], str | None]:
     return judge
 
 
+def raises_like(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
+    """A known mistake that raises: the student's function raised the same exception (type and
+    message) as ``wrong`` raises on the case's arguments."""
+
+    def matches(received: Any, *args: Any) -> bool:
+        if not isinstance(received, Raised):
+            return False
+        try:
+            wrong(*args)
+        except Exception as error:  # noqa: BLE001 - the mistake's own error, to compare
+            return (type(error) is type(received.error)
+                    and _sizes(str(error)) == _sizes(str(received.error)))
+        return False
+
+    mistake = Mistake(f"your function raised {what}; {fix}", matches)
+    mistake.wrong = wrong  # type: ignore[attr-defined]  # for tell_apart
+    return mistake
+
+
+def _sizes(message: str) -> set[str]:
+    """The numbers in an error message's parentheses, e.g. the two sizes of a shape error (in
+    either order: a - b and b - a raise with the sizes swapped)."""
+    return set(re.findall(r"\((\d+)\)", message)) or {message}
+
+
 def _predicted(counts: Tensor, targets: Tensor) -> Tensor:
     return (counts.argmax(-1) == targets).float()
 
@@ -75,12 +179,32 @@ ACCURACY_MISTAKES = [
     named("read only the last time step, spikes[-1]",
             "count the spikes over all steps first, spikes.sum(0), then argmax(-1)",
             lambda s, t: _predicted(s[-1], t).mean().item()),
-    named("sum over the batch, spikes.sum(1), as if the batch came first",
-            "time is the first dimension: spikes.sum(0) has shape [batch, classes]",
-            lambda s, t: _predicted(s.sum(1), t).mean().item()),
-    named("take the argmax over the wrong dimension",
-            "argmax(-1) picks the class with the most spikes for each sample",
-            lambda s, t: (s.sum(0).argmax(0) == t).float().mean().item()),
+    named("read only the first time step, spikes[0]",
+            "count the spikes over all steps first, spikes.sum(0), then argmax(-1)",
+            lambda s, t: _predicted(s[0], t).mean().item()),
+    named("take the maximum over time (did the neuron fire at all?), spikes.max(0)",
+            "the prediction is the neuron with the MOST spikes: spikes.sum(0), then argmax(-1)",
+            lambda s, t: _predicted(s.max(0).values, t).mean().item()),
+    raises_like("the error of spikes.sum(1), a sum over the batch as if the batch came first",
+                "time is the first dimension: spikes.sum(0) has shape [batch, classes]",
+                lambda s, t: _predicted(s.sum(1), t).mean().item()),
+    raises_like("the error of argmax(0), an argmax over the wrong dimension (the samples)",
+                "argmax(-1) picks the class with the most spikes for each sample",
+                lambda s, t: (s.sum(0).argmax(0) == t).float().mean().item()),
+    named("give ties to the last class of equal counts",
+            "argmax(-1) gives a tie to the lowest class, as the exercise asks",
+            lambda s, t: ((s.shape[-1] - 1 - s.sum(0).flip(-1).argmax(-1)) == t)
+            .float().mean().item()),
+    named("compare predictions of shape [batch, 1] (keepdim=True) with targets [batch]: "
+          "that broadcasts to a [batch, batch] table of every prediction against every target",
+            "compare two [batch] tensors: spikes.sum(0).argmax(-1) == targets",
+            lambda s, t: (s.sum(0).argmax(-1, keepdim=True) == t).float().mean().item()),
+    named("give the error rate, the fraction of samples predicted wrongly",
+            "return the fraction predicted correctly: (predictions == targets) matches",
+            lambda s, t: 1 - _predicted(s.sum(0), t).mean().item()),
+    named("divide the number of correct samples by the number of time steps",
+            "divide by the batch size, or take .float().mean() of the matches",
+            lambda s, t: _predicted(s.sum(0), t).sum().item() / s.shape[0]),
     named("compare each sample but never take the mean (one match per sample)",
             "average the matches over the batch, then .item()",
             lambda s, t: _predicted(s.sum(0), t)),
@@ -97,31 +221,30 @@ def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
     output neuron with the most spikes over all steps (a tie goes to the lowest class, as
     ``argmax`` does); the result is the fraction of samples predicted correctly, a Python float.
     """
-    counts_hint = "count each neuron's spikes over time, spikes.sum(0), then argmax(-1)"
+    hint = ("the prediction is spikes.sum(0).argmax(-1) (the most spikes over all steps); "
+            "the accuracy is the fraction of predictions equal to the targets")
     cases = []
-    for what, counts, num_steps, targets, hint in [
-        ("one sample: the class with the most spikes wins", [[1, 3, 0]], 4, [1], counts_hint),
-        ("a batch: the fraction of samples predicted correctly",
-         [[4, 1, 0], [0, 2, 1], [1, 1, 3], [2, 0, 1]], 5, [0, 1, 2, 1],
-         "compare the predictions with the targets and take the mean of the matches"),
-        ("the counts over all steps decide, not the last step",
-         [[1, 5, 0], [2, 0, 6]], 6, [1, 2], counts_hint),
+    for what, counts, num_steps, targets, seed in [
+        ("a batch of 4: the class with the most spikes wins",
+         [[1, 3, 0], [2, 0, 1], [0, 1, 3], [3, 1, 0]], 5, [1, 0, 1, 0], 11),
+        ("a batch of 3: the fraction of samples predicted correctly",
+         [[4, 1, 0], [0, 2, 1], [1, 1, 3]], 5, [0, 1, 1], 1),
+        ("the counts over all steps decide, not the first or last step",
+         [[1, 5, 0], [2, 0, 6]], 7, [1, 2], 0),
         ("time is the first dimension (6 steps, 3 samples, 4 classes)",
-         [[0, 5, 1, 0], [2, 0, 0, 3], [1, 1, 4, 0]], 6, [1, 3, 2],
-         "sum over dim 0 (time): spikes.sum(0) has shape [batch, classes]"),
-        ("a tie goes to the lowest class, like argmax", [[2, 2, 1], [0, 3, 3]], 4, [0, 2],
-         "use argmax over the counts: it picks the first of equal values"),
+         [[0, 5, 1, 0], [2, 0, 0, 3], [1, 1, 4, 0]], 6, [1, 3, 2], 7),
+        ("a tie goes to the lowest class, like argmax", [[2, 2, 1], [0, 3, 3]], 4, [0, 1], 1),
         ("a silent output layer predicts class 0 for every sample",
-         [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], 5, [0, 1, 0, 2],
-         "use argmax over the counts: with all counts 0 it picks class 0"),
+         [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], 5, [0, 1, 0, 2], 0),
     ]:
-        spikes = _spikes_from_counts(counts, num_steps)
+        spikes = _spikes_from_counts(counts, num_steps, seed)
         targets_t = torch.tensor(targets)
         expected = (spikes.sum(0).argmax(-1) == targets_t).float().mean().item()
         what = f"{what}; spike counts per sample {counts}"
         cases.append(Case(what, (spikes, targets_t), _judge_float(expected, "the accuracy"),
-                          hint, ACCURACY_MISTAKES))
-    return run_cases("check_accuracy", accuracy, cases, ("spikes", "targets"))
+                          hint))
+    return run_cases("check_accuracy", accuracy, tell_apart(cases, ACCURACY_MISTAKES),
+                     ("spikes", "targets"))
 
 
 def _expected_mse_rate(spikes: Tensor, targets: Tensor) -> Tensor:
@@ -140,13 +263,16 @@ MSE_RATE_MISTAKES = [
             "the firing rate is the mean over time, spikes.mean(0): a neuron that fires at "
             "every step has rate 1, like its one-hot target",
             lambda s, t: ((s.sum(0) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+    named("use the last step's spikes, spikes[-1], instead of the firing rates",
+            "the firing rate is the mean over all steps, spikes.mean(0)",
+            lambda s, t: ((s[-1] - _one_hot(t, s.shape[-1])) ** 2).mean()),
     named("average over the batch too, spikes.mean((0, 1)), before comparing with the labels",
             "average the spikes over time only, spikes.mean(0) (shape [batch, classes]): each "
             "sample is compared with its own label; the batch mean comes last, in the loss",
             lambda s, t: ((s.mean((0, 1)) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    named("average over time along dim 1, as if the batch came first",
-            "time is the first dimension: spikes.mean(0)",
-            lambda s, t: ((s.mean(1) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+    raises_like("the error of spikes.mean(1), an average along dim 1 as if the batch came "
+                "first", "time is the first dimension: spikes.mean(0)",
+                lambda s, t: ((s.mean(1) - _one_hot(t, s.shape[-1])) ** 2).mean()),
     named("sum the squared errors over the classes instead of averaging",
             "average over the batch AND the classes: .mean() of the [batch, classes] errors "
             "(F.mse_loss does that)",
@@ -159,6 +285,16 @@ MSE_RATE_MISTAKES = [
             lambda s, t: (s.mean(0) - _one_hot(t, s.shape[-1])).abs().mean()),
     named("take the square root (RMSE)", "the loss is the mean squared error, no square root",
             lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).mean().sqrt()),
+    named("return a Python number (.item())",
+            "return the 0-dim tensor itself: loss.backward() needs it",
+            lambda s, t: _expected_mse_rate(s, t).item()),
+    raises_like("the error of one-hot labels with 10 classes against rates of another number "
+                "of classes", "take the number of classes from the spikes, spikes.shape[-1]",
+                lambda s, t: ((s.mean(0) - _one_hot(t, 10)) ** 2).mean()),
+    raises_like("the error of F.one_hot(targets) without num_classes: it makes only "
+                "max(targets) + 1 classes", "give it the number of classes, "
+                "F.one_hot(targets, spikes.shape[-1])",
+                lambda s, t: ((s.mean(0) - torch.nn.functional.one_hot(t).float()) ** 2).mean()),
 ]
 
 
@@ -170,25 +306,21 @@ def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
     gradients flow through.
     """
     generator = torch.Generator().manual_seed(4)
+    hint = ("r = spikes.mean(0) [batch, classes]; the loss is the mean over the batch and the "
+            "classes of (r - one_hot(targets, classes))^2")
     cases = []
-    for what, spikes, targets, hint in [
+    for what, spikes, targets in [
         ("the correct neuron fires at every step, the others never: loss 0",
-         torch.eye(10)[[3]].expand(5, 1, 10).clone(), torch.tensor([3]),
-         "the firing rate is the mean over time, spikes.mean(0), not the count"),
-        ("a silent output layer: loss 1 / 10", torch.zeros(6, 1, 10), torch.tensor([2]),
-         "average over the batch and the classes (F.mse_loss does that)"),
+         torch.eye(10)[[3]].expand(5, 1, 10).clone(), torch.tensor([3])),
+        ("a silent output layer: loss 1 / 10", torch.zeros(6, 2, 10), torch.tensor([2, 7])),
         ("the number of classes comes from the spikes (7 classes)",
-         (torch.rand(8, 3, 7, generator=generator) < 0.3).float(), torch.tensor([6, 0, 4]),
-         "take the number of classes from spikes.shape[-1], not a fixed 10; time comes first, "
-         "so spikes.mean(0) has shape [batch, classes], like the one-hot labels"),
-        ("half the steps, a batch of two",
-         _spikes_from_counts([[2, 0, 4], [1, 3, 0]], 4), torch.tensor([2, 0]),
-         "compare the rates with the one-hot labels, F.one_hot(targets, classes)"),
+         (torch.rand(8, 3, 7, generator=generator) < 0.3).float(), torch.tensor([5, 0, 4])),
+        ("a batch of two, 4 steps",
+         _spikes_from_counts([[2, 0, 4], [1, 3, 0]], 4, 1), torch.tensor([2, 0])),
     ]:
         expected = _expected_mse_rate(spikes, targets)
         cases.append(Case(what, (spikes, targets),
-                          lambda got, e=expected: compare_tensor(got, e, "the loss"), hint,
-                          MSE_RATE_MISTAKES))
+                          lambda got, e=expected: compare_tensor(got, e, "the loss"), hint))
 
     # Gradients must flow: the loss of a differentiable spike tensor, then backward.
     spikes = torch.rand(5, 2, 3, generator=generator).requires_grad_()
@@ -205,8 +337,9 @@ def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
         return compare_tensor(spikes.grad, reference.grad, "d loss / d spikes")
 
     cases.append(Case("gradients flow back to the spikes", (spikes, targets), judge_gradient,
-                      "keep every step in torch: spikes.mean(0), F.one_hot(...).float(), ..."))
-    return run_cases("check_mse_rate", mse_rate, cases, ("spikes", "targets"))
+                      hint))
+    return run_cases("check_mse_rate", mse_rate, tell_apart(cases, MSE_RATE_MISTAKES),
+                     ("spikes", "targets"))
 
 
 class _SGD(torch.optim.SGD):
@@ -244,8 +377,10 @@ def _tiny_fcsnn(seed: int) -> torch.nn.Module:
 
 
 def _sgd_step(model: torch.nn.Module, images: Tensor, labels: Tensor, loss_fn: Callable,
-              stale: dict[str, Tensor] | None, zero_grad: bool, lr: float) -> float:
-    """The reference step (or, with zero_grad=False, the step that forgets to clear .grad)."""
+              stale: dict[str, Tensor] | None, zero_grad: bool, lr: float,
+              steps: int = 1, backwards: int = 1) -> float:
+    """The reference step; or one of its mistakes: zero_grad=False forgets to clear .grad,
+    steps=2 calls optimizer.step() twice, backwards=2 calls loss.backward() twice."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     for name, parameter in model.named_parameters():
         parameter.grad = None if stale is None else stale[name].clone()
@@ -253,8 +388,10 @@ def _sgd_step(model: torch.nn.Module, images: Tensor, labels: Tensor, loss_fn: C
     loss = loss_fn(spikes, membrane, labels)
     if zero_grad:
         optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    for _ in range(backwards):
+        loss.backward(retain_graph=True)
+    for _ in range(steps):
+        optimizer.step()
     return loss.item()
 
 
@@ -274,26 +411,25 @@ def check_train_step(train_step: Callable[..., float]) -> bool:
     One optimizer step: ``spikes, membrane = model(images)``, ``loss = loss_fn(spikes,
     membrane, labels)``, ``optimizer.zero_grad()``, ``loss.backward()``, ``optimizer.step()``;
     return ``loss.item()``, the loss before the update. The checker gives a small FCSNN and
-    plain SGD, and compares the weights after your step with one correct SGD step.
+    plain SGD, and compares the weights after your step with one correct SGD step; when they
+    differ, with the step each usual mistake makes (old gradients kept, two steps, two
+    backward passes, another loss than ``loss_fn``).
     """
     from snnlab import losses
 
     lr = 0.5
     generator = torch.Generator().manual_seed(5)
+    named_losses = [_NamedLoss(losses.ce_rate, "losses.ce_rate"),
+                    _NamedLoss(losses.ce_membrane, "losses.ce_membrane"),
+                    _NamedLoss(losses.mse_rate, "losses.mse_rate")]
+    hint = ("forward, loss = loss_fn(spikes, membrane, labels), optimizer.zero_grad(), "
+            "loss.backward(), optimizer.step(), return loss.item()")
     cases = []
-    for number, (what, loss_fn, stale_gradients, hint) in enumerate([
-        ("one step with ce_rate; return the loss before the update",
-         _NamedLoss(losses.ce_rate, "losses.ce_rate"), False,
-         "forward, loss, optimizer.zero_grad(), loss.backward(), optimizer.step()"),
-        ("old gradients of an earlier batch still sit in .grad",
-         _NamedLoss(losses.ce_rate, "losses.ce_rate"), True,
-         "loss.backward() adds to .grad; only zero_grad() empties it"),
-        ("another loss function: use the loss_fn you are given",
-         _NamedLoss(losses.ce_membrane, "losses.ce_membrane"), True,
-         "loss = loss_fn(spikes, membrane, labels)"),
-        ("another loss function, another batch",
-         _NamedLoss(losses.mse_rate, "losses.mse_rate"), False,
-         "loss = loss_fn(spikes, membrane, labels)"),
+    for number, (what, loss_fn, stale_gradients) in enumerate([
+        ("one step with ce_rate; return the loss before the update", named_losses[0], False),
+        ("old gradients of an earlier batch still sit in .grad", named_losses[0], True),
+        ("another loss function: use the loss_fn you are given", named_losses[1], True),
+        ("another loss function, another batch", named_losses[2], False),
     ]):
         images = torch.rand(4, 12, generator=generator)
         labels = torch.randint(0, 3, (4,), generator=generator)
@@ -306,21 +442,35 @@ def check_train_step(train_step: Callable[..., float]) -> bool:
         initial = [p.detach().clone() for p in model.parameters()]
         reference = _tiny_fcsnn(seed=number)
         expected_loss = _sgd_step(reference, images, labels, loss_fn, stale, True, lr)
-        forgetful = _tiny_fcsnn(seed=number)
-        _sgd_step(forgetful, images, labels, loss_fn, stale, False, lr)
         with torch.no_grad():
             loss_after = loss_fn(*reference(images), labels).item()
+        # (what the weights look like after a usual mistake, its message)
+        wrong_steps: list[tuple[torch.nn.Module, str]] = []
+
+        def wrong_step(message: str, *settings: Any, loss: Callable = loss_fn,
+                       stale: dict[str, Tensor] | None = stale, number: int = number,
+                       images: Tensor = images, labels: Tensor = labels,
+                       into: list[tuple[torch.nn.Module, str]] = wrong_steps) -> None:
+            wrong = _tiny_fcsnn(seed=number)
+            _sgd_step(wrong, images, labels, loss, stale, *settings)
+            into.append((wrong, message))
+
+        if stale is not None:
+            wrong_step("your step also used the old gradients left in .grad (they add up): "
+                       "call optimizer.zero_grad() before loss.backward()", False, lr)
+        wrong_step("your weights moved twice as far as one SGD step: optimizer.step() (or "
+                   "loss.backward()) ran twice; call each once per training step", True, lr, 2)
+        for other in named_losses:
+            if other is not loss_fn:
+                wrong_step(f"your step followed the gradient of {other!r}, not of the loss_fn "
+                           f"you were given ({loss_fn!r}): loss = loss_fn(spikes, membrane, "
+                           f"labels)", True, lr, 1, 1, loss=other)
 
         def judge(got: Any, model: torch.nn.Module = model, initial: list[Tensor] = initial,
                   reference: torch.nn.Module = reference,
-                  forgetful: torch.nn.Module = forgetful, expected_loss: float = expected_loss,
+                  wrong_steps: list[tuple[torch.nn.Module, str]] = wrong_steps,
+                  expected_loss: float = expected_loss,
                   loss_after: float = loss_after) -> str | None:
-            if isinstance(got, Tensor):
-                return ("return the loss as a Python float, loss.item(); you returned the "
-                        "tensor (which keeps the graph of every time step in memory)")
-            if isinstance(got, bool) or not isinstance(got, (int, float)):
-                return ("return the loss as a Python float (loss.item()), but you returned "
-                        + ("nothing (None)" if got is None else f"a {type(got).__name__}"))
             parameters = list(model.parameters())
             if all(torch.equal(p.detach(), p0) for p, p0 in zip(parameters, initial,
                                                                  strict=True)):
@@ -332,11 +482,17 @@ def check_train_step(train_step: Callable[..., float]) -> bool:
                         "optimizer.step() after loss.backward()")
             name, difference = _weights_differ(model, reference)
             if difference > 1e-5:
-                if _weights_differ(model, forgetful)[1] <= 1e-5:
-                    return ("your step also used the old gradients left in .grad (they add "
-                            "up): call optimizer.zero_grad() before loss.backward()")
+                for wrong, message in wrong_steps:
+                    if _weights_differ(model, wrong)[1] <= 1e-5:
+                        return message
                 return (f"after your step, {name} differs from one SGD step on this batch's "
                         f"loss by up to {fmt(difference)}")
+            if isinstance(got, Tensor):
+                return ("return the loss as a Python float, loss.item(); you returned the "
+                        "tensor (which keeps the graph of every time step in memory)")
+            if isinstance(got, bool) or not isinstance(got, (int, float)):
+                return ("return the loss as a Python float (loss.item()), but you returned "
+                        + ("nothing (None)" if got is None else f"a {type(got).__name__}"))
             if abs(got - expected_loss) > 1e-5 * (1 + abs(expected_loss)):
                 if abs(got - loss_after) <= 1e-5 * (1 + abs(loss_after)):
                     return (f"you returned the loss after the update ({fmt(got)}); return the "

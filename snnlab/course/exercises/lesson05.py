@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
@@ -9,8 +10,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, compare_tensor, fmt, judge_int, run_cases
-from snnlab.course.exercises.lesson04 import named
+from snnlab.course.exercises.judge import (
+    Case,
+    Mistake,
+    Raised,
+    compare_tensor,
+    fmt,
+    gives,
+    judge_int,
+    run_cases,
+)
+from snnlab.course.exercises.lesson04 import named, tell_apart
 from snnlab.neurons import LIF, reset_states
 
 
@@ -25,10 +35,13 @@ def _flat_features_of_layers(image_size: int, kernel_sizes: list[int], pool: int
 
 
 def _side_after(image_size: int, kernel_sizes: list[int], pool: int, trim: int = 1,
-                round_down: bool = True) -> float:
+                round_down: bool = True, up: bool = False, first_kernel: bool = False,
+                conv: bool = True) -> float:
     side: float = image_size
     for kernel in kernel_sizes:
-        side = (side - kernel + trim) // pool if round_down else (side - kernel + trim) / pool
+        kernel = kernel_sizes[0] if first_kernel else kernel
+        before = side - kernel + trim if conv else side
+        side = (-(-before // pool) if up else before // pool) if round_down else before / pool
     return side
 
 
@@ -36,9 +49,21 @@ FLAT_FEATURES_MISTAKES = [
     named("shrink the side by the kernel size instead of kernel - 1",
             "a k x k convolution without padding has s - k + 1 positions along a side",
             lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=0) ** 2),
+    named("shrink the side by kernel + 1 instead of kernel - 1",
+            "a k x k convolution without padding has s - k + 1 positions along a side",
+            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=-1) ** 2),
     named("divide with / and round only at the end",
             "round down after every pooling, with // (floor division)",
             lambda n, ks, p, c: int(c[-1] * _side_after(n, ks, p, round_down=False) ** 2)),
+    named("round up (or to the nearest) after the pooling",
+            "max pooling drops a leftover row and column: round down, with // (floor division)",
+            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, up=True) ** 2),
+    named("use kernel_sizes[0] for every layer", "layer i has its own kernel, kernel_sizes[i]: "
+            "loop over the kernel sizes",
+            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, first_kernel=True) ** 2),
+    named("let the convolutions keep the side (only the pooling shrinks it)",
+            "a k x k convolution without padding has s - k + 1 positions along a side",
+            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, conv=False) ** 2),
     named("forget the channels", "multiply by the last layer's channels, channels[-1]",
             lambda n, ks, p, c: _side_after(n, ks, p) ** 2),
     named("multiply by the first layer's channels",
@@ -47,6 +72,9 @@ FLAT_FEATURES_MISTAKES = [
     named("add up the channels of every layer",
             "only the last layer's maps reach nn.Linear: channels[-1] * side * side",
             lambda n, ks, p, c: sum(c) * _side_after(n, ks, p) ** 2),
+    named("multiply the channels by the side once, not by side * side",
+            "each map is side x side: channels[-1] * side * side",
+            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p)),
     named("return the side, not the number of values",
             "the answer counts every value: channels[-1] * side * side",
             lambda n, ks, p, c: _side_after(n, ks, p)),
@@ -60,26 +88,27 @@ def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]]
     max pooling: side -> (side - kernel + 1) // pool. The answer is the number of values
     after the last layer, channels[-1] * side * side (64 * 4 * 4 = 1024 for the lesson's CSNN).
     """
+    hint = ("each layer: side -> (side - kernel_sizes[i] + 1) // pool; the answer is "
+            "channels[-1] * side * side")
     cases = []
-    for what, args, hint in [
-        ("the lesson's CSNN on 28x28 MNIST", (28, [5, 5], 2, [12, 64]),
-         "a 5x5 convolution without padding shrinks the side by 4 (kernel - 1), a 2x2 pooling "
-         "halves it: 28 -> 24 -> 12 -> 8 -> 4, and then 64 channels of 4x4"),
-        ("one layer only", (28, [5], 2, [12]),
-         "with one layer the side goes 28 -> 24 -> 12; loop over the layers you are given"),
-        ("32x32 images", (32, [5, 5], 2, [12, 64]), "start from the image_size argument"),
-        ("an odd side is rounded down by the pooling", (28, [3, 3], 2, [8, 16]),
-         "28 -> 26 -> 13 -> 11 -> 5: max pooling drops a leftover row and column, so use // "
-         "(floor division), not /"),
-        ("three layers with other channels", (64, [5, 3, 3], 2, [4, 8, 16]),
-         "multiply by the channels of the last layer only"),
+    for what, args in [
+        ("no pooling (pool 1): a 3x3 convolution trims 2 pixels, 20 -> 18",
+         (20, [3], 1, [5])),
+        ("one layer: 28 -> 24 -> 12, then 12 channels of 12x12", (28, [5], 2, [12])),
+        ("the lesson's CSNN on 28x28 MNIST: 28 -> 24 -> 12 -> 8 -> 4", (28, [5, 5], 2, [12, 64])),
+        ("32x32 images", (32, [5, 5], 2, [12, 64])),
+        ("an odd side is rounded down by the pooling: 28 -> 26 -> 13 -> 11 -> 5",
+         (28, [3, 3], 2, [8, 16])),
+        ("three layers, three kernel sizes, other channels", (64, [5, 3, 3], 2, [4, 8, 16])),
+        ("a 3x3 pooling, two odd leftovers", (30, [3, 4], 3, [6, 10])),
     ]:
         expected = _flat_features_of_layers(*args)
 
         judge = judge_int(expected, "the size", "nn.Linear needs one")
-        cases.append(Case(what, args, judge, hint, FLAT_FEATURES_MISTAKES))
-    return run_cases("check_flat_features", flat_features, cases,
-                      ("image_size", "kernel_sizes", "pool", "channels"))
+        cases.append(Case(what, args, judge, hint))
+    return run_cases("check_flat_features", flat_features,
+                     tell_apart(cases, FLAT_FEATURES_MISTAKES),
+                     ("image_size", "kernel_sizes", "pool", "channels"))
 
 
 class _SpikesOnly(torch.nn.Module):
@@ -141,12 +170,38 @@ RUN_STATEFUL_MISTAKES = [
     named("stack the outputs batch-first, torch.stack(outputs, dim=1)",
             "stack time-first, torch.stack(outputs) (dim=0): [num_steps, batch, ...]",
             lambda net, x, n: _run_steps(net, x, n, dim=1)),
+    named("join the outputs with torch.cat, which puts the steps one after another along the "
+          "batch", "torch.stack(outputs) adds a new first dimension: [num_steps, batch, ...]",
+            lambda net, x, n: torch.cat(list(_run_steps(net, x, n)))),
     named("add up the outputs of all steps instead of stacking them",
             "keep every step: torch.stack(outputs) gives [num_steps, batch, ...]",
             lambda net, x, n: _run_steps(net, x, n).sum(0)),
+    named("return only the last step's output",
+            "keep every step: torch.stack(outputs) gives [num_steps, batch, ...]",
+            lambda net, x, n: _run_steps(net, x, n)[-1]),
+    named("run one step too few", "call net(x) num_steps times",
+            lambda net, x, n: _run_steps(net, x, n - 1)),
+    named("run one step too many", "call net(x) num_steps times",
+            lambda net, x, n: _run_steps(net, x, n + 1)),
 ]
-# A missing reset cannot be recomputed here (the leftover membrane is gone by the time the
-# judge runs); the cases that hold an earlier batch's membrane have that as their hint.
+
+
+def _without_reset(net: torch.nn.Module, x: Tensor, num_steps: int) -> list[Mistake]:
+    """The missing reset, for a net that holds an earlier batch's membrane: run on a copy now,
+    since the leftover membrane is gone once the student's function has run."""
+    what = ("your function did not reset the network: it went on from the membrane the "
+            "earlier batch left behind")
+    fix = "call snnlab.neurons.reset_states(net) once, before the first step"
+    stale = copy.deepcopy(net)
+    try:
+        with torch.no_grad():
+            outputs = torch.stack([stale(x) for _ in range(num_steps)])
+    except Exception as error:  # noqa: BLE001 - a batch of another size: the LIF says so
+        return [Mistake(f"{what} (its membrane has another batch size, so the LIF raised "
+                        f"{type(error).__name__}); {fix}",
+                        lambda got, *args, e=error: isinstance(got, Raised)
+                        and type(got.error) is type(e) and str(got.error) == str(e))]
+    return [Mistake(f"{what}; {fix}", gives(lambda *args: outputs))]
 
 
 def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Tensor]) -> bool:
@@ -157,18 +212,14 @@ def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Te
     then ``net(x)`` once per step, the outputs stacked time-first.
     """
     generator = torch.Generator().manual_seed(5)
+    hint = ("reset_states(net) once, then net(x) once per step, the outputs stacked "
+            "time-first with torch.stack")
     cases = []
-    for what, conv, batch, earlier_batch, num_steps, hint in [
-        ("a fresh network", False, 4, None, 8,
-         "call net(x) once per step and stack the outputs time-first with torch.stack; reset "
-         "once before the loop, not at every step, so the membrane carries over"),
-        ("a network holding the membrane of an earlier batch of the same size", False, 4, 4, 8,
-         "call snnlab.neurons.reset_states(net) before the first step: the leftover membrane "
-         "of the earlier batch changes the spikes without any error"),
-        ("a network holding the membrane of an earlier batch of another size", False, 2, 4, 5,
-         "call snnlab.neurons.reset_states(net) before the first step"),
-        ("a convolutional network holding an earlier batch's membrane", True, 3, 3, 6,
-         "reset first, then one net(x) per step, stacked along a new first dimension"),
+    for what, conv, batch, earlier_batch, num_steps in [
+        ("a fresh network", False, 4, None, 8),
+        ("a network holding the membrane of an earlier batch of the same size", False, 4, 4, 8),
+        ("a network holding the membrane of an earlier batch of another size", False, 2, 4, 5),
+        ("a convolutional network holding an earlier batch's membrane", True, 3, 3, 6),
     ]:
         net = _stateful_net(conv, seed=len(cases))
         shape = (1, 6, 6) if conv else (6,)
@@ -182,9 +233,10 @@ def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Te
                 for _ in range(3):
                     net(torch.rand(earlier_batch, *shape, generator=generator) + 0.5)
 
-        cases.append(Case(what, (net, x, num_steps), _judge_time_first(expected), hint,
-                          RUN_STATEFUL_MISTAKES))
-    return run_cases("check_run_stateful", run_stateful, cases, ("net", "x", "num_steps"))
+        stale = _without_reset(net, x, num_steps) if earlier_batch is not None else []
+        cases.append(Case(what, (net, x, num_steps), _judge_time_first(expected), hint, stale))
+    return run_cases("check_run_stateful", run_stateful,
+                     tell_apart(cases, RUN_STATEFUL_MISTAKES), ("net", "x", "num_steps"))
 
 
 def _judge_time_first(expected: Tensor) -> Callable[[Any], str | None]:
@@ -216,18 +268,36 @@ def _per_image(spikes: Tensor) -> tuple[float, float]:
             (counts == spikes.shape[0]).float().mean().item())
 
 
+def _rate(spikes: Tensor) -> Tensor:
+    """Each neuron's firing rate over all steps and images, [N]."""
+    return spikes.flatten(2).mean(dim=(0, 1))
+
+
 DEAD_AND_SATURATED_MISTAKES = [
     named("judge each image on its own and average (silent or saturated per image)",
             "count each neuron over the steps AND the images (dims 0 and 1): dead means no "
             "spike on any image, saturated a spike at every step of every image",
             _per_image),
+    named("call a neuron dead when it is silent on at least one image",
+            "dead means no spike at any step of ANY image: its total over dims 0 and 1 is 0",
+            lambda s: ((s.flatten(2).sum(0) == 0).any(0).float().mean().item(),
+                       _dead_and_saturated(s)[1])),
     named("call a neuron saturated when it fires T times in total (instead of T * B)",
             "saturated means a spike at every step of every image: a total of T * B",
             lambda s: (_dead_and_saturated(s)[0],
                        (s.flatten(2).sum(dim=(0, 1)) >= s.shape[0]).float().mean().item())),
+    named("call a neuron saturated when it fires at most steps (a rate above 0.9, not 1)",
+            "saturated means a spike at EVERY step of every image: a rate of exactly 1 (total "
+            "T * B)",
+            lambda s: (_dead_and_saturated(s)[0], (_rate(s) > 0.9).float().mean().item())),
+    named("call a neuron dead when it rarely fires (a rate below 1%, not 0)",
+            "dead means NO spike at all: a total of exactly 0",
+            lambda s: ((_rate(s) < 0.01).float().mean().item(), _dead_and_saturated(s)[1])),
     named("count the neurons instead of taking fractions",
             "divide by the number of neurons: .float().mean() of the [N] yes/no tensor",
             lambda s: tuple(float(v * s[0, 0].numel()) for v in _dead_and_saturated(s))),
+    named("give percentages", "return fractions between 0 and 1",
+            lambda s: tuple(100 * v for v in _dead_and_saturated(s))),
     named("return (saturated, dead), the wrong order", "return (dead, saturated)",
             lambda s: _dead_and_saturated(s)[::-1]),
     named("return tensors instead of Python floats",
@@ -251,20 +321,23 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
     one_image[:, 0, 0] = 1         # neuron 0: at every step, but of image 0 only
     one_image[:, :, 1] = 1         # neuron 1: at every step of both images
     one_image[2, 1, 2] = 1         # neuron 2: once; neuron 3 never
+    nearly = torch.zeros(26, 4, 5)  # 104 (step, image) slots per neuron
+    nearly[:, :, 1] = 1            # neuron 1: saturated
+    nearly[:, :, 2] = 1
+    nearly[7, 2, 2] = 0            # neuron 2: all but one slot, a rate of 103/104 > 0.99
+    nearly[11, 3, 3] = 1           # neuron 3: one spike in 104 slots, a rate < 1%
+    nearly[:, 0, 4] = 1            # neuron 4: every step of image 0 only; neuron 0 never fires
     maps = (torch.rand(5, 3, 4, 6, 6, generator=generator) < 0.3).float()
     maps[:, :, 0] = 0              # map 0 is dead everywhere
     maps[:, :, 1, :3] = 1          # half of map 1 is saturated
+    hint = ("per neuron, the total over all steps and images (dims 0 and 1): dead when it is "
+            "0, saturated when it is T * B; return the two fractions of the neurons")
     cases = []
-    for what, spikes, hint in [
-        ("3 neurons: one silent, one always on, one in between", small,
-         "a neuron is dead when its spike total over all steps and all images is 0, and "
-         "saturated when that total is T * B"),
-        ("a neuron busy on one image only is neither dead nor saturated", one_image,
-         "count each neuron over the steps AND the images (dims 0 and 1): saturated means "
-         "T * B spikes, a spike at every step of every image"),
-        ("feature maps [T, B, C, H, W]", maps,
-         "every (channel, row, column) is its own neuron: flatten the dims after the batch "
-         "and take the fraction over all of them"),
+    for what, spikes in [
+        ("3 neurons: one silent, one always on, one in between", small),
+        ("a neuron busy on one image only is neither dead nor saturated", one_image),
+        ("104 slots: a neuron one spike short of saturated, one with a single spike", nearly),
+        ("feature maps [T, B, C, H, W]", maps),
     ]:
         want_dead, want_saturated = _dead_and_saturated(spikes)
 
@@ -281,5 +354,6 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
                     return f"{label} should be {fmt(want)}, but yours is {fmt(float(value))}"
             return None
 
-        cases.append(Case(what, (spikes,), judge, hint, DEAD_AND_SATURATED_MISTAKES))
-    return run_cases("check_dead_and_saturated", dead_and_saturated, cases, ("spikes",))
+        cases.append(Case(what, (spikes,), judge, hint))
+    return run_cases("check_dead_and_saturated", dead_and_saturated,
+                     tell_apart(cases, DEAD_AND_SATURATED_MISTAKES), ("spikes",))

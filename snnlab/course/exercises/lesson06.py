@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, compare_tensor, judge_int, run_cases
-from snnlab.course.exercises.lesson04 import named
+from snnlab.course.exercises.lesson04 import named, tell_apart
 
 
 def _transposed_size_measured(size: int, kernel_size: int, stride: int, padding: int,
@@ -37,6 +37,17 @@ TRANSPOSED_SIZE_MISTAKES = [
     named("take the padding off one side only",
             "padding trims padding pixels from each side: subtract 2 * padding",
             lambda n, k, s, p, op: (n - 1) * s - p + k + op),
+    named("add output_padding twice", "output_padding adds its pixels on one side only: "
+            "+ output_padding, once",
+            lambda n, k, s, p, op: (n - 1) * s - 2 * p + k + 2 * op),
+    named("add the padding instead of subtracting it",
+            "a transposed convolution trims its padding: - 2 * padding",
+            lambda n, k, s, p, op: (n - 1) * s + 2 * p + k + op),
+    named("leave out the padding", "subtract 2 * padding",
+            lambda n, k, s, p, op: (n - 1) * s + k + op),
+    named("add kernel_size - 1 instead of kernel_size",
+            "the last input's patch reaches kernel_size pixels: + kernel_size",
+            lambda n, k, s, p, op: (n - 1) * s - 2 * p + k - 1 + op),
 ]
 
 
@@ -49,27 +60,24 @@ def check_transposed_output_size(
     out = (size - 1) * stride - 2 * padding + kernel_size + output_padding.
     The expected values are measured with ``torch.nn.ConvTranspose2d``.
     """
-    formula = "(size - 1) * stride - 2 * padding + kernel_size + output_padding"
+    hint = "out = (size - 1) * stride - 2 * padding + kernel_size + output_padding"
     cases = []
-    for what, args, hint in [
-        ("the decoder's first layer: 4 -> 8", (4, 3, 2, 1, 1),
-         f"stride 2 spreads the 4 inputs over 2 * (4 - 1) + 1 = 7 positions; the kernel, "
-         f"padding and output_padding then add and remove rows: {formula}"),
-        ("the decoder's last layer: 16 -> 32", (16, 3, 2, 1, 1), formula),
-        ("without output_padding, stride 2 gives an odd size", (4, 3, 2, 1, 0),
-         "output_padding adds its rows at the end: leave it out and 4 -> 7"),
-        ("stride 1 and no padding grows the side by kernel_size - 1", (7, 5, 1, 0, 0),
-         "with stride 1: size + kernel_size - 1 (the mirror of a convolution's size - "
-         "kernel_size + 1)"),
-        ("a 4x4 kernel with stride 2 and padding 1 doubles exactly", (5, 4, 2, 1, 0),
-         "padding removes padding rows on each side: subtract 2 * padding"),
+    for what, args in [
+        ("stride 3, padding 2, a 6x6 kernel: 9 -> 26", (9, 6, 3, 2, 0)),
+        ("the decoder's first layer: 4 -> 8", (4, 3, 2, 1, 1)),
+        ("the decoder's last layer: 16 -> 32", (16, 3, 2, 1, 1)),
+        ("without output_padding, stride 2 gives an odd size", (4, 3, 2, 1, 0)),
+        ("stride 1 and no padding grows the side by kernel_size - 1", (7, 5, 1, 0, 0)),
+        ("a 4x4 kernel with stride 2 and padding 1 doubles exactly", (5, 4, 2, 1, 0)),
+        ("stride 3, output_padding 2, padding 1", (5, 3, 3, 1, 2)),
     ]:
         expected = _transposed_size_measured(*args)
 
         judge = judge_int(expected, "the output side", "a number of pixels")
-        cases.append(Case(what, args, judge, hint, TRANSPOSED_SIZE_MISTAKES))
-    return run_cases("check_transposed_output_size", transposed_output_size, cases,
-                      ("size", "kernel_size", "stride", "padding", "output_padding"))
+        cases.append(Case(what, args, judge, hint))
+    return run_cases("check_transposed_output_size", transposed_output_size,
+                     tell_apart(cases, TRANSPOSED_SIZE_MISTAKES),
+                     ("size", "kernel_size", "stride", "padding", "output_padding"))
 
 
 def _leaky_readout_expected(currents: Tensor, beta: float) -> Tensor:
@@ -89,6 +97,13 @@ def _with_reset(currents: Tensor, beta: float) -> Tensor:
     return membrane
 
 
+def _leak(currents: Tensor, beta: float, gain: float = 1.0, start: Tensor | None = None) -> Tensor:
+    membrane = torch.zeros_like(currents[0]) if start is None else start
+    for current in currents:
+        membrane = beta * membrane + gain * current
+    return membrane
+
+
 LEAKY_READOUT_MISTAKES = [
     named("add up the currents without the leak",
             "let the old membrane decay at every step: U[t] = beta * U[t-1] + I[t]",
@@ -98,9 +113,19 @@ LEAKY_READOUT_MISTAKES = [
     named("weight step t by beta ** t, so the first step counts most",
             "the current of step t decays once per step that follows it: beta ** (T - 1 - t)",
             lambda c, b: sum(b ** t * c[t] for t in range(len(c)))),
-    named("apply the leak after adding the current, U[t] = beta * (U[t-1] + I[t])",
-            "leak first, then add this step's current in full: beta * U[t-1] + I[t]",
+    named("leak once too often (U[t] = beta * (U[t-1] + I[t]), or beta ** (T - t))",
+            "leak first, then add this step's current in full: beta * U[t-1] + I[t]; the last "
+            "current counts with weight 1",
             lambda c, b: b * _leaky_readout_expected(c, b)),
+    named("scale the current by (1 - beta), U[t] = beta * U[t-1] + (1 - beta) * I[t]",
+            "this layer adds the current in full: U[t] = beta * U[t-1] + I[t]",
+            lambda c, b: _leak(c, b, gain=1 - b)),
+    named("start from U = I[0] and then add I[0] again",
+            "start from U = 0 (U[-1] = 0), or from I[0] and loop over the remaining steps",
+            lambda c, b: _leak(c, b, start=c[0].clone())),
+    named("leave out the last step's current",
+            "loop over every step, currents[0] ... currents[T-1]",
+            lambda c, b: _leak(c[:-1], b, start=torch.zeros_like(c[0]))),
     named("spike and reset at the threshold like an ordinary LIF",
             "the output layer never spikes and is never reset; only the leak acts",
             _with_reset),
@@ -121,29 +146,25 @@ def check_leaky_readout(leaky_readout: Callable[[Tensor, float], Tensor]) -> boo
     reset); return the last step's membrane U[T-1], shape ``currents.shape[1:]``.
     """
     generator = torch.Generator().manual_seed(6)
-    update = "U[t] = beta * U[t-1] + I[t], starting from U = 0"
+    hint = "U[t] = beta * U[t-1] + I[t] from U[-1] = 0, no threshold, no reset; return U[T-1]"
     cases = []
-    for what, currents, beta, hint in [
-        ("one step: the membrane is the current", torch.tensor([[0.3, -0.2, 1.5]]), 0.5,
-         "with a single step, U[0] = I[0]"),
-        ("a constant current of 0.2 for 4 steps: 0.2 * (1 + 0.5 + 0.25 + 0.125)",
-         torch.full((4, 1), 0.2), 0.5, f"let the old membrane decay at every step: {update}"),
+    for what, currents, beta in [
+        ("one step: the membrane is the current", torch.tensor([[0.3, -0.2, 1.5]]), 0.8),
+        ("4 steps: 0.2 * 0.7 ** 3 + 0.4 * 0.7 ** 2 + 0.1 * 0.7 + 0.3",
+         torch.tensor([[0.2], [0.4], [0.1], [0.3]]), 0.7),
         ("the last step counts most: I = [1, 0, 0] and I = [0, 0, 1] side by side",
-         torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]), 0.5,
-         "the current of step t is multiplied by beta once per step that follows it, "
-         "beta ** (T - 1 - t); the last step's current counts in full"),
+         torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]), 0.6),
         ("no threshold and no reset: large currents keep adding up",
-         torch.tensor([[3.0], [3.0], [3.0]]), 0.5,
-         "the output layer never spikes and is never reset; only the leak acts"),
+         torch.tensor([[3.0], [3.0], [3.0]]), 0.8),
         ("images: currents [T, B, 1, H, W] = [5, 2, 1, 4, 4], beta 0.9",
-         torch.randn(5, 2, 1, 4, 4, generator=generator), 0.9,
-         "return only the last step's membrane, shape currents.shape[1:]"),
+         torch.randn(5, 2, 1, 4, 4, generator=generator), 0.9),
     ]:
         expected = _leaky_readout_expected(currents, beta)
         cases.append(Case(what, (currents, beta),
                           lambda got, e=expected: compare_tensor(got, e, "the reconstruction"),
-                          hint, LEAKY_READOUT_MISTAKES))
-    return run_cases("check_leaky_readout", leaky_readout, cases, ("currents", "beta"))
+                          hint))
+    return run_cases("check_leaky_readout", leaky_readout,
+                     tell_apart(cases, LEAKY_READOUT_MISTAKES), ("currents", "beta"))
 
 
 def _judge_loss(expected: Tensor) -> Callable[[Any], str | None]:
@@ -178,6 +199,14 @@ MEAN_STEP_LOSS_MISTAKES = [
     named("take the absolute error instead of the squared one",
             "square the difference: (membrane - images) ** 2",
             lambda s, m, x: (m - x).abs().mean()),
+    named("take the square root (an RMSE)", "the loss is the mean squared error, no root",
+            lambda s, m, x: ((m - x) ** 2).mean().sqrt()),
+    named("average the per-step RMSEs (a square root at every step)",
+            "the loss is the mean squared error, no root",
+            lambda s, m, x: ((m - x) ** 2).flatten(1).mean(1).sqrt().mean()),
+    named("return the per-step errors without averaging over the steps",
+            "average them too: a 0-dim tensor, the mean over every dimension",
+            lambda s, m, x: ((m - x) ** 2).flatten(1).mean(1)),
 ]
 
 
@@ -191,26 +220,24 @@ def check_mean_step_loss(mean_step_loss: Callable[[Tensor, Tensor, Tensor], Tens
     """
     generator = torch.Generator().manual_seed(8)
     images = torch.rand(3, 1, 4, 4, generator=generator)
-    latent = torch.zeros(5, 3, 8)  # the latent spikes: not part of this loss
+    latent = (torch.rand(5, 3, 8, generator=generator) < 0.3).float()  # not part of this loss
     perfect_late = torch.stack([torch.zeros_like(images), images])  # right at the last step only
     cancelling = torch.stack([images + 0.5, images - 0.5])  # the errors cancel in the time mean
     noisy = images + 0.3 * torch.randn(5, *images.shape, generator=generator)
+    uneven = images + 0.1 * torch.randn(2, *images.shape, generator=generator)
+    uneven[1] += 0.2
+    hint = "L = the mean over steps, images and pixels of (membrane - images) ** 2"
     cases = []
-    for what, membrane, hint in [
-        ("one step: the plain MSE", images[None] + 0.1,
-         "the squared difference between membrane and images, averaged over every pixel"),
-        ("two steps whose errors (+0.5 and -0.5) cancel in the mean over time", cancelling,
-         "square the error at each step before you average over time: the mean of the "
-         "per-step MSEs, not the MSE of the time-averaged membrane"),
-        ("a reconstruction that is right at the last step only", perfect_late,
-         "every step counts, not just the last one: average the error of all T steps"),
-        ("5 steps of noisy reconstructions", noisy,
-         "average over the steps (divide by T), don't sum them"),
+    for what, membrane in [
+        ("two steps, errors of every size", uneven),
+        ("two steps whose errors (+0.5 and -0.5) cancel in the mean over time", cancelling),
+        ("a reconstruction that is right at the last step only", perfect_late),
+        ("5 steps of noisy reconstructions", noisy),
+        ("one step: the plain MSE", uneven[:1]),
     ]:
         expected = ((membrane - images) ** 2).mean()
         spikes = latent[: membrane.shape[0]]
-        cases.append(Case(what, (spikes, membrane, images), _judge_loss(expected), hint,
-                          MEAN_STEP_LOSS_MISTAKES))
+        cases.append(Case(what, (spikes, membrane, images), _judge_loss(expected), hint))
 
     def keeps_graph(got: Any) -> str | None:
         if not isinstance(got, Tensor) or not got.requires_grad:
@@ -222,5 +249,6 @@ def check_mean_step_loss(mean_step_loss: Callable[[Tensor, Tensor, Tensor], Tens
     cases.append(Case("the loss keeps the graph for backpropagation",
                       (latent, trainable, images), keeps_graph,
                       "use torch operations on the tensors; no .item(), .detach() or numpy"))
-    return run_cases("check_mean_step_loss", mean_step_loss, cases,
-                      ("spikes", "membrane", "images"))
+    return run_cases("check_mean_step_loss", mean_step_loss,
+                     tell_apart(cases, MEAN_STEP_LOSS_MISTAKES),
+                     ("spikes", "membrane", "images"))

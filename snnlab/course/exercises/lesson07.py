@@ -12,29 +12,59 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, gives, run_cases
+from snnlab.course.exercises.lesson04 import tell_apart
+
+
+def _mistake(message: str, wrong: Callable[..., Any]) -> Mistake:
+    """A mistake named when the answer equals ``wrong``'s, float tensors where it has float
+    tensors (a bool answer of the right values is told so by the case). Kept for tell_apart."""
+    same_values = gives(wrong)
+
+    def matches(received: Any, *args: Any) -> bool:
+        return _floats_alike(received, wrong(*args)) and same_values(received, *args)
+
+    mistake = Mistake(message, matches)
+    mistake.wrong = wrong  # type: ignore[attr-defined]
+    return mistake
+
+
+def _floats_alike(received: Any, expected: Any) -> bool:
+    if isinstance(expected, Tensor):
+        return isinstance(received, Tensor) and (received.is_floating_point()
+                                                 == expected.is_floating_point())
+    if isinstance(expected, tuple) and isinstance(received, (tuple, list)):
+        return all(_floats_alike(r, e) for r, e in zip(received, expected, strict=False))
+    return True
 
 
 # ---------------------------------------------------------------- exercise 1: the camera
-def _events(frames: Tensor, threshold: float, log: bool = True) -> Tensor:
-    level = torch.log(frames + 0.1) if log else frames
-    change = level[1:] - level[:-1]
+def _events(frames: Tensor, threshold: float, log: bool = True, offset: float = 0.1,
+            from_first: bool = False) -> Tensor:
+    level = torch.log(frames + offset) if log else frames
+    change = level[1:] - (level[:1] if from_first else level[:-1])
     return torch.stack([change >= threshold, change <= -threshold], dim=1).to(frames.dtype)
 
 
 _CAMERA_MISTAKES = [
-    Mistake("your events come from differences of the intensity, not of its logarithm: take "
-            "torch.log(frames + 0.1) first",
-            gives(lambda frames, threshold: _events(frames, threshold, log=False))),
-    Mistake("your ON and OFF channels are swapped: channel 0 is ON (brighter)",
-            gives(lambda frames, threshold: _events(frames, threshold).flip(1))),
-    Mistake("your OFF channel holds -1: both channels hold 0/1, and OFF is 1 where the change "
-            "is <= -threshold",
-            gives(lambda frames, threshold: _events(frames, threshold)
-                  * torch.tensor([1.0, -1.0]).view(1, 2, 1, 1))),
-    Mistake("yours are the changes of the log intensity themselves: compare them with the "
-            "threshold",
-            gives(lambda frames, threshold: torch.log(frames[1:] + 0.1)
-                  - torch.log(frames[:-1] + 0.1))),
+    _mistake("your events come from differences of the intensity, not of its logarithm: take "
+             "torch.log(frames + 0.1) first",
+             lambda frames, threshold: _events(frames, threshold, log=False)),
+    _mistake("your events come from torch.log(frames), without the + 0.1: a dark pixel's tiny "
+             "changes then look huge; take torch.log(frames + 0.1)",
+             lambda frames, threshold: _events(frames, threshold, offset=0.0)),
+    _mistake("your events compare every frame with the first one; an event compares each "
+             "frame with the one before it: d[t] = L[t+1] - L[t]",
+             lambda frames, threshold: _events(frames, threshold, from_first=True)),
+    _mistake("your ON and OFF channels are swapped: channel 0 is ON (brighter), from "
+             "d[t] = L[t+1] - L[t]",
+             lambda frames, threshold: _events(frames, threshold).flip(1)),
+    _mistake("your OFF channel holds -1: both channels hold 0/1, and OFF is 1 where the change "
+             "is <= -threshold",
+             lambda frames, threshold: _events(frames, threshold)
+             * torch.tensor([1.0, -1.0]).view(1, 2, 1, 1)),
+    _mistake("yours are the changes of the log intensity themselves: compare them with the "
+             "threshold",
+             lambda frames, threshold: torch.log(frames[1:] + 0.1) - torch.log(frames[:-1] + 0.1)),
 ]
 
 
@@ -52,6 +82,8 @@ def check_camera_events(camera_events: Callable[[Tensor, float], Tensor]) -> boo
          torch.tensor([0.0, 1.0, 1.0, 0.3, 0.0]).view(5, 1, 1), 0.5),
         ("a dim pixel doubling its brightness (a small step in intensity, a big one in log)",
          torch.tensor([0.1, 0.25, 0.25, 0.1]).view(4, 1, 1), 0.5),
+        ("a very dark pixel: 0.02 -> 0.04 -> 0.06 is a small change of ln(I + 0.1)",
+         torch.tensor([0.02, 0.04, 0.06, 0.5]).view(4, 1, 1), 0.5),
         ("random frames, 6 steps of 3 x 4 pixels",
          torch.rand(7, 3, 4, generator=generator), 0.4),
     ]:
@@ -63,18 +95,23 @@ def check_camera_events(camera_events: Callable[[Tensor, float], Tensor]) -> boo
                         f"yours has {len(got)}: the first frame is the scene before any event")
             if isinstance(got, Tensor) and got.dim() == 4 and got.shape[0] == 2:
                 return "events should be [T, 2, H, W], time first; yours has the channel first"
+            if (isinstance(got, Tensor) and got.shape == e.shape and not got.is_floating_point()
+                    and not got.is_complex()):
+                return (f"events should be float tensors (0.0 / 1.0), like the frames, but "
+                        f"yours are {got.dtype}; add .float() or .to(frames.dtype)")
             return compare_tensor(got, e, "events")
 
         cases.append(Case(what, (frames, threshold), judge))
-    return run_cases("check_camera_events", camera_events, cases, ("frames", "threshold"),
-                     _CAMERA_MISTAKES)
+    return run_cases("check_camera_events", camera_events, tell_apart(cases, _CAMERA_MISTAKES),
+                     ("frames", "threshold"))
 
 
 # ---------------------------------------------------------------- exercise 2: the recurrent step
 def _step(current: Tensor, spk_prev: Tensor, mem_prev: Tensor, weight: Tensor, beta: float,
           theta: float, mistake: str = "") -> tuple[Tensor, Tensor]:
     """The recurrent LIF step, or one of its usual mistakes."""
-    reset = (mem_prev > theta).to(mem_prev.dtype)
+    reset = ((mem_prev >= theta) if mistake == ">= reset" else (mem_prev > theta)).to(
+        mem_prev.dtype)
     feedback = spk_prev @ (weight if mistake == "transposed" else weight.T)
     if mistake == "no feedback":
         feedback = torch.zeros_like(current)
@@ -91,13 +128,22 @@ def _step(current: Tensor, spk_prev: Tensor, mem_prev: Tensor, weight: Tensor, b
         mem = beta * (1 - reset) * mem_prev + current + feedback
     elif mistake == "no reset":
         mem = beta * mem_prev + current + feedback
+    elif mistake == "reset without theta":
+        mem = beta * mem_prev + current + feedback - reset
+    elif mistake == "reset inside the leak":
+        mem = beta * (mem_prev - reset * theta) + current + feedback
+    elif mistake == "leak on the input":
+        mem = beta * (mem_prev + current + feedback) - reset * theta
     else:
         mem = beta * mem_prev + current + feedback - reset * theta
-    return (mem > theta).to(mem.dtype), mem
+    spk = (mem >= theta) if mistake == ">= spike" else (mem > theta)
+    if mistake == "swapped":
+        return mem, spk.to(mem.dtype)
+    return spk.to(mem.dtype), mem
 
 
 def _step_mistake(key: str, message: str) -> Mistake:
-    return Mistake(message, gives(lambda *args: _step(*args, mistake=key)))
+    return _mistake(message, lambda *args: _step(*args, mistake=key))
 
 
 _STEP_MISTAKES = [
@@ -114,6 +160,18 @@ _STEP_MISTAKES = [
                   "the reset is H(mem_prev - theta) * theta, a step later"),
     _step_mistake("reset to zero", "you reset to zero; this layer resets by subtracting theta"),
     _step_mistake("no reset", "you left out the reset: subtract H(mem_prev - theta) * theta"),
+    _step_mistake("reset without theta", "you subtract H(mem_prev - theta), not "
+                  "H(mem_prev - theta) * theta: the reset removes theta"),
+    _step_mistake("reset inside the leak", "you subtract the reset before the leak, "
+                  "beta * (mem_prev - reset * theta); the reset comes after it: "
+                  "beta * mem_prev + ... - reset * theta"),
+    _step_mistake("leak on the input", "your leak also scales this step's input, "
+                  "beta * (mem_prev + current + feedback); only the old membrane leaks"),
+    _step_mistake(">= spike", "a membrane exactly at theta spiked in yours: H(0) = 0, so "
+                  "spk = (mem > theta), not >="),
+    _step_mistake(">= reset", "a membrane exactly at theta last step was reset in yours: "
+                  "H(0) = 0, so reset = (mem_prev > theta), not >="),
+    _step_mistake("swapped", "you returned (mem, spk); return (spk, mem)"),
 ]
 
 
@@ -129,46 +187,43 @@ def check_recurrent_step(recurrent_step: Callable[..., tuple[Tensor, Tensor]]) -
     generator = torch.Generator().manual_seed(3)
     ring = torch.tensor([[0.0, 0.0, 0.6], [1.2, 0.0, 0.0], [0.0, 0.9, 0.0]])
     cases = []
-    for what, current, spk_prev, mem_prev, weight, beta, theta in [
+    # Every case's state is one a layer can be in: spk_prev = H(mem_prev - theta), so a reset
+    # taken from spk_prev is as right as one taken from mem_prev.
+    random_mem = torch.rand(4, 5, generator=generator) * 1.5
+    for what, current, mem_prev, weight, beta, theta in [
         ("a neuron at rest that gets only input", torch.tensor([[0.4, 1.3, 0.0]]),
-         torch.zeros(1, 3), torch.zeros(1, 3), ring, 0.8, 1.0),
+         torch.zeros(1, 3), ring, 0.8, 1.0),
         ("spikes of the previous step arrive through V (a ring: 0 -> 1 -> 2 -> 0)",
-         torch.tensor([[0.1, 0.1, 0.1]]), torch.tensor([[1.0, 0.0, 1.0]]),
-         torch.tensor([[1.1, 0.3, 1.4]]), ring, 0.5, 1.0),
+         torch.tensor([[0.1, 0.1, 0.1]]), torch.tensor([[1.1, 0.3, 1.4]]), ring, 0.6, 1.0),
         ("a neuron that spiked last step is reset by theta",
-         torch.tensor([[0.3, 0.9, 0.2]]), torch.tensor([[0.0, 1.0, 0.0]]),
-         torch.tensor([[0.2, 1.5, 0.6]]), ring, 0.9, 1.0),
+         torch.tensor([[0.3, 0.9, 0.2]]), torch.tensor([[0.2, 1.5, 0.6]]), ring, 0.9, 1.0),
+        # powers of two: every order of the float operations gives exactly theta
+        ("exactly at theta: neuron 0 reaches U = theta now, neuron 1 was at theta last step; "
+         "H(0) = 0, so neither spikes nor is reset",
+         torch.tensor([[0.625, 0.25, 0.0]]), torch.tensor([[0.5, 1.0, 0.0]]),
+         torch.zeros(3, 3), 0.75, 1.0),
         ("a batch of 4, five neurons, random weights, theta = 0.7",
-         torch.rand(4, 5, generator=generator),
-         (torch.rand(4, 5, generator=generator) > 0.5).float(),
-         torch.rand(4, 5, generator=generator) * 1.5,
-         torch.randn(5, 5, generator=generator), 0.7, 0.7),
+         torch.rand(4, 5, generator=generator), random_mem,
+         torch.randn(5, 5, generator=generator), 0.8, 0.7),
     ]:
+        spk_prev = (mem_prev > theta).float()
         args = (current, spk_prev, mem_prev, weight, beta, theta)
 
         def judge(got: Any, e: tuple[Tensor, Tensor] = _step(*args)) -> str | None:
             if not isinstance(got, (tuple, list)) or len(got) != 2:
                 return f"return the pair (spk, mem), but yours is {fmt(got)}"
+            for value, label in ((got[0], "spk"), (got[1], "mem")):
+                if isinstance(value, Tensor) and not value.is_floating_point():
+                    return (f"{label} should be a float tensor, but yours is {value.dtype}; "
+                            f"add .float()")
             return compare_tensor(got[1], e[1], "mem") or compare_tensor(got[0], e[0], "spk")
 
         cases.append(Case(what, args, judge))
-    return run_cases("check_recurrent_step", recurrent_step, cases,
-                     ("current", "spk_prev", "mem_prev", "V", "beta", "theta"), _STEP_MISTAKES)
+    return run_cases("check_recurrent_step", recurrent_step, tell_apart(cases, _STEP_MISTAKES),
+                     ("current", "spk_prev", "mem_prev", "V", "beta", "theta"))
 
 
 # ---------------------------------------------------------------- exercise 3: what a spike costs
-def _answer_is(snn_acs: Callable[[Tensor, int], float],
-               ann_macs: Callable[[Tensor, int], float]) -> Callable[..., bool]:
-    """A matcher: the pair (snn_acs, ann_macs) equals these two functions of the case."""
-
-    def matches(got: Any, spikes: Tensor, out_features: int) -> bool:
-        return (isinstance(got, (tuple, list)) and len(got) == 2
-                and abs(float(got[0]) - snn_acs(spikes, out_features)) < 1e-6
-                and abs(float(got[1]) - ann_macs(spikes, out_features)) < 1e-6)
-
-    return matches
-
-
 def _acs(spikes: Tensor, out_features: int) -> float:
     """Each spike is added into every output once; summed over steps, averaged over the batch."""
     return float(spikes.sum()) * out_features / spikes.shape[1]
@@ -179,28 +234,39 @@ def _macs(spikes: Tensor, out_features: int) -> float:
     return float(spikes.shape[2] * out_features)
 
 
-def _acs_is(wrong: Callable[[Tensor, int], float]) -> Callable[..., bool]:
-    """A matcher: snn_acs (the first of the pair) is wrong, and equals ``wrong`` of the case."""
-
-    def matches(got: Any, spikes: Tensor, out_features: int) -> bool:
-        return (isinstance(got, (tuple, list)) and len(got) == 2
-                and abs(float(got[0]) - _acs(spikes, out_features)) > 1e-6
-                and abs(float(got[0]) - wrong(spikes, out_features)) < 1e-6)
-
-    return matches
+def _ops_mistake(message: str, snn_acs: Callable[[Tensor, int], Any],
+                 ann_macs: Callable[[Tensor, int], Any] = _macs) -> Mistake:
+    """A mistake named when the answer's pair equals (snn_acs, ann_macs) of the case."""
+    return _mistake(message, lambda spikes, out_features: (snn_acs(spikes, out_features),
+                                                          ann_macs(spikes, out_features)))
 
 
 _OPS_MISTAKES = [
-    Mistake("your snn_acs counts over the whole batch: divide by the batch size",
-            _acs_is(lambda spikes, out_features: float(spikes.sum()) * out_features)),
-    Mistake("your snn_acs counts every input, spiking or not: only spikes cost an AC",
-            _acs_is(lambda spikes, out_features: float(spikes[:, 0].numel() * out_features))),
-    Mistake("your snn_acs multiplies by in_features: each spike reaches out_features outputs",
-            _acs_is(lambda spikes, out_features: float(spikes.sum()) * spikes.shape[2]
-                    / spikes.shape[1])),
-    Mistake("your ann_macs counts once per step: an ANN sees each sample once, not once per step",
-            _answer_is(_acs, lambda spikes, out_features: len(spikes) * _macs(spikes,
-                                                                               out_features))),
+    _ops_mistake("your snn_acs counts over the whole batch: divide by the batch size",
+                 lambda spikes, out_features: float(spikes.sum()) * out_features),
+    _ops_mistake("your snn_acs is rounded down (// or int()): the average over the batch is a "
+                 "fraction when the spikes do not divide evenly; use /",
+                 lambda spikes, out_features: float(int(spikes.sum()) * out_features
+                                                    // spikes.shape[1])),
+    _ops_mistake("your snn_acs counts every input, spiking or not: only spikes cost an AC",
+                 lambda spikes, out_features: float(spikes[:, 0].numel() * out_features)),
+    _ops_mistake("your snn_acs multiplies by in_features: each spike reaches out_features "
+                 "outputs", lambda spikes, out_features: float(spikes.sum()) * spikes.shape[2]
+                 / spikes.shape[1]),
+    _ops_mistake("your snn_acs leaves out out_features: each spike is added into every one of "
+                 "the out_features outputs", lambda spikes, out_features: float(spikes.sum())
+                 / spikes.shape[1]),
+    _ops_mistake("your snn_acs is an average per step: sum over all the steps, then average "
+                 "over the batch only", lambda spikes, out_features: _acs(spikes, out_features)
+                 / spikes.shape[0]),
+    _ops_mistake("your ann_macs counts once per step: an ANN sees each sample once, not once "
+                 "per step", _acs,
+                 lambda spikes, out_features: len(spikes) * _macs(spikes, out_features)),
+    _ops_mistake("your ann_macs counts the whole batch: it is per sample, in_features * "
+                 "out_features", _acs,
+                 lambda spikes, out_features: spikes.shape[1] * _macs(spikes, out_features)),
+    _ops_mistake("you returned (ann_macs, snn_acs): return (snn_acs, ann_macs)",
+                 _macs, _acs),
 ]
 
 
@@ -214,13 +280,18 @@ def check_linear_ops(linear_ops: Callable[[Tensor, int], Any]) -> bool:
     """
     generator = torch.Generator().manual_seed(5)
     cases = []
+    uneven = (torch.rand(6, 4, 10, generator=generator) < 0.2).float()
+    if int(uneven.sum()) * 7 % 4 == 0:  # make (spikes * 7) / 4 a fraction
+        uneven[0, 0, 0] = 1 - uneven[0, 0, 0]
     for what, spikes, out_features in [
         ("one sample, one step, two spikes into 3 outputs",
          torch.tensor([[[1.0, 0.0, 1.0, 0.0]]]), 3),
         ("one sample over three steps", torch.tensor(
             [[[1.0, 0, 0, 0]], [[0.0, 0, 0, 0]], [[1.0, 1, 1, 0]]]), 5),
-        ("a batch of 4 samples, 6 steps, 10 inputs, 7 outputs",
-         (torch.rand(6, 4, 10, generator=generator) < 0.2).float(), 7),
+        ("a batch of 3 with 5 spikes in all: 5 * 2 / 3 ACs per sample, not a whole number",
+         torch.tensor([[[1.0, 0, 1], [0, 0, 0], [1, 0, 0]], [[0, 1, 0], [0, 0, 1], [0, 0, 0]]]),
+         2),
+        ("a batch of 4 samples, 6 steps, 10 inputs, 7 outputs", uneven, 7),
     ]:
         expected = (_acs(spikes, out_features), _macs(spikes, out_features))
 
@@ -235,5 +306,5 @@ def check_linear_ops(linear_ops: Callable[[Tensor, int], Any]) -> bool:
             return None
 
         cases.append(Case(what, (spikes, out_features), judge))
-    return run_cases("check_linear_ops", linear_ops, cases, ("spikes", "out_features"),
-                     _OPS_MISTAKES)
+    return run_cases("check_linear_ops", linear_ops, tell_apart(cases, _OPS_MISTAKES),
+                     ("spikes", "out_features"))
