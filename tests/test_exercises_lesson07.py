@@ -10,13 +10,12 @@ correct answers (the library's own among them).
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
 
 from snnlab import events
-from snnlab.course.exercises import judge, lesson07
+from snnlab.course.exercises import lesson07
 from snnlab.course.exercises.lesson07 import (
     check_camera_events,
     check_linear_ops,
@@ -330,36 +329,3 @@ def test_nan_never_passes(check, nan, capsys):
     out = capsys.readouterr().out
     assert "NaN" in out or "nan" in out
 
-
-@pytest.mark.parametrize("check, correct", CHECKS)
-def test_a_raising_answer_is_reported_by_type_and_message(check, correct, capsys):
-    def broken(*args):
-        raise IndexError("index 7 is out of bounds")
-
-    assert check(broken) is False
-    assert "your function raised IndexError: index 7 is out of bounds" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check, correct", CHECKS)
-def test_a_slow_answer_is_stopped_at_the_time_limit(check, correct, monkeypatch, capsys):
-    monkeypatch.setattr(judge, "TIME_LIMIT_SECONDS", 0.3)
-
-    def slow(*args):
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            pass
-        return correct(*args)
-
-    start = time.monotonic()
-    assert check(slow) is False
-    assert time.monotonic() - start < 3
-    assert "ran longer than the 0.3 s time limit" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check", [c for c, _ in CHECKS])
-def test_stub_reports_not_implemented(check, capsys):
-    def stub(*args):
-        raise NotImplementedError
-
-    assert check(stub) is False
-    assert "not implemented yet" in capsys.readouterr().out
