@@ -295,7 +295,9 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None,
     """Bar chart of each output neuron's total spike count; the most active class stands out.
 
     ``spikes``: ``[T, N]`` output spikes of one sample (``[T, 1, N]`` is fine too).
-    ``labels``: a name for each of the N classes (default 0..N-1). Lesson 04.
+    ``labels``: a name for each of the N classes (default 0..N-1). A class that leads alone is
+    highlighted; when two or more share the highest count, none is (a tie has no winner), and
+    the title says which are tied. Lesson 04.
     """
     s = _time_by_neuron(spikes, "spikes", flatten=False)
     _one_axes(ax)
@@ -303,7 +305,11 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None,
     names = _class_names(labels, counts.size)
     if ax is None:
         _, ax = plt.subplots(figsize=(WIDTH, 3.2), layout="constrained")
-    colors = [HIGHLIGHT if c == counts.max() and c > 0 else BAR for c in counts]
+    leaders = np.flatnonzero(counts == counts.max()) if counts.max() > 0 else []
+    colors = [HIGHLIGHT if len(leaders) == 1 and n == leaders[0] else BAR
+              for n in range(counts.size)]
+    if len(leaders) > 1:
+        ax.set_title("tied: " + ", ".join(names[n] for n in leaders), fontsize="medium")
     bars = ax.bar(np.arange(counts.size), counts, color=colors, width=0.7)
     ax.bar_label(bars, labels=[f"{c:g}" for c in counts], fontsize="small", padding=2)
     ax.set_xticks(np.arange(counts.size), names)

@@ -218,6 +218,18 @@ def test_spike_counts_bars_and_winner():
     assert ax.get_ylabel() == "spike count in 20 steps"
 
 
+def test_spike_counts_a_tie_highlights_no_one_and_says_so():
+    spikes = torch.zeros(20, 4)
+    spikes[:7, 1] = 1
+    spikes[:7, 3] = 1
+    spikes[:2, 0] = 1
+    ax = plot.spike_counts(spikes)
+    colours = [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in ax.patches]
+    assert plot.HIGHLIGHT.lower() not in colours
+    assert ax.get_title() == "tied: 1, 3"
+    assert plot.spike_counts(torch.zeros(5, 3)).get_title() == ""  # silence is no tie
+
+
 def test_spike_counts_rejects_batches_and_wrong_labels():
     with pytest.raises(ValueError, match=r"spikes .* \(20, 8, 10\).*pick one sample"):
         plot.spike_counts(torch.zeros(20, 8, 10))
