@@ -327,6 +327,7 @@ def test_train_cli_help_lists_every_recipe_from_the_table(capsys):
         help_text)
     assert ("0 <= beta <= 1 (1: no leak; 0: nothing kept from one step to the next), for fc, "
             "csnn, sae, order, order_collapsed, ecsnn") in help_text
+    assert "sae takes reconstruction" in help_text  # one recipe: the verb agrees
 
 
 @pytest.mark.parametrize("args, overrides", [

@@ -533,7 +533,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                  for metric in LOSSES}
     parser.add_argument("--loss", choices=sorted({n for m in LOSSES.values() for n in m}),
                         help="the loss (default: the recipe's; " + "; ".join(
-                            f"{', '.join(by_metric[metric])} take {', '.join(LOSSES[metric])}"
+                            f"{', '.join(by_metric[metric])} "
+                            f"{'take' if len(by_metric[metric]) > 1 else 'takes'} "
+                            f"{', '.join(LOSSES[metric])}"
                             for metric in LOSSES) + ")")
     parser.add_argument("--num-hidden", type=int,
                         help=f"hidden LIF neurons, {_for('num_hidden')}")
