@@ -72,7 +72,9 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
     ``spikes``, ``membrane``: ``[num_steps, C]`` output record of one digit (see
     :func:`run_network`); ``image``: the digit's 784 pixels. The prediction is the class with
     the most spikes (a tie goes to the lowest class, like ``argmax``). The label's neuron is
-    drawn in vermillion, the predicted one in blue when it differs, the others in grey.
+    drawn in vermillion, the predicted one in blue when it differs, the others in grey. When
+    several classes share the highest count, every one of them is blue (as in
+    :func:`vote_video`) and the title names the tie and the class ``argmax`` picks.
     """
     spikes = checks.tensor("spikes", spikes, floating=False).detach().cpu().float()
     membrane = checks.finite("membrane", checks.tensor("membrane", membrane)).detach().cpu().float()
@@ -85,6 +87,8 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
     num_steps, num_classes = spikes.shape
     counts = spikes.sum(0)
     prediction = int(counts.argmax())
+    best = float(counts.max())
+    leaders = [c for c in range(num_classes) if best > 0 and float(counts[c]) == best]
 
     fig = new_figure(10.0, 4.4)
     grid = fig.add_gridspec(2, 3, width_ratios=[1.0, 2.9, 2.0], height_ratios=[1.25, 1.0],
@@ -101,7 +105,8 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
     ax_image.set_axis_off()
 
     def colour(c: int, grey: str = "#888888") -> str:
-        return plot.HIGHLIGHT if c == label else plot.BAR if c == prediction else grey
+        return (plot.HIGHLIGHT if c == label else plot.BAR if c == prediction or c in leaders
+                else grey)
 
     t = torch.arange(num_steps).numpy()
     others = [c for c in range(num_classes) if c not in (label, prediction)]
@@ -139,6 +144,9 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
         verdict = "no output spikes: argmax picks class 0"
     else:
         verdict = f"prediction {prediction}"
+        if len(leaders) > 1:
+            verdict = (f"tie: {', '.join(map(str, leaders))} ({best:g} each); "
+                       f"argmax picks {prediction}")
         if label is not None:
             verdict += " ✓" if prediction == label else f" ✗ (label {label})"
     ax_counts.set_title(verdict, fontsize="medium")
@@ -237,7 +245,8 @@ def vote_video(spikes: Tensor, image: Tensor, label: int, fps: float = 5) -> ani
             number.set_text(str(count))
         lead = ("no spikes yet" if not leaders else f"class {leaders[0]} leads" if
                 len(leaders) == 1 else "tie: " + ", ".join(map(str, leaders)))
-        title.set_text(f"time step {t + 1} / {num_steps}: {lead}")
+        # time steps from 0, as the rasters and snnlab.animate count them
+        title.set_text(f"time step {t} (of 0-{num_steps - 1}): {lead}")
         return [*bars, *numbers, title]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)
