@@ -435,7 +435,7 @@ def test_draw_autoencoder_titles_each_step_with_its_error():
     fig = widgets.draw_autoencoder(image, latent, reconstructions)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[1] == "latent spikes\n1 of 24"
-    assert titles[2:] == ["step 1\nMSE 0.250", "step 2\nMSE 0.040", "step 3\nMSE 0.000"]
+    assert titles[2:] == ["step 0\nMSE 0.250", "step 1\nMSE 0.040", "step 2\nMSE 0.000"]
     with pytest.raises(ValueError, match="the same T"):
         widgets.draw_autoencoder(image, latent, reconstructions[:2])
 

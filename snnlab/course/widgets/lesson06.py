@@ -66,7 +66,8 @@ def draw_spike_matrix(spikes: Tensor, ax: Any, ylabel: str = "latent neuron") ->
     """Few steps, many neurons: spikes ``[T, N]`` as a grid of cells, black = spike.
 
     A raster's thin marks get lost when there are only a handful of steps; here each
-    (step, neuron) is one cell. Steps are numbered 1..T. Returns ``ax``.
+    (step, neuron) is one cell. Steps are numbered from 0, as everywhere in the course:
+    0 .. T-1. Returns ``ax``.
     """
     spikes = checks.tensor("spikes", spikes, floating=False).detach().cpu().float()
     if spikes.dim() != 2 or 0 in spikes.shape:
@@ -76,7 +77,7 @@ def draw_spike_matrix(spikes: Tensor, ax: Any, ylabel: str = "latent neuron") ->
     num_steps, num_neurons = spikes.shape
     ax.imshow(spikes.T.numpy(), cmap="Greys", vmin=0, vmax=1, aspect="auto",
               interpolation="nearest", origin="lower")
-    ax.set_xticks(range(num_steps), [str(t + 1) for t in range(num_steps)])
+    ax.set_xticks(range(num_steps), [str(t) for t in range(num_steps)])
     ax.set_xticks([t + 0.5 for t in range(num_steps - 1)], minor=True)
     ax.set_yticks([n + 0.5 for n in range(num_neurons - 1)], minor=True)
     ax.grid(which="minor", color="#DDDDDD", lw=0.5)
@@ -93,7 +94,8 @@ def draw_autoencoder(image: Tensor, latent_spikes: Tensor, reconstructions: Tens
 
     ``image``: the network's input (1024 pixels); ``latent_spikes``: ``[T, latent_dim]``;
     ``reconstructions``: the output membrane ``[T, 32, 32]`` (see :func:`run_autoencoder`).
-    Each reconstruction is titled with its MSE against ``target`` (default: the input), and
+    Each reconstruction is titled with its step (from 0) and its MSE against ``target``
+    (default: the input), and
     drawn on the input's grey scale, [0, 1]: membrane values outside it show as black or white.
     """
     latent_spikes = checks.tensor("latent_spikes", latent_spikes, floating=False)
@@ -135,7 +137,7 @@ def draw_autoencoder(image: Tensor, latent_spikes: Tensor, reconstructions: Tens
         ax.imshow(reconstructions[t].numpy(), cmap="gray", vmin=0, vmax=1,
                   interpolation="nearest")
         error = torch.mean((reconstructions[t] - target) ** 2).item()
-        ax.set_title(f"step {t + 1}\nMSE {error:.3f}", fontsize="medium")
+        ax.set_title(f"step {t}\nMSE {error:.3f}", fontsize="medium")
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize="medium", x=0.01, ha="left")
