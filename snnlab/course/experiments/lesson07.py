@@ -54,12 +54,13 @@ from torch.utils.data import DataLoader
 
 from snnlab import checks, config, data, events, losses, models, synops
 
-__all__ = ["SETTINGS", "TASKS", "ElmanRNN", "first_spike_times", "first_spike_predictions",
-           "build", "loaders", "run", "elman_ops", "summary", "load", "RESULTS_FILE", "main"]
+__all__ = ["SETTINGS", "TASKS", "NAMES", "ElmanRNN", "SummedMLP", "first_spike_times",
+           "first_spike_predictions", "build", "loaders", "one_digit_ceiling", "run", "elman_ops",
+           "summary", "accuracies", "table", "load", "RESULTS_FILE", "main"]
 
 # What every run of the study uses. ``subset``: training recordings (class-balanced),
 # ``test_subset``: test recordings (None: all 10,000).
-SETTINGS: dict = {"epochs": 1, "batch_size": 128, "lr": 2e-3, "subset": 20_000,
+SETTINGS: dict = {"epochs": 1, "batch_size": 32, "lr": 2e-3, "subset": 20_000,
                   "test_subset": 5_000, "num_hidden": 256, "beta": 0.9, "seeds": [0, 1, 2]}
 
 # task -> (conditions, number of outputs, time steps of a recording)
@@ -317,6 +318,34 @@ def summary(runs: list[dict], key: str = "accuracy") -> dict[str, float]:
             "min": min(values), "max": max(values), "n": len(values)}
 
 
+NAMES = {"recurrent": "recurrent SNN", "no_recurrence": "same SNN, V = 0 (trained)",
+         "first_spike": "V = 0, first-spike readout", "collapsed": "same SNN, time-collapsed",
+         "elman": "Elman RNN (tanh, ANN)", "ecsnn": "event CSNN", "summed_mlp":
+         "ReLU net on summed events"}
+
+
+def accuracies(stored: dict, task: str) -> dict[str, dict[str, float]]:
+    """``{condition: summary(runs)}`` of one task of a study (``run`` / ``load``). Lesson 07."""
+    results = stored["results"][task] if "results" in stored else stored
+    return {condition: summary(runs) for condition, runs in results.items()}
+
+
+def table(stored: dict, task: str) -> str:
+    """One task's accuracies as a plain-text table: mean, standard deviation, min-max, and
+    the per-seed values. Lesson 07."""
+    results = stored["results"][task] if "results" in stored else stored
+    rows = [("network", "mean", "std", "min - max", "per seed")]
+    for condition, runs in results.items():
+        s = summary(runs)
+        rows.append((NAMES.get(condition, condition), f"{s['mean']:.1%}", f"{s['std']:.1%}",
+                     f"{s['min']:.1%} - {s['max']:.1%}",
+                     "  ".join(f"{run['accuracy']:.1%}" for run in runs)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w)
+                               in enumerate(zip(row, widths, strict=True))).rstrip()
+                     for row in rows)
+
+
 def load(path: str | os.PathLike | None = None) -> dict:
     """The stored study (``RESULTS_FILE``): ``{"settings", "results": {task: {condition: runs}},
     "one_digit_ceiling", ...}``, checked: every task and condition present, each with one run
@@ -333,35 +362,53 @@ def load(path: str | os.PathLike | None = None) -> dict:
     return stored
 
 
+def run_all(settings: dict | None = None, stored: dict | None = None,
+            done: Callable[[str, str, int, dict], None] | None = None,
+            root: str | os.PathLike | None = None) -> dict:
+    """The whole study: every condition of every task, every seed; the layout ``load`` reads.
+
+    ``stored``: a study already (partly) done with the same settings; only its missing runs
+    are made. ``settings`` overrides ``SETTINGS`` (quick: ``{"subset": 200, "test_subset":
+    100}``). Lesson 07.
+    """
+    settings = {**SETTINGS, **(settings or {})}
+    if stored is None or stored.get("settings") != settings:
+        stored = {"settings": settings, "results": {}}
+    _, test = loaders("larger", settings["batch_size"], settings["subset"],
+                      settings["test_subset"], 0, root)
+    stored["one_digit_ceiling"] = one_digit_ceiling(test)
+    for task in ("order", "larger", "digit"):
+        for condition in TASKS[task][0]:
+            runs = stored["results"].setdefault(task, {}).setdefault(condition, [])
+            have = {r["seed"] for r in runs}
+            new = run(task, [condition], [s for s in settings["seeds"] if s not in have],
+                      settings, root, done)
+            by_seed = {r["seed"]: r for r in runs + new.get(condition, [])}  # ``done`` may
+            runs[:] = [by_seed[seed] for seed in sorted(by_seed)]  # have stored them already
+    return stored
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the whole study and write ``RESULTS_FILE`` (after every run, so nothing is lost)."""
     torch.set_num_threads(1)
     out = Path(argv[0]) if argv else RESULTS_FILE
-    stored = json.loads(out.read_text()) if out.exists() else {}
-    if stored.get("settings") != SETTINGS:  # other settings: start again
-        stored = {"settings": SETTINGS, "results": {}}
-    stored["made_by"] = "python -m snnlab.course.experiments.lesson07 (torch threads: 1)"
+    stored = json.loads(out.read_text()) if out.exists() else None
 
     def save(task: str, condition: str, seed: int, result: dict) -> None:
-        runs = stored["results"].setdefault(task, {}).setdefault(condition, [])
-        runs[:] = [r for r in runs if r["seed"] != seed] + [result]
-        runs.sort(key=lambda r: r["seed"])
-        stored["date"] = datetime.date.today().isoformat()
-        stored["cpu_minutes"] = round(sum(r["cpu_seconds"] for t in stored["results"].values()
-                                          for rs in t.values() for r in rs) / 60, 1)
-        out.write_text(json.dumps(stored, indent=1) + "\n")
+        runs = study["results"].setdefault(task, {}).setdefault(condition, [])
+        runs[:] = sorted([r for r in runs if r["seed"] != seed] + [result],
+                         key=lambda r: r["seed"])
+        study["date"] = datetime.date.today().isoformat()
+        study["made_by"] = "python -m snnlab.course.experiments.lesson07 (torch threads: 1)"
+        study["cpu_minutes"] = round(sum(r["cpu_seconds"] for t in study["results"].values()
+                                         for rs in t.values() for r in rs) / 60, 1)
+        out.write_text(json.dumps(study, indent=1) + "\n")
         print(f"{task:7s} {condition:14s} seed {seed}: accuracy {result['accuracy']:.2%} "
               f"({result['cpu_seconds']:.0f} CPU s)", flush=True)
 
-    _, test = loaders("larger", 128, SETTINGS["subset"], SETTINGS["test_subset"], 0)
-    stored["one_digit_ceiling"] = one_digit_ceiling(test)
-    for task in ("order", "larger", "digit"):
-        missing = [c for c in TASKS[task][0]
-                   if len(stored["results"].get(task, {}).get(c, [])) < len(SETTINGS["seeds"])]
-        for condition in missing:
-            have = {r["seed"] for r in stored["results"].get(task, {}).get(condition, [])}
-            run(task, [condition], [s for s in SETTINGS["seeds"] if s not in have],
-                done=save)
+    study = stored if stored is not None and stored.get("settings") == SETTINGS else {
+        "settings": SETTINGS, "results": {}}
+    run_all(stored=study, done=save)
     return 0
 
 
