@@ -223,23 +223,58 @@ def one_digit_ceiling(loader: Iterable) -> float:
 
 
 # ---------------------------------------------------------------- running
+# The recordings of one seed, made once and kept (as 0/1 bytes) while every condition of the
+# order and larger tasks trains on them: they are the same recordings, with other labels.
+_CACHE: dict[tuple, tuple[list, list]] = {}
+
+
+def _batches(task: str, seed: int, settings: dict, root: str | os.PathLike | None
+             ) -> tuple[list[tuple[Tensor, Tensor]], list[tuple[Tensor, Tensor]]]:
+    """The training batches (in the loader's seeded order) and test batches of ``task``."""
+    kind = "digit" if task == "digit" else "order"
+    key = (kind, seed, settings["batch_size"], settings["subset"], settings["test_subset"],
+           str(root))
+    if key not in _CACHE:
+        _CACHE.clear()  # one seed at a time
+        made = []
+        for loader in loaders("larger" if kind == "order" else "digit", settings["batch_size"],
+                              settings["subset"], settings["test_subset"], seed, root):
+            if kind == "order":  # keep both labels: the first digit, and "second is larger"
+                dataset = loader.dataset
+                batches = []
+                for indices in loader.batch_sampler:
+                    items = [dataset[i] for i in indices]
+                    x, first = dataset.collate(items)
+                    index = torch.tensor([i for i, _ in items])
+                    larger = (dataset.labels[dataset.partner[index]] > first).long()
+                    batches.append((x.to(torch.uint8), {"order": first, "larger": larger}))
+            else:
+                batches = [(x.to(torch.uint8), {"digit": y}) for x, y in loader]
+            made.append(batches)
+        _CACHE[key] = (made[0], made[1])
+    train, test = _CACHE[key]
+    return ([(x, y[task]) for x, y in train], [(x, y[task]) for x, y in test])
+
+
 def _train_and_test(task: str, condition: str, seed: int, settings: dict,
                     root: str | os.PathLike | None) -> dict:
-    """One run: train ``condition`` on ``task`` with ``seed``; its test accuracy and costs."""
+    """One run: train ``condition`` on ``task`` with ``seed``; its test accuracy and costs.
+
+    CPU seconds count the training and testing, not the making of the recordings (shared by
+    all conditions of a seed)."""
+    train_batches, test_batches = _batches(task, seed, settings, root)
     config.seed_everything(seed)
     model = build(condition, TASKS[task][1], settings["num_hidden"], settings["beta"])
-    train_loader, test_loader = loaders(task, settings["batch_size"], settings["subset"],
-                                        settings["test_subset"], seed, root)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=settings["lr"])
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=settings["lr"], total_steps=settings["epochs"] * len(train_loader),
+        optimizer, max_lr=settings["lr"], total_steps=settings["epochs"] * len(train_batches),
         pct_start=0.3)
     start = time.process_time()
     model.train()
     for _ in range(settings["epochs"]):
-        for x, y in train_loader:
-            loss, _ = _loss_and_predictions(condition, model, x, y)
+        for x, y in train_batches:
+            loss, _ = _loss_and_predictions(condition, model, x.float(), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -249,7 +284,8 @@ def _train_and_test(task: str, condition: str, seed: int, settings: dict,
     right = total = 0
     ops = None
     with torch.no_grad():
-        for x, y in test_loader:
+        for x, y in test_batches:
+            x = x.float()
             _, predicted = _loss_and_predictions(condition, model, x, y)
             right += int((predicted == y).sum())
             total += len(y)
@@ -299,11 +335,11 @@ def run(task: str, conditions: Iterable[str] | None = None, seeds: Iterable[int]
     for condition in conditions:
         checks.choice("condition", condition, TASKS[task][0])
     settings = {**SETTINGS, **(settings or {})}
-    results: dict[str, list[dict]] = {}
-    for condition in conditions:
-        for seed in seeds:
+    results: dict[str, list[dict]] = {condition: [] for condition in conditions}
+    for seed in seeds:  # seed by seed: each seed's recordings are made once for all conditions
+        for condition in conditions:
             result = {"seed": seed, **_train_and_test(task, condition, seed, settings, root)}
-            results.setdefault(condition, []).append(result)
+            results[condition].append(result)
             if done is not None:
                 done(task, condition, seed, result)
     return results
@@ -377,14 +413,15 @@ def run_all(settings: dict | None = None, stored: dict | None = None,
     _, test = loaders("larger", settings["batch_size"], settings["subset"],
                       settings["test_subset"], 0, root)
     stored["one_digit_ceiling"] = one_digit_ceiling(test)
-    for task in ("order", "larger", "digit"):
-        for condition in TASKS[task][0]:
-            runs = stored["results"].setdefault(task, {}).setdefault(condition, [])
-            have = {r["seed"] for r in runs}
-            new = run(task, [condition], [s for s in settings["seeds"] if s not in have],
-                      settings, root, done)
-            by_seed = {r["seed"]: r for r in runs + new.get(condition, [])}  # ``done`` may
-            runs[:] = [by_seed[seed] for seed in sorted(by_seed)]  # have stored them already
+    for seed in settings["seeds"]:
+        for task in ("order", "larger", "digit"):
+            for condition in TASKS[task][0]:
+                runs = stored["results"].setdefault(task, {}).setdefault(condition, [])
+                if any(r["seed"] == seed for r in runs):
+                    continue
+                new = run(task, [condition], [seed], settings, root, done)[condition]
+                by_seed = {r["seed"]: r for r in runs + new}  # ``done`` may have stored it
+                runs[:] = [by_seed[s] for s in sorted(by_seed)]
     return stored
 
 
