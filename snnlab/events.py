@@ -4,11 +4,17 @@ An event camera (a dynamic vision sensor, DVS) sends no frames. Each pixel watch
 logarithm of the light falling on it and reports an event the moment that value has changed
 by more than a contrast threshold: an ON event when it got brighter, an OFF event when it got
 darker. A still scene sends nothing at all. This is lesson 01's delta code, one per pixel,
-applied to the log intensity. With the intensity I[t] of a pixel at step t:
+applied to the log intensity. The camera has its own symbols, so that they never meet the
+neurons' (I the input current, theta the firing threshold): with P[k] a pixel's value in
+frame k (the light on it, in [0, 1]; frame 0 is the scene before any event) and steps t
+counted from 0:
 
-    L[t]   = ln(I[t] + eps)                     log intensity (eps: a dark pixel's floor)
-    ON[t]  = 1 if L[t] - L[t-1] >=  theta       (else 0)
-    OFF[t] = 1 if L[t] - L[t-1] <= -theta       (else 0)
+    ℓ[k]   = ln(P[k] + eps)                     log intensity "ell" (eps: a dark pixel's floor)
+    d[t]   = ℓ[t+1] - ℓ[t]                      the change during step t
+    ON[t]  = 1 if d[t] >=  κ                    (else 0)      κ ("kappa"): contrast threshold
+    OFF[t] = 1 if d[t] <= -κ                    (else 0)
+
+In code the contrast threshold is the argument ``threshold``.
 
 A real sensor compares against the level at its last event, not the last step, and may fire
 several events during one step; this model fires at most one event per pixel, polarity and
@@ -38,7 +44,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from snnlab import checks, data, encoding
 
-__all__ = ["CANVAS", "log_intensity", "camera_events", "saccade_path", "move",
+__all__ = ["CANVAS", "log_intensity", "camera_events", "saccade_path", "saccade_angles", "move",
            "saccade_events", "order_events", "EventDigits", "saccade_loaders", "order_loaders"]
 
 CANVAS = 34  # N-MNIST's sensor crop: 34 x 34 pixels, a 28 x 28 digit with room to move
@@ -47,11 +53,11 @@ MAX_SPEED = 3.0  # pixels per step; faster, and the triangle pushes the digit of
 
 # ---------------------------------------------------------------- the camera
 def log_intensity(frames: Tensor, eps: float = 0.1) -> Tensor:
-    """L = ln(I + eps), per pixel: what each pixel of an event camera responds to. Lesson 07.
+    """ℓ = ln(P + eps), per pixel value P: what each pixel of an event camera responds to.
 
     The logarithm makes the camera see *relative* changes (contrast): a pixel going from 0.1
-    to 0.2 changes ln(I) as much as one going from 0.5 to 1.0 (with eps, nearly so for pixels
-    well above eps). ``eps`` keeps a black pixel finite.
+    to 0.2 changes ℓ as much as one going from 0.5 to 1.0 (with eps, nearly so for pixels
+    well above eps). ``eps`` keeps a black pixel finite. Same shape as ``frames``. Lesson 07.
     """
     checks.unit_range("frames", checks.tensor("frames", frames))
     eps = checks.positive_number("eps", eps)
@@ -62,18 +68,18 @@ def camera_events(frames: Tensor, threshold: float = 0.5, eps: float = 0.1) -> T
     """ON/OFF events of the frames ``[T + 1, ..., H, W]``: ``[T, ..., 2, H, W]``. Lesson 07.
 
     The first frame is the scene the camera has been looking at (it sends no events for it);
-    each later frame t gives the events of step t - 1, from the change of the log intensity
-    (module docstring)::
+    step t (from 0) compares frame t + 1 with frame t, through the change of the log
+    intensity ℓ = ln(P + eps) (module docstring)::
 
-        d[t]   = L[t] - L[t-1]
-        ON[t]  = d[t] >= theta,      OFF[t] = d[t] <= -theta
+        d[t]   = ℓ[t+1] - ℓ[t]
+        ON[t]  = d[t] >= κ,      OFF[t] = d[t] <= -κ          (κ = ``threshold``)
 
     computed by ``encoding.delta`` with ``off_spike=True``, whose -1 spikes become the OFF
     channel. Returns 0/1 floats, ON in channel 0 and OFF in channel 1 of dimension -3.
 
     Args:
         frames: intensities in [0, 1], time first, at least 2 frames.
-        threshold: theta, the contrast threshold on the change of ln(I + eps), > 0.
+        threshold: κ, the contrast threshold on the change of ℓ = ln(P + eps), > 0.
         eps: the floor added before the logarithm, > 0.
     """
     checks.unit_range("frames", checks.tensor("frames", frames))
@@ -135,10 +141,10 @@ def move(images: Tensor, positions: Tensor, canvas: int = CANVAS) -> Tensor:
     padded = F.pad(images, (left, canvas - width - left, top, canvas - height - top))
     steps, batch = positions.shape[:2]
     # grid_sample reads output pixel p from input p - shift; coordinates span [-1, 1].
-    theta = torch.zeros(steps * batch, 2, 3, dtype=images.dtype, device=images.device)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1
-    theta[:, :, 2] = -positions.reshape(-1, 2).to(images) * (2 / canvas)
-    grid = F.affine_grid(theta, [steps * batch, 1, canvas, canvas], align_corners=False)
+    affine = torch.zeros(steps * batch, 2, 3, dtype=images.dtype, device=images.device)
+    affine[:, 0, 0] = affine[:, 1, 1] = 1
+    affine[:, :, 2] = -positions.reshape(-1, 2).to(images) * (2 / canvas)
+    grid = F.affine_grid(affine, [steps * batch, 1, canvas, canvas], align_corners=False)
     source = padded.repeat(steps, 1, 1, 1)
     frames = F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros",
                            align_corners=False)
@@ -149,6 +155,13 @@ def _angles(num: int, generator: torch.Generator | None) -> Tensor:
     return torch.rand(num, generator=generator) * (2 * math.pi)
 
 
+def saccade_angles(num: int, seed: int = 0) -> Tensor:
+    """The random angles ``[num]`` (radians) that ``saccade_events(images, seed=seed)`` gives
+    ``num`` digits' triangles: pass them as ``angle=`` to record, or ``saccade_path`` to draw,
+    the same motion. Lesson 07."""
+    return _angles(checks.positive_int("num", num), torch.Generator().manual_seed(seed))
+
+
 def saccade_events(images: Tensor, num_steps: int = 12, speed: float = 1.0,
                    threshold: float = 0.5, angle: Tensor | float | None = None,
                    seed: int = 0, canvas: int = CANVAS) -> Tensor:
@@ -157,7 +170,9 @@ def saccade_events(images: Tensor, num_steps: int = 12, speed: float = 1.0,
     Each digit starts still at the first corner of its triangle (``saccade_path``), which the
     camera has already seen, then goes once round it in ``num_steps`` steps; ``camera_events``
     turns the ``num_steps + 1`` frames into events. ``angle`` (radians, a number or ``[B]``)
-    turns the triangles; by default each digit gets a random angle drawn with ``seed``.
+    turns the triangles; by default each digit gets a random angle drawn with ``seed``
+    (``saccade_angles(B, seed)``: the angles to draw each digit's path with). ``threshold``
+    is the contrast threshold κ.
     """
     batch = len(checks.tensor("images", images))
     if angle is None:

@@ -46,14 +46,55 @@ def test_event_rgb_colours_on_off_and_both():
 
 def test_event_video_and_counts():
     recording = events.saccade_events(_digits()[:1], num_steps=5, angle=0.0)[:, 0]
-    video = widgets.event_video(recording, fps=4, scale=3)
+    video = widgets.event_video(recording, fps=4, title="a 1")
     frames = list(video.frames())
-    assert len(frames) == 5 and frames[0].shape == (102, 102, 3)
+    assert len(frames) == 5 and frames[0].shape == (400, 360, 3)
+    assert not np.array_equal(frames[0], frames[1])  # the events and the step counter move
     counts = widgets.event_counts(recording)
     assert counts["events"] == int(recording.sum()) == counts["ON"] + counts["OFF"]
     assert counts["pixel values"] == 5 * 34 * 34
     with pytest.raises(ValueError, match="events"):
         widgets.event_video(recording.unsqueeze(1))
+    with pytest.raises(TypeError, match="title"):
+        widgets.event_video(recording, title=3)
+
+
+def test_event_video_counts_steps_from_zero_and_has_a_legend():
+    recording = events.saccade_events(_digits()[:1], num_steps=5, angle=0.0)[:, 0]
+    video = widgets.event_video(recording, title="test digit #0 (a 1)")
+    texts = [t.get_text() for t in video.fig.texts]
+    video.draw(0)
+    assert "test digit #0 (a 1)\ntime step 0 (of 0-4)" in [t.get_text() for t in video.fig.texts]
+    video.draw(4)
+    assert "test digit #0 (a 1)\ntime step 4 (of 0-4)" in [t.get_text() for t in video.fig.texts]
+    legend = [t.get_text() for t in video.fig.legends[0].get_texts()]
+    assert legend == ["ON (brighter)", "OFF (darker)"] and texts
+
+
+def test_explorer_records_what_a_batch_recording_gives():
+    # The explorer and the lesson's batch recording (same digits, angles and settings) agree.
+    images = _digits()
+    images[1] = images[1].transpose(-1, -2).clone()  # two different digits
+    angles = events.saccade_angles(2, seed=0)
+    batch = events.saccade_events(images, num_steps=6, speed=1.0, threshold=0.5, angle=angles)
+    assert torch.equal(batch, events.saccade_events(images, num_steps=6, seed=0))
+    for k in range(2):
+        alone = widgets.lesson07.saccade_recording(images[k], float(angles[k]), 6, 1.0, 0.5)
+        assert torch.equal(alone, batch[:, k])
+
+
+def test_event_explorer_shows_each_digits_own_angle(shown):
+    images = _digits()
+    angles = torch.tensor([0.0, 2.0])
+    panel = widgets.event_explorer(images, labels=[1, 7], num_steps=6, angles=angles)
+    for k in range(2):
+        expected = events.saccade_events(images, num_steps=6, angle=angles)[:, k]
+        assert torch.equal(panel.record(k, 0.5, 1.0), expected)
+    # default angles: those saccade_events(images, seed=0) uses
+    panel = widgets.event_explorer(images, num_steps=6)
+    assert torch.equal(panel.record(1, 0.5, 1.0), events.saccade_events(images, num_steps=6)[:, 1])
+    with pytest.raises(ValueError, match="one angle per image"):
+        widgets.event_explorer(images, num_steps=6, angles=torch.zeros(3))
 
 
 def test_event_explorer_redraws_figure_and_video(shown):
@@ -63,7 +104,7 @@ def test_event_explorer_redraws_figure_and_video(shown):
     figure, video = panel.out.outputs
     first = base64.b64decode(figure["data"]["image/png"])
     assert first.startswith(PNG_MAGIC)
-    assert "ArrayVideo: 6 frames" in video["data"]["text/plain"] and video["data"]["text/html"]
+    assert "FigureVideo: 6 frames" in video["data"]["text/plain"] and video["data"]["text/html"]
     (speed,) = [c for c in panel.children if getattr(c, "description", "").startswith("speed")]
     speed.value = 0.0  # a still digit: no events, a different picture
     figure, _ = panel.out.outputs

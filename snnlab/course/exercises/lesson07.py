@@ -53,10 +53,10 @@ _CAMERA_MISTAKES = [
              "changes then look huge; take torch.log(frames + 0.1)",
              lambda frames, threshold: _events(frames, threshold, offset=0.0)),
     _mistake("your events compare every frame with the first one; an event compares each "
-             "frame with the one before it: d[t] = L[t+1] - L[t]",
+             "frame with the one before it: d[t] = ℓ[t+1] - ℓ[t]",
              lambda frames, threshold: _events(frames, threshold, from_first=True)),
     _mistake("your ON and OFF channels are swapped: channel 0 is ON (brighter), from "
-             "d[t] = L[t+1] - L[t]",
+             "d[t] = ℓ[t+1] - ℓ[t]",
              lambda frames, threshold: _events(frames, threshold).flip(1)),
     _mistake("your OFF channel holds -1: both channels hold 0/1, and OFF is 1 where the change "
              "is <= -threshold",
@@ -71,9 +71,10 @@ _CAMERA_MISTAKES = [
 def check_camera_events(camera_events: Callable[[Tensor, float], Tensor]) -> bool:
     """Check ``camera_events(frames, threshold) -> events``.
 
-    frames ``[T + 1, H, W]`` in [0, 1]; events ``[T, 2, H, W]`` of 0/1: with
-    L = ln(frames + 0.1) and d[t] = L[t+1] - L[t], channel 0 (ON) is d >= threshold and
-    channel 1 (OFF) is d <= -threshold.
+    frames ``[T + 1, H, W]`` of pixel values P in [0, 1]; events ``[T, 2, H, W]`` of 0/1:
+    with the log intensity ℓ = ln(P + 0.1) and d[t] = ℓ[t+1] - ℓ[t], channel 0 (ON) is
+    d >= κ and channel 1 (OFF) is d <= -κ, κ = ``threshold`` (the camera's contrast
+    threshold, not a neuron's θ).
     """
     generator = torch.Generator().manual_seed(7)
     cases = []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from snnlab import animate, checks
@@ -31,20 +35,38 @@ def event_rgb(events: Tensor) -> np.ndarray:
     return rgb
 
 
-def event_video(events: Tensor, fps: float = 4, scale: int = 8) -> animate.Video:
+def event_video(events: Tensor, fps: float = 4, title: str = "") -> animate.Video:
     """The events of one recording, ``[T, 2, H, W]``, as a video: one frame per step.
 
-    Each pixel becomes a ``scale x scale`` square: orange for ON, blue for OFF. Lesson 07.
+    Each frame shows the step's events (orange ON, blue OFF, white both, black none), a legend
+    of those colours, and the title: ``title`` (e.g. the digit's label) above "time step t
+    (of 0-T-1)", counted from 0 as in the rasters. Lesson 07.
     """
     if not isinstance(events, Tensor) or events.dim() != 4 or events.shape[1] != 2:
         raise ValueError("events must be one recording [T, 2, H, W] (pick a sample first, "
                          f"e.g. events[:, 0]), got {tuple(getattr(events, 'shape', ()))}")
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive int, got {scale!r}")
-    rgb = event_rgb(events).repeat(scale, axis=1).repeat(scale, axis=2)
-    _, height, width, _ = rgb.shape  # H.264 needs even sides
-    rgb = np.pad(rgb, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)))
-    return animate.ArrayVideo(np.ascontiguousarray(rgb), checks.positive_number("fps", fps))
+    fps = checks.positive_number("fps", fps)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
+    rgb = event_rgb(events)  # [T, H, W, 3]
+    num_steps = len(rgb)
+    fig = Figure(figsize=(3.6, 4.0), dpi=animate.DPI)  # 360 x 400 pixels: even sides
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.04, 0.13, 0.92, 0.7))
+    image = ax.imshow(rgb[0], interpolation="nearest")
+    ax.set_axis_off()
+    fig.legend(handles=[Patch(color=np.array(colour) / 255, label=name) for colour, name in (
+        (ON_COLOUR, "ON (brighter)"), (OFF_COLOUR, "OFF (darker)"))],
+        loc="lower center", ncols=2, fontsize="small", frameon=False)
+    prefix = f"{title}\n" if title else ""
+    label = fig.text(0.5, 0.985, " ", ha="center", va="top", fontsize="medium")
+
+    def draw(t: int) -> list:
+        image.set_data(rgb[t])
+        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1})")
+        return [image, label]
+
+    return animate.FigureVideo(fig, draw, num_steps, fps)
 
 
 def event_counts(events: Tensor) -> dict[str, int]:
@@ -56,12 +78,14 @@ def event_counts(events: Tensor) -> dict[str, int]:
 
 
 def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
-                max_frames: int = 12) -> Figure:
+                max_frames: int = 12, path: Tensor | None = None) -> Figure:
     """One recording ``[T, 2, H, W]``: the digit, an ON/OFF raster, counts, and its frames.
 
-    Top: the still digit (if given); the raster (each event a dot at its step and pixel
-    index, ON orange, OFF blue); ON and OFF events per step. Bottom: the first
-    ``max_frames`` steps as pictures, a film strip of the video. Lesson 07.
+    Top: the still digit (if given), with the saccade ``path`` ``[T + 1, 2]`` (x, y shifts in
+    pixels, ``events.saccade_path``) drawn from its centre if given; the raster (each event a
+    tick at its step and pixel index, ON orange, OFF blue); ON and OFF events per step.
+    Bottom: the first ``max_frames`` steps as pictures, a film strip of the video. Steps are
+    counted from 0, with integer ticks. Lesson 07.
     """
     events = events.detach().cpu()
     num_steps, _, height, width = events.shape
@@ -77,6 +101,12 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
         ax_image.imshow(image.detach().cpu().reshape(image.shape[-2:]).numpy(), cmap="gray",
                         vmin=0, vmax=1, interpolation="nearest")
         ax_image.set_title("the digit (28 x 28)", fontsize="medium")
+        if path is not None:
+            xy = path.detach().cpu().numpy() + (image.shape[-1] - 1) / 2  # shifts from centre
+            ax_image.plot(xy[:, 0], xy[:, 1], "-", color=np.array(ON_COLOUR) / 255,
+                          linewidth=1.5)
+            ax_image.plot(*xy[0], "o", color=np.array(ON_COLOUR) / 255, markersize=4)
+            ax_image.set_title("the digit and its saccade\n(start: dot)", fontsize="medium")
     ax_image.set_axis_off()
 
     steps = np.arange(num_steps, dtype=np.float32)
@@ -88,6 +118,7 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
     ax_raster.set_xlim(-0.7, num_steps - 0.3)
     ax_raster.set_ylim(height * width, 0)
     ax_raster.set_xlabel("time step t")
+    ax_raster.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_raster.set_ylabel(f"pixel (row-major, {height} x {width})")
     ax_raster.legend(loc="upper right", fontsize="small", markerscale=4, handletextpad=0.2)
     ax_raster.set_title(f"{counts['ON']} ON + {counts['OFF']} OFF = {counts['events']} events",
@@ -99,6 +130,7 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
     ax_counts.bar(steps + 0.2, per_step[:, 1], width=0.4, color=np.array(OFF_COLOUR) / 255,
                   label="OFF")
     ax_counts.set_xlabel("time step t")
+    ax_counts.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_counts.set_ylabel("events per step")
     ax_counts.spines[["top", "right"]].set_visible(False)
     ax_counts.set_title(f"a frame camera: {counts['pixel values']:,} values\n"
@@ -116,35 +148,66 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
     return fig
 
 
-def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12) -> widgets.interactive:
-    """Pick a digit, set the camera's threshold and the speed of the motion; see the events.
+def saccade_recording(image: Tensor, angle: float, num_steps: int = 12, speed: float = 1.0,
+                      threshold: float = 0.5) -> Tensor:
+    """The events ``[T, 2, 34, 34]`` of one digit ``[1, 28, 28]`` on its saccade. Lesson 07.
 
-    ``images``: ``[K, 1, 28, 28]`` digits in [0, 1]; ``labels``: their K labels (optional).
-    Each setting shows ``draw_events`` and the recording as a video (``event_video``): a
-    higher threshold keeps only the strongest changes, a faster motion makes more of them,
-    and at speed 0 the camera sees nothing at all. Lesson 07.
+    Exactly ``events.saccade_events(images, num_steps, speed, threshold, angle=angles)[:, k]``
+    for ``image = images[k]`` and ``angle = angles[k]``: the explorer records with this, so it
+    shows the same events as a recording made for a whole batch with the same angles.
+    """
+    return camera.saccade_events(image.reshape(1, 1, *image.shape[-2:]), num_steps, speed,
+                                 threshold, angle=float(angle))[:, 0]
+
+
+def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12,
+                   angles: Tensor | None = None) -> widgets.interactive:
+    """Pick a digit, set the camera's contrast threshold and the speed of the motion; see the
+    events.
+
+    ``images``: ``[K, 1, 28, 28]`` digits in [0, 1]; ``labels``: their K labels (optional);
+    ``angles``: each digit's saccade angle ``[K]`` in radians (default: those
+    ``events.saccade_events(images, seed=0)`` draws, ``events.saccade_angles(K, seed=0)``).
+    Each setting shows ``draw_events`` (the digit with its saccade drawn) and the recording as
+    a video (``event_video``): a higher threshold keeps only the strongest changes, a faster
+    motion makes more of them, and at speed 0 the camera sees nothing at all. The recordings
+    come from ``saccade_recording`` (``panel.record(digit, threshold, speed)``). Lesson 07.
     """
     images = image_batch(images, 28)
     images = images if images.dim() == 4 else images.unsqueeze(1)  # [K, 1, 28, 28]
     check_labels(labels, len(images))
     num_steps = checks.positive_int("num_steps", num_steps)
+    if angles is None:
+        angles = camera.saccade_angles(len(images), seed=0)
+    angles = checks.tensor("angles", angles)
+    if angles.shape != (len(images),):
+        raise ValueError(f"angles must hold one angle per image, shape [{len(images)}], got "
+                         f"{tuple(angles.shape)}")
+    checks.finite("angles", angles)
 
     def record(digit: int, threshold: float, speed: float) -> Tensor:
-        return camera.saccade_events(images[digit:digit + 1], num_steps, speed, threshold,
-                                     angle=0.0)[:, 0]
+        return saccade_recording(images[digit], float(angles[digit]), num_steps, speed,
+                                 threshold)
+
+    def name(digit: int) -> str:
+        return f"digit #{digit}" + (f" (a {int(labels[digit])})" if labels is not None else "")
 
     def draw(digit: int, threshold: float, speed: float) -> Figure:
-        name = f"digit #{digit}" + (f" (a {int(labels[digit])})" if labels is not None else "")
+        path = camera.saccade_path(num_steps, speed, float(angles[digit]))
         return draw_events(record(digit, threshold, speed), images[digit],
-                           f"{name}: threshold {threshold:g}, speed {speed:g} pixels per step")
+                           f"{name(digit)}: contrast threshold κ = {threshold:g}, speed "
+                           f"{speed:g} pixels per step, angle "
+                           f"{math.degrees(float(angles[digit])):.0f}°", path=path)
 
     def video(digit: int, threshold: float, speed: float) -> list[dict[str, Any]]:
-        clip = event_video(record(digit, threshold, speed))
+        clip = event_video(record(digit, threshold, speed), title=name(digit))
         return [{"output_type": "display_data", "metadata": {},
                  "data": {"text/html": clip.to_html(), "text/plain": repr(clip)}}]
 
-    return panel(draw, {
+    ui = panel(draw, {
         "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
-        "threshold": slider("threshold theta", 0.5, 0.1, 2.0, 0.1),
+        "threshold": slider("threshold κ", 0.5, 0.1, 2.0, 0.1),
         "speed": slider("speed (pixels/step)", 1.0, 0.0, 3.0, 0.25),
     }, extra=video)
+    ui.record = record  # what the panel shows, for a test or a closer look
+    return ui
