@@ -44,7 +44,7 @@ def test_output_layer_names_a_tie_and_colours_every_tied_class():
     membrane = torch.zeros(10, 10)
     fig = widgets.draw_output_layer(spikes, membrane, _digit(), label=9)
     counts = fig.axes[-1]
-    assert counts.get_title() == "tie: 2, 6 (5 each); argmax picks 2 ✗ (label 9)"
+    assert counts.get_title() == "tie 2, 6: argmax picks 2 ✗"
     bars = counts.patches
     assert _same(bars[2].get_facecolor(), plot.BAR) and _same(bars[6].get_facecolor(), plot.BAR)
     assert _same(bars[9].get_facecolor(), plot.HIGHLIGHT)

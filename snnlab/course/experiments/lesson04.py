@@ -4,8 +4,8 @@ Each number in the lesson's tables was made by one of these functions; with ``TR
 the lesson reads the stored results (``snnlab/course/checkpoints/lesson04_*.json``) instead of
 running them. To remake a stored file (``python -m snnlab.course.experiments.lesson04 --help``)::
 
-    python -m snnlab.course.experiments.lesson04 losses       # about 1 CPU-minute
-    python -m snnlab.course.experiments.lesson04 recipes      # about 30 CPU-minutes
+    python -m snnlab.course.experiments.lesson04 losses --seeds 0 1 2 3 4   # 0.5 CPU-minutes
+    python -m snnlab.course.experiments.lesson04 recipes                    # about 30 CPU-minutes
 
 **losses**: which loss trains the 784-1000-10 ``FCSNN`` better in one epoch on 10,000
 training images, ``ce_rate`` or ``ce_membrane``? Every seed trains both, the same way (the
@@ -254,7 +254,7 @@ def load_recipes(path: str | Path = RECIPES_FILE) -> dict:
 
 
 def save(experiment: str, settings: dict, results: dict, wall: float, cpu: float,
-         path: str | Path) -> Path:
+         path: str | Path, command: str = "") -> Path:
     """Write a run's settings, per-seed results, times and machine to ``path`` (JSON)."""
     path = Path(path)
     path.write_text(json.dumps({
@@ -263,7 +263,7 @@ def save(experiment: str, settings: dict, results: dict, wall: float, cpu: float
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "date": datetime.date.today().isoformat(),
-        "command": f"python -m snnlab.course.experiments.lesson04 {experiment}",
+        "command": command or f"python -m snnlab.course.experiments.lesson04 {experiment}",
     }, indent=2) + "\n")
     return path
 
@@ -278,12 +278,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None, help="the JSON file (default: the stored one)")
     args = parser.parse_args(argv)
+    command = (f"python -m snnlab.course.experiments.lesson04 {args.experiment} --seeds "
+               + " ".join(map(str, args.seeds))
+               + ("" if args.experiment == "losses"
+                  else " --conditions " + " ".join(args.conditions)))
     torch.set_num_threads(1)
     if args.experiment == "losses":
         settings = {"seeds": args.seeds, "num_images": 10_000, "test_images": 2_000,
                     "epochs": 1, "batch_size": 128, "schedule": "one-cycle", "peak_lr": 2e-3}
         results, wall, cpu = _timed(lambda: compare_losses(args.seeds, data_dir=args.data_dir))
-        path = save("losses", settings, results, wall, cpu, args.out or LOSSES_FILE)
+        path = save("losses", settings, results, wall, cpu, args.out or LOSSES_FILE, command)
     else:
         settings = {"seeds": args.seeds, "conditions": args.conditions,
                     "fc": {"recipe": "fc"}, "handout": {"recipe": "fc", **HANDOUT},
@@ -293,12 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         def save_partial(results: dict) -> None:
             save("recipes", settings, results, time.perf_counter() - started[0],
-                 time.process_time() - started[1], partial)
+                 time.process_time() - started[1], partial, command)
 
         results, wall, cpu = _timed(lambda: compare_recipes(
             args.seeds, args.conditions, data_dir=args.data_dir, after_each=save_partial))
         partial.unlink(missing_ok=True)
-        path = save("recipes", settings, results, wall, cpu, args.out or RECIPES_FILE)
+        path = save("recipes", settings, results, wall, cpu, args.out or RECIPES_FILE, command)
     print(summary_table(results))
     print(f"stored in {path} ({cpu / 60:.1f} CPU-minutes)")
     return 0

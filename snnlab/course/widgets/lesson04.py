@@ -144,11 +144,11 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
         verdict = "no output spikes: argmax picks class 0"
     else:
         verdict = f"prediction {prediction}"
-        if len(leaders) > 1:
-            verdict = (f"tie: {', '.join(map(str, leaders))} ({best:g} each); "
-                       f"argmax picks {prediction}")
+        if len(leaders) > 1:  # short: the panel is narrow (the label is over the image)
+            verdict = f"tie {', '.join(map(str, leaders))}: argmax picks {prediction}"
         if label is not None:
-            verdict += " ✓" if prediction == label else f" ✗ (label {label})"
+            wrong = " ✗" if len(leaders) > 1 else f" ✗ (label {label})"
+            verdict += " ✓" if prediction == label else wrong
     ax_counts.set_title(verdict, fontsize="medium")
     if title:
         fig.suptitle(title, fontsize="medium", x=0.015, ha="left")
