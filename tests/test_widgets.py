@@ -291,7 +291,8 @@ def test_csnn_explorer_redraws_for_digit_layer_and_step(shown):
     _control(panel, "digit (index)").value = 2
     seen.add(_png(panel))
     assert len(seen) == 4 and len(panel.out.outputs) == 1
-    assert _control(panel, "time step").max == 6
+    step = _control(panel, "time step")  # steps 0..T-1, opening at the last one
+    assert (step.min, step.max) == (0, 5)
 
 
 def test_csnn_explorer_needs_layer_spikes():
@@ -345,9 +346,11 @@ def test_firing_rate_histograms_name_dead_neurons_in_titles():
 
 def test_draw_csnn_layer_checks_the_step():
     record = torch.zeros(5, 12, 12, 12)
-    assert widgets.to_png(widgets.draw_csnn_layer(_digits()[0], record, 5)).startswith(PNG_MAGIC)
-    with pytest.raises(ValueError, match="step must be an int from 1 to 5"):
-        widgets.draw_csnn_layer(_digits()[0], record, 0)
+    for step in (0, 4):  # time steps count from 0
+        png = widgets.to_png(widgets.draw_csnn_layer(_digits()[0], record, step))
+        assert png.startswith(PNG_MAGIC)
+    with pytest.raises(ValueError, match="step must be an int from 0 to 4"):
+        widgets.draw_csnn_layer(_digits()[0], record, 5)
     with pytest.raises(ValueError, match="pick a sample first"):
         widgets.draw_csnn_layer(_digits()[0], torch.zeros(5, 3, 12, 12, 12), 1)
 

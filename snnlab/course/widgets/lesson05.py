@@ -8,8 +8,12 @@ from typing import Any
 import ipywidgets as widgets
 import matplotlib
 import torch
+from matplotlib import patheffects
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.transforms import offset_copy
 from torch import Tensor
 
@@ -48,7 +52,7 @@ def describe_layer(record: Tensor) -> str:
 def mosaic(maps: Tensor, ncol: int | None = None) -> Tensor:
     """Feature maps side by side: ``[C, H, W]`` -> one 2-D image, a NaN line around each map.
 
-    The maps fill a grid row by row, ``ncol`` maps per row (default ``ceil(sqrt(C))``); draw
+    The maps fill a grid row by row, ``ncol`` maps per row (default :func:`map_columns`); draw
     the NaN lines in grey with ``cmap.with_extremes(bad=...)``, so that a white spike at the
     edge of a map stays visible. ``[N]`` (single neurons) becomes a column of N cells: neuron
     n sits in row ``2 n + 1``.
@@ -59,7 +63,7 @@ def mosaic(maps: Tensor, ncol: int | None = None) -> Tensor:
     if maps.dim() == 1:
         maps, ncol = maps.reshape(-1, 1, 1), 1
     channels, height, width = maps.shape
-    ncol = math.ceil(math.sqrt(channels)) if ncol is None else ncol
+    ncol = map_columns(channels) if ncol is None else ncol
     if isinstance(ncol, bool) or not isinstance(ncol, int) or ncol < 1:
         raise ValueError(f"ncol must be a positive int, got {ncol!r}")
     ncol = min(ncol, channels)
@@ -69,6 +73,55 @@ def mosaic(maps: Tensor, ncol: int | None = None) -> Tensor:
         top, left = 1 + (c // ncol) * (height + 1), 1 + (c % ncol) * (width + 1)
         out[top:top + height, left:left + width] = maps[c]
     return out
+
+
+def map_columns(channels: int) -> int:
+    """How many maps one row of a mosaic holds: ``ceil(sqrt(C))``, 4 for 12 maps, 8 for 64.
+
+    The one tiling of the course: the video, the explorer and the lesson's figures all use it,
+    so map 7 sits in the same place in every picture."""
+    checks.positive_int("channels", channels)
+    return math.ceil(math.sqrt(channels))
+
+
+def number_maps(ax: Axes, channels: int, height: int, width: int, ncol: int | None = None,
+                fontsize: float = 6.5) -> list:
+    """Write each map's index (from 0) in the top-left corner of its tile in a mosaic.
+
+    ``channels, height, width``: the shape ``[C, H, W]`` the mosaic was made from (and its
+    ``ncol``); the numbers are white with a dark outline, readable on any colour. Returns
+    the text objects.
+    """
+    ncol = map_columns(channels) if ncol is None else min(ncol, channels)
+    outline = [patheffects.withStroke(linewidth=1.6, foreground="black")]
+    texts = []
+    for c in range(channels):
+        top, left = 1 + (c // ncol) * (height + 1), 1 + (c % ncol) * (width + 1)
+        texts.append(ax.text(left - 0.35, top - 0.4, str(c), ha="left", va="top",
+                             fontsize=fontsize, color="white", path_effects=outline))
+    return texts
+
+
+def show_maps(ax: Axes, maps: Tensor, cmap: str | Colormap, vmin: float = 0.0,
+              vmax: float | None = None, numbered: bool = True) -> AxesImage:
+    """Draw feature maps ``[C, H, W]`` on ``ax`` as the course tiles them everywhere.
+
+    One :func:`mosaic` with :func:`map_columns` maps per row, grey lines between the maps,
+    and (``numbered``) each map's index in its corner: map ``c`` is ``maps[c]``, so an index
+    printed by the lesson can be found in the picture. Returns the image (``set_data`` it with
+    another mosaic of the same shape to animate).
+    """
+    if not isinstance(maps, Tensor) or maps.dim() != 3:
+        raise ValueError(f"maps must be a tensor [C, H, W], got {type(maps).__name__} of shape "
+                         f"{tuple(getattr(maps, 'shape', ()))}")
+    colours = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    image = ax.imshow(mosaic(maps.detach().cpu().float()).numpy(),
+                      cmap=colours.with_extremes(bad=MAP_GAP), vmin=vmin, vmax=vmax,
+                      interpolation="nearest")
+    if numbered:
+        number_maps(ax, *maps.shape)
+    ax.set_axis_off()
+    return image
 
 
 def firing_statistics(spikes: Tensor) -> dict[str, float]:
@@ -164,17 +217,20 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
     """One layer of one digit at one time step: the input, its spikes now, its spikes so far.
 
     ``image``: the digit (784 pixels); ``record``: that digit's spikes in one layer,
-    ``[T, C, H, W]`` (feature maps) or ``[T, N]`` (neurons); ``step``: 1..T. Middle: the maps
-    at this step, spikes in white. Right: each neuron's spike count over steps 1..step (for
-    single neurons, a bar per neuron with the leader highlighted).
+    ``[T, C, H, W]`` (feature maps) or ``[T, N]`` (neurons); ``step``: the time step t, from 0
+    to T - 1. Middle: the maps at step t, spikes in white (each map numbered). Right: each
+    neuron's spike count over steps 0..t (for single neurons, a bar per neuron with the leader
+    highlighted).
     """
     record = _one_sample_record(record, "record")
     one_image("image", image, 28)
     num_steps = record.shape[0]
-    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= num_steps:
-        raise ValueError(f"step must be an int from 1 to {num_steps}, got {step!r}")
-    now, so_far = record[step - 1], record[:step].sum(0)
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < num_steps:
+        raise ValueError(f"step must be an int from 0 to {num_steps - 1} (time steps count "
+                         f"from 0), got {step!r}")
+    now, so_far = record[step], record[:step + 1].sum(0)
     neurons = record.dim() == 2
+    steps = "step 0" if step == 0 else f"steps 0-{step}"
 
     fig = new_figure(10.0, 3.4)
     grid = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.35, 1.6], left=0.02, right=0.97,
@@ -186,12 +242,12 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
                        fontsize="medium")
     ax_image.set_axis_off()
 
-    if neurons:  # a raster of steps 1..step, and the spike count of each neuron so far
-        plot.raster(record[:step], ax=ax_now, ylabel="output neuron (class)")
+    if neurons:  # a raster of steps 0..t, and the spike count of each neuron so far
+        plot.raster(record[:step + 1], ax=ax_now, ylabel="output neuron (class)")
         ax_now.set_xlim(-0.5, num_steps - 0.5)
-        ax_now.xaxis.set_major_formatter(lambda value, _: f"{value + 1:g}")  # steps 1..T
-        ax_now.axvline(step - 1, color=plot.HIGHLIGHT, lw=1, alpha=0.6)
-        ax_now.set_title(f"spikes up to step {step}", fontsize="medium")
+        ax_now.set_xlabel("time step")
+        ax_now.axvline(step, color=plot.HIGHLIGHT, lw=1, alpha=0.6)
+        ax_now.set_title(f"spikes, {steps}", fontsize="medium")
         best = so_far.max()
         colours = [plot.HIGHLIGHT if c == best and c > 0 else plot.BAR for c in so_far.tolist()]
         bars = ax_count.bar(range(now.numel()), so_far.numpy(), color=colours, width=0.7)
@@ -203,24 +259,16 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
         ax_count.set_ylabel("spikes so far")
         ax_count.spines[["top", "right"]].set_visible(False)
         leader = "no spikes yet" if best == 0 else f"most spikes: class {int(so_far.argmax())}"
-        steps = "step 1" if step == 1 else f"steps 1-{step}"
         ax_count.set_title(f"{steps}: {leader}", fontsize="medium")
     else:  # the maps at this step, and each neuron's spike count so far
-        spike_colours = matplotlib.colormaps["gray"].with_extremes(bad=MAP_GAP)
-        ax_now.imshow(mosaic(now).numpy(), cmap=spike_colours, vmin=0, vmax=1,
-                      interpolation="nearest")
+        show_maps(ax_now, now, "gray", vmax=1)
         ax_now.set_title(f"spikes at step {step}: {int(now.sum())} of {now.numel()} neurons",
                          fontsize="medium")
-        ax_now.set_axis_off()
-        count_colours = matplotlib.colormaps[plot.HEATMAP].with_extremes(bad=MAP_GAP)
         most = max(1.0, float(record.sum(0).max()))  # the busiest neuron's total: a fixed scale
-        shown = ax_count.imshow(mosaic(so_far).numpy(), cmap=count_colours, vmin=0, vmax=most,
-                                interpolation="nearest")
+        shown = show_maps(ax_count, so_far, plot.HEATMAP, vmax=most)
         fig.colorbar(shown, ax=ax_count, shrink=0.9, label="spikes so far")
-        steps = "step 1" if step == 1 else f"steps 1-{step}"
         ax_count.set_title(f"spike count, {steps}", fontsize="medium")
-        ax_count.set_axis_off()
-    fig.suptitle(f"{title}{describe_layer(record)}, time step {step} / {num_steps}",
+    fig.suptitle(f"{title}{describe_layer(record)}, time step {step} (of 0-{num_steps - 1})",
                  fontsize="medium")
     return fig
 
@@ -239,7 +287,8 @@ def csnn_explorer(model: torch.nn.Module, images: Tensor,
 
     ``model``: a network with ``layer_spikes(images)`` (:class:`snnlab.models.CSNN`);
     ``images``: ``[K, 1, 28, 28]`` digits; ``labels``: their K labels (optional). The spikes
-    of all K digits are computed once, so moving a slider only re-draws.
+    of all K digits are computed once, so moving a slider only re-draws. The time step runs
+    from 0 to T - 1 and opens at the last one.
     """
     if not callable(getattr(model, "layer_spikes", None)):
         raise TypeError("model must have a layer_spikes(images) method, like "
@@ -264,7 +313,7 @@ def csnn_explorer(model: torch.nn.Module, images: Tensor,
     controls = {
         "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
         "layer": widgets.Dropdown(options=options, value=options[0][1], description="layer"),
-        "step": slider("time step", num_steps, 1, num_steps, 1, integer=True),
+        "step": slider("time step", num_steps - 1, 0, num_steps - 1, 1, integer=True),
     }
     return panel(draw, controls)
 
@@ -276,8 +325,9 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
     ``image``: the digit (784 pixels); ``layers``: ``{name: [T, ...]}``, that digit's spikes in
     each layer (``[T, C, H, W]`` feature maps or ``[T, N]`` neurons), e.g.
     ``{k: s[:, i] for k, s in model.layer_spikes(images).items()}``. Feature maps are tiled
-    in a grid (grey lines between maps); the output layer is a column of cells, one per class,
-    with its spike count so far beside it.
+    in a grid (grey lines between maps, :func:`map_columns` maps per row, each numbered from
+    0); the output layer is a column of cells, one per class, with its spike count so far
+    beside it. The clock counts time steps from 0.
     """
     if not isinstance(layers, dict) or not layers:
         raise ValueError(f"layers must be a non-empty dict {{name: spikes [T, ...]}}, got "
@@ -307,6 +357,7 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
     colours = matplotlib.colormaps["gray"].with_extremes(bad=MAP_GAP)
     pictures, counters = [], []
     class_counts, output = [], None  # the text beside each output neuron; its record
+    numbers: list = []  # each map's index
     for ax, (name, record) in zip(axes[1:], records.items(), strict=True):
         pictures.append(ax.imshow(mosaic(record[0]).numpy(), cmap=colours, vmin=0, vmax=1,
                                   interpolation="nearest"))
@@ -327,6 +378,7 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
                             for n in range(size)]
             output = record
         else:
+            numbers += number_maps(ax, *record.shape[1:])  # redrawn over the moving maps
             ax.set_axis_off()
     clock = fig.text(0.02, 0.97, " ", ha="left", va="top", fontsize="large")
     frames = [mosaic(r[t]).numpy() for r in records.values() for t in range(num_steps)]
@@ -343,6 +395,6 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
                 text.set_text(f" {int(so_far[n])}")
                 text.set_color(plot.HIGHLIGHT if so_far[n] == so_far.max() > 0 else plot.INK)
         clock.set_text(f"time step {t} (of 0-{num_steps - 1})")
-        return [*pictures, *counters, *class_counts, clock]
+        return [*pictures, *numbers, *counters, *class_counts, clock]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)
