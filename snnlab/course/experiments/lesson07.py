@@ -400,12 +400,13 @@ def load(path: str | os.PathLike | None = None) -> dict:
 
 def run_all(settings: dict | None = None, stored: dict | None = None,
             done: Callable[[str, str, int, dict], None] | None = None,
-            root: str | os.PathLike | None = None) -> dict:
+            root: str | os.PathLike | None = None, seeds: Iterable[int] | None = None) -> dict:
     """The whole study: every condition of every task, every seed; the layout ``load`` reads.
 
     ``stored``: a study already (partly) done with the same settings; only its missing runs
     are made. ``settings`` overrides ``SETTINGS`` (quick: ``{"subset": 200, "test_subset":
-    100}``). Lesson 07.
+    100}``); ``seeds`` runs only those of the settings' seeds (to run seeds in parallel
+    processes and merge their files). Lesson 07.
     """
     settings = {**SETTINGS, **(settings or {})}
     if stored is None or stored.get("settings") != settings:
@@ -413,7 +414,7 @@ def run_all(settings: dict | None = None, stored: dict | None = None,
     _, test = loaders("larger", settings["batch_size"], settings["subset"],
                       settings["test_subset"], 0, root)
     stored["one_digit_ceiling"] = one_digit_ceiling(test)
-    for seed in settings["seeds"]:
+    for seed in settings["seeds"] if seeds is None else seeds:
         for task in ("order", "larger", "digit"):
             for condition in TASKS[task][0]:
                 runs = stored["results"].setdefault(task, {}).setdefault(condition, [])
@@ -426,9 +427,14 @@ def run_all(settings: dict | None = None, stored: dict | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the whole study and write ``RESULTS_FILE`` (after every run, so nothing is lost)."""
+    """Run the whole study and write ``RESULTS_FILE`` (after every run, so nothing is lost).
+
+    Arguments: an output file instead of ``RESULTS_FILE``, then optionally the seeds to run
+    (``0,1``); a rerun only makes the runs the file does not hold yet."""
     torch.set_num_threads(1)
+    argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0]) if argv else RESULTS_FILE
+    seeds = [int(s) for s in argv[1].split(",")] if len(argv) > 1 else None
     stored = json.loads(out.read_text()) if out.exists() else None
 
     def save(task: str, condition: str, seed: int, result: dict) -> None:
@@ -445,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
 
     study = stored if stored is not None and stored.get("settings") == SETTINGS else {
         "settings": SETTINGS, "results": {}}
-    run_all(stored=study, done=save)
+    run_all(stored=study, done=save, seeds=seeds)
     return 0
 
 
