@@ -10,10 +10,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from snnlab.course.exercises import judge
 from snnlab.course.exercises.judge import (
     Case,
     Mistake,
     Raised,
+    call_with_time_limit,
     compare_tensor,
     fmt,
     gives,
@@ -357,3 +359,234 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
         cases.append(Case(what, (spikes,), judge, hint))
     return run_cases("check_dead_and_saturated", dead_and_saturated,
                      tell_apart(cases, DEAD_AND_SATURATED_MISTAKES), ("spikes",))
+
+
+# --------------------------------------------------------------------------------- exercise 4
+# A design exercise, judged by its result: the student's regulariser is added to the loss of a
+# short, seeded training run, and the checker compares the trained network with the same run
+# without it (dead maps, accuracy). Before training, a probe on a made-up spike record catches
+# the mistakes that would make the run pointless (no tensor, no gradient, the wrong direction),
+# each with its own hint.
+
+# The short run: the lesson's CSNN with fewer time steps, a small class-balanced subset, the
+# recipe's optimizer (Adam, one-cycle); every random choice seeded, one torch thread.
+REGULARISER_RUN: dict[str, Any] = {
+    "seed": 0, "train_images": 4000, "batch_size": 32, "epochs": 1, "num_steps": 10,
+    "lr": 5e-3, "test_images": 500,
+}
+# What passes: at most half the dead maps of the run without a regulariser, and an accuracy at
+# most ACCURACY_MARGIN below its (in this short run, tiny changes to the loss move the accuracy
+# by about 4 points either way); and the time allowed for the run.
+ACCURACY_MARGIN = 0.10
+TRAINING_TIME_LIMIT = 240.0
+
+
+def _probe_record(generator: torch.Generator) -> dict[str, Tensor]:
+    """A made-up spike record with one dead map per hidden layer (map 3 of layer 1, map 10 of
+    layer 2); every other map fires at some of its (step, image, position) slots."""
+    lif1 = (torch.rand(5, 4, 12, 12, 12, generator=generator) < 0.06).float()
+    lif2 = (torch.rand(5, 4, 64, 4, 4, generator=generator) < 0.06).float()
+    lif1[:, :, 3] = 0.0
+    lif2[:, :, 10] = 0.0
+    lif3 = (torch.rand(5, 4, 10, generator=generator) < 0.2).float()
+    return {"lif1": lif1.requires_grad_(), "lif2": lif2.requires_grad_(),
+            "lif3": lif3.requires_grad_()}
+
+
+def _call(regulariser: Callable[[dict[str, Tensor]], Tensor],
+          layers: dict[str, Tensor]) -> tuple[str | None, Any]:
+    """Run the student's function on ``layers``: (None, value) or (a problem, None)."""
+    limit = judge.TIME_LIMIT_SECONDS
+    status, value = call_with_time_limit(regulariser, (layers,), limit)
+    if status in ("stopped", "running"):
+        return (f"your function ran longer than the {limit:g} s time limit on one "
+                "batch's spike record (a tensor expression takes milliseconds); look for a loop "
+                "over neurons or steps where a tensor operation would do"), None
+    if status == "raised":
+        if isinstance(value, NotImplementedError):
+            return "not implemented", None
+        message = str(value).split("\n")[0][:200]
+        return f"your function raised {type(value).__name__}: {message}", None
+    return None, value
+
+
+def _probe(regulariser: Callable[[dict[str, Tensor]], Tensor]) -> str | None:
+    """The checks before training: a one-number tensor, finite, with a gradient that asks a
+    dead map for more spikes. Returns the problem, or None."""
+    generator = torch.Generator().manual_seed(11)
+    layers = _probe_record(generator)
+    problem, value = _call(regulariser, layers)
+    if problem is not None:
+        return problem
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (f"your function returned the Python number {fmt(value)}: a number carries no "
+                "gradient, so training could not act on it; return the torch tensor itself "
+                "(no .item(), float(...) or torch.tensor(...))")
+    if not isinstance(value, Tensor):
+        return (f"return the loss term as a one-number torch tensor, but yours is "
+                f"{fmt(value)} (a {type(value).__name__})")
+    if value.numel() != 1:
+        return (f"return one number (a tensor of shape [] or [1]) to add to the loss, but yours "
+                f"has shape {list(value.shape)}: reduce it with .mean() or .sum()")
+    if not torch.isfinite(value).all():
+        return (f"your term is {fmt(value)} on a spike record with a dead map (a map whose rate "
+                "is 0): guard divisions and logarithms against zero rates")
+    if not value.requires_grad:
+        return ("your term carries no gradient back to the spikes, so adding it to the loss "
+                "changes nothing: it is detached (.detach(), .item(), torch.tensor(...), "
+                "numpy) or built from comparisons such as rate == 0 or spikes > 0, which have no "
+                "gradient; compute it from the rates with arithmetic that torch can "
+                "differentiate")
+    value.sum().backward()
+    dead = [layers["lif1"].grad[:, :, 3].sum() if layers["lif1"].grad is not None else None,
+            layers["lif2"].grad[:, :, 10].sum() if layers["lif2"].grad is not None else None]
+    dead = [float(g) for g in dead if g is not None]
+    if any(g > 0 for g in dead):
+        return ("your term pushes the wrong way: on a spike record where map 3 of layer 1 and "
+                "map 10 of layer 2 never fire, its gradient says fewer spikes there would lower "
+                "the loss, so training would keep them dead (and quieten the rest); penalise a "
+                "map for firing too LITTLE, not for firing")
+    if not any(g < 0 for g in dead):
+        return ("your term gives the dead maps no gradient: on a spike record where map 3 of "
+                "layer 1 and map 10 of layer 2 never fire, more spikes there would not change "
+                "it, so training cannot wake them; make it grow when a map's rate falls towards "
+                "0 (look at each map of layers['lif1'] and layers['lif2'])")
+    return None
+
+
+def _dead_maps(model: torch.nn.Module, images: Tensor) -> tuple[int, int]:
+    """(dead maps, all maps) of the two hidden layers: maps with no spike on any image."""
+    with torch.no_grad():
+        layers = model.layer_spikes(images, output=False)
+    dead = sum(int((spikes.sum(dim=(0, 1, 3, 4)) == 0).sum()) for spikes in layers.values())
+    return dead, sum(spikes.shape[2] for spikes in layers.values())
+
+
+def regulariser_run(regulariser: Callable[[dict[str, Tensor]], Tensor] | None,
+                    data_dir: Any = None) -> dict[str, Any]:
+    """The checker's short training run (``REGULARISER_RUN``), with ``regulariser(layers)``
+    added to the cross-entropy of every batch (None: without). Returns ``{"accuracy",
+    "dead maps", "maps", "largest term", "stopped"}``: the test accuracy and dead maps on
+    the same 500 test digits, the largest value the term took, and why the run stopped early
+    ("non-finite" loss, else None). Deterministic: the same answer gives the same numbers."""
+    from snnlab import data, losses, models  # noqa: PLC0415 - only this exercise needs them
+    from snnlab.config import seed_everything  # noqa: PLC0415
+
+    run = REGULARISER_RUN
+    with torch.random.fork_rng(devices=[]):
+        train_loader, _ = data.loaders(batch_size=run["batch_size"], subset=run["train_images"],
+                                       test_subset=10, root=data_dir, seed=run["seed"])
+        test = data.mnist(False, root=data_dir, subset=run["test_images"], seed=run["seed"])
+        images = torch.stack([image for image, _ in test])
+        labels = torch.tensor([label for _, label in test])
+        seed_everything(run["seed"])
+        model = models.CSNN(beta=0.5, num_steps=run["num_steps"])
+        optimizer = torch.optim.Adam(model.parameters(), lr=run["lr"])
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=run["lr"], total_steps=run["epochs"] * len(train_loader))
+        largest, stopped = 0.0, None
+        for _ in range(run["epochs"]):
+            for batch, targets in train_loader:
+                layers = model.layer_spikes(batch, output=False)
+                spikes, membrane = model.lif3.sequence(model.fc(layers["lif2"].flatten(2)))
+                loss = losses.ce_rate(spikes, membrane, targets)
+                if regulariser is not None:
+                    term = regulariser({**layers, "lif3": spikes})
+                    largest = max(largest, float(term.detach().reshape(-1)[0]))
+                    loss = loss + term.reshape(())
+                if not torch.isfinite(loss):
+                    stopped = "non-finite"
+                    break
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+            if stopped:
+                break
+        model.eval()
+        with torch.no_grad():
+            accuracy = float((model(images)[0].sum(0).argmax(1) == labels).float().mean())
+        dead, maps = _dead_maps(model, images)
+    return {"accuracy": accuracy, "dead maps": dead, "maps": maps, "largest term": largest,
+            "stopped": stopped}
+
+
+_WITHOUT: dict[str, Any] = {}  # the run without a regulariser, made once per session
+
+
+def _without_regulariser() -> dict[str, Any]:
+    if not _WITHOUT:
+        _WITHOUT.update(regulariser_run(None))
+    return dict(_WITHOUT)
+
+
+def check_regulariser(regulariser: Callable[[dict[str, Tensor]], Tensor]) -> bool:
+    """Check a firing-rate regulariser by what it does to training (a design exercise).
+
+    ``regulariser(layers) -> loss term``: ``layers`` is one batch's spike record,
+    ``{"lif1": [T, B, 12, 12, 12], "lif2": [T, B, 64, 4, 4], "lif3": [T, B, 10]}``; the term
+    (a one-number tensor) is added to the cross-entropy. The checker first probes it on a
+    made-up record (a tensor, finite, a gradient that asks a dead map for more spikes), then
+    trains the lesson's CSNN briefly with and without it, the same way (``REGULARISER_RUN``),
+    and passes it when the hidden layers end with at most half the dead maps they have without
+    it and the test accuracy is at most ``ACCURACY_MARGIN`` below. Prints one line; never
+    raises.
+    """
+    name = "check_regulariser"
+    if not callable(regulariser):
+        print(f"✗ {name}: pass your function itself (without calling it), e.g. "
+              f"{name}(my_regulariser); got a {type(regulariser).__name__}")
+        return False
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same numbers on every machine with the same torch
+    try:
+        return _check_regulariser(name, regulariser)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_regulariser(name: str, regulariser: Callable[[dict[str, Tensor]], Tensor]) -> bool:
+    problem = _probe(regulariser)
+    if problem == "not implemented":
+        print(f"… {name}: not implemented yet. Replace `raise NotImplementedError` with your "
+              "code, run that cell, then run this check again.")
+        return False
+    if problem is not None:
+        print(f"✗ {name}: before training, {problem}")
+        return False
+    without = _without_regulariser()
+    status, outcome = call_with_time_limit(regulariser_run, (regulariser,), TRAINING_TIME_LIMIT)
+    if status == "raised":
+        print(f"✗ {name}: during training your function raised {type(outcome).__name__}: "
+              f"{str(outcome).splitlines()[0][:200] if str(outcome) else ''} (it gets real "
+              "records there: lif1 [T, 32, 12, 12, 12], lif2 [T, 32, 64, 4, 4], lif3 [T, 32, "
+              "10])")
+        return False
+    if status != "returned":
+        print(f"✗ {name}: the training run with your term took longer than "
+              f"{TRAINING_TIME_LIMIT:g} s (it takes seconds without it); make the term a few "
+              "tensor operations, without loops over neurons")
+        return False
+    before = f"{without['dead maps']} of {without['maps']}"
+    after = f"{outcome['dead maps']} of {outcome['maps']}"
+    if outcome["stopped"] == "non-finite":
+        print(f"✗ {name}: training stopped: with your term the loss became NaN or infinite; "
+              "guard divisions and logarithms against rates of 0, and keep the term bounded")
+        return False
+    if outcome["accuracy"] < without["accuracy"] - ACCURACY_MARGIN:
+        print(f"✗ {name}: your term is too strong: dead maps {before} -> {after}, but the test "
+              f"accuracy fell from {without['accuracy']:.1%} (without it) to "
+              f"{outcome['accuracy']:.1%}; its largest value was {outcome['largest term']:.3g}, "
+              "while the cross-entropy falls from 2.3 to about 0.5 in this run. Scale it down, "
+              "or make it zero for maps that already fire enough")
+        return False
+    if outcome["dead maps"] > without["dead maps"] // 2:
+        print(f"✗ {name}: your term did not wake enough dead maps: {after} maps are dead after "
+              f"training with it, {before} without it (at most half of those may stay dead); "
+              f"its largest value was {outcome['largest term']:.3g} next to a cross-entropy "
+              "of 0.5 to 2.3. If it is too weak, scale it up; make sure it grows for maps that "
+              "never fire")
+        return False
+    print(f"✓ {name}: passed: dead maps {before} -> {after} of the hidden layers, test accuracy "
+          f"{outcome['accuracy']:.1%} ({without['accuracy']:.1%} without your term)")
+    return True
