@@ -76,13 +76,16 @@ RESULTS_FILE = Path(str(resources.files("snnlab.course") / "checkpoints"
 
 # ---------------------------------------------------------------- the networks
 class ElmanRNN(nn.Module):
-    """An ordinary recurrent network (Elman, tanh), read out at the last step. Lesson 07.
+    """An ordinary recurrent network (Elman, tanh), read out as the spiking one is. Lesson 07.
 
         h[t] = tanh(W x[t] + V h[t-1] + b),   h[-1] = 0
-        logits = R h[T-1] + c
+        logits = (1/T) sum_t (R h[t] + c)
 
-    Input: events ``[T, B, 2, H, W]``; returns the logits ``[B, num_outputs]``. With
-    ``num_hidden=256`` its weights have the shapes of ``RecurrentSNN``'s (W, V, R).
+    The readout averages over all steps, as ``ce_rate`` sums the spiking network's output
+    spikes over all steps (read at the last step only, the gradient to the first digit has to
+    cross 12 tanh steps, and one epoch is not enough). Input: events ``[T, B, 2, H, W]``;
+    returns the logits ``[B, num_outputs]``. With ``num_hidden=256`` its weights have the
+    shapes of ``RecurrentSNN``'s (W, V, R).
     """
 
     def __init__(self, num_inputs: int = 2 * 34 * 34, num_hidden: int = 256,
@@ -94,7 +97,7 @@ class ElmanRNN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         hidden, _ = self.rnn(x.flatten(2))  # [T, B, num_hidden]
-        return self.readout(hidden[-1])
+        return self.readout(hidden).mean(0)
 
 
 class SummedMLP(nn.Module):
@@ -298,13 +301,13 @@ def _train_and_test(task: str, condition: str, seed: int, settings: dict,
 def elman_ops(model: ElmanRNN, x: Tensor) -> dict[str, float]:
     """Operations per sample of ``ElmanRNN`` on events ``x`` ``[T, B, 2, H, W]``. Lesson 07.
 
-    ``dense_MAC``: as it runs, a MAC per weight per step, T (n_in n_h + n_h n_h) + n_h C.
+    ``dense_MAC``: as it runs, a MAC per weight per step, T (n_in n_h + n_h n_h + n_h C).
     ``sparse_input_AC`` / ``sparse_input_MAC``: the same network computing W x[t] only for the
     events (0/1: an addition each, like the SNN's first layer) and the rest densely.
     """
     num_steps = len(x)
     n_in, n_h = model.rnn.input_size, model.rnn.hidden_size
-    readout = n_h * model.readout.out_features
+    readout = num_steps * n_h * model.readout.out_features  # read out at every step
     events_per_sample = float((x != 0).sum()) / x.shape[1]
     return {"dense_MAC": num_steps * (n_in * n_h + n_h * n_h) + readout,
             "sparse_input_AC": events_per_sample * n_h,
