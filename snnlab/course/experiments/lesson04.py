@@ -5,7 +5,7 @@ the lesson reads the stored results (``snnlab/course/checkpoints/lesson04_*.json
 running them. To remake a stored file (``python -m snnlab.course.experiments.lesson04 --help``)::
 
     python -m snnlab.course.experiments.lesson04 losses --seeds 0 1 2 3 4   # 0.5 CPU-minutes
-    python -m snnlab.course.experiments.lesson04 recipes                    # about 30 CPU-minutes
+    python -m snnlab.course.experiments.lesson04 recipes                    # about 15 CPU-minutes
 
 **losses**: which loss trains the 784-1000-10 ``FCSNN`` better in one epoch on 10,000
 training images, ``ce_rate`` or ``ce_membrane``? Every seed trains both, the same way (the
