@@ -323,3 +323,131 @@ def test_nan_never_passes(check, nan, capsys):
     assert check(nan) is False
     assert "NaN" in capsys.readouterr().out
 
+
+
+# ------------------------------------------------------------------ exercise 4: the regulariser
+# A design exercise judged by its result. The probe catches answers that cannot work before any
+# training (instant); the training-judged answers each cost a short run (about 6 CPU seconds).
+
+import torch.nn.functional as F  # noqa: E402
+
+from snnlab.course.exercises.lesson05 import check_regulariser  # noqa: E402
+from snnlab.course.experiments.lesson05 import rate_regulariser  # noqa: E402
+
+
+def _map_rates(layers):
+    return [s.mean(dim=(0, 1, 3, 4)) for name, s in layers.items() if name in ("lif1", "lif2")]
+
+
+REGULARISER_PROBED = {
+    "activity penalty (L1 on spikes)": (lambda L: sum(s.mean() for s in L.values()),
+                                        "pushes the wrong way"),
+    "negated floor": (lambda L: -rate_regulariser(L), "pushes the wrong way"),
+    "detached rates": (lambda L: sum(F.relu(0.01 - r.detach()).mean() for r in _map_rates(L)),
+                       "carries no gradient"),
+    "counting dead maps": (lambda L: sum((r == 0).float().mean() for r in _map_rates(L)),
+                           "carries no gradient"),
+    ".item()": (lambda L: rate_regulariser(L).item(), "the Python number"),
+    "one value per map": (lambda L: torch.cat([F.relu(0.01 - r) for r in _map_rates(L)]),
+                          "has shape [76]"),
+    "log of a zero rate": (lambda L: -sum(torch.log(r).mean() for r in _map_rates(L)),
+                           "guard divisions and logarithms"),
+    "the output layer only": (lambda L: F.relu(0.1 - L["lif3"].mean()),
+                              "gives the dead maps no gradient"),
+    "a string": (lambda L: "regularise", "one-number torch tensor"),
+    "stub": (lambda L: (_ for _ in ()).throw(NotImplementedError), "not implemented yet"),
+    "raises": (lambda L: L["lif4"], "your function raised KeyError"),
+}
+
+
+@pytest.mark.parametrize("name", REGULARISER_PROBED)
+def test_regulariser_probe_names_each_mistake_before_training(name, capsys, monkeypatch):
+    answer, words = REGULARISER_PROBED[name]
+    trained = []
+    monkeypatch.setattr(lesson05, "regulariser_run", lambda *a: trained.append(a))
+    assert check_regulariser(answer) is False
+    out = capsys.readouterr().out.strip()
+    assert words in out and "\n" not in out, out
+    assert not trained  # caught before any training
+
+
+def test_regulariser_probe_stops_a_slow_answer(capsys, monkeypatch):
+    from snnlab.course.exercises import judge
+
+    monkeypatch.setattr(judge, "TIME_LIMIT_SECONDS", 0.3)
+
+    def slow(layers):
+        while True:
+            pass
+
+    assert check_regulariser(slow) is False
+    assert "ran longer than the 0.3 s time limit" in capsys.readouterr().out
+
+
+def test_regulariser_checker_wants_the_function_itself(capsys):
+    assert check_regulariser(None) is False
+    assert "pass your function itself" in capsys.readouterr().out
+
+
+def _judged(monkeypatch, without, outcome):
+    """The verdict for a made-up pair of runs (no training)."""
+    monkeypatch.setattr(lesson05, "_without_regulariser", lambda: without)
+    monkeypatch.setattr(lesson05, "regulariser_run", lambda *a: outcome)
+    return check_regulariser(rate_regulariser)
+
+
+RUN = {"accuracy": 0.74, "dead maps": 15, "maps": 76, "largest term": 0.0, "stopped": None}
+
+
+@pytest.mark.parametrize("outcome, passed, words", [
+    ({"dead maps": 7, "accuracy": 0.64}, True, "passed: dead maps 15 of 76 -> 7 of 76"),
+    ({"dead maps": 8, "accuracy": 0.80}, False, "did not wake enough dead maps"),
+    ({"dead maps": 0, "accuracy": 0.63}, False, "too strong"),
+    ({"dead maps": 15, "accuracy": 0.10}, False, "too strong"),  # the accuracy is said first
+    ({"stopped": "non-finite"}, False, "became NaN or infinite"),
+])
+def test_regulariser_verdict_sits_at_the_documented_edges(outcome, passed, words, capsys,
+                                                          monkeypatch):
+    """Half the dead maps may stay (7 of 15 passes, 8 fails); 10 points of accuracy may go."""
+    assert _judged(monkeypatch, dict(RUN), {**RUN, "largest term": 0.01, **outcome}) is passed
+    out = capsys.readouterr().out.strip()
+    assert words in out and "\n" not in out, out
+
+
+def test_regulariser_raising_during_training_is_reported(capsys, monkeypatch):
+    monkeypatch.setattr(lesson05, "_without_regulariser", lambda: dict(RUN))
+
+    def fine_on_the_probe_only(layers):
+        if layers["lif1"].shape[1] != 4:  # the probe record has 4 images, training batches 32
+            raise RuntimeError("shape mismatch")
+        return rate_regulariser(layers)
+
+    assert check_regulariser(fine_on_the_probe_only) is False
+    out = capsys.readouterr().out
+    assert "during training your function raised RuntimeError: shape mismatch" in out
+
+
+# Each of these trains (about 6 CPU seconds per answer, plus once the run without a term).
+REGULARISER_TRAINED = {
+    "the lesson's regulariser": (rate_regulariser, True, "passed"),
+    "ten times stronger": (lambda L: 1000 * sum(F.relu(0.2 * r.mean().detach() - r).pow(2).mean()
+                                                for r in _map_rates(L)), True, "passed"),
+    "a floor at half the layer's mean rate": (lambda L: rate_regulariser(L, floor=0.5), False,
+                                              "too strong"),
+    "far too strong": (lambda L: 1e5 * rate_regulariser(L), False, "too strong"),
+    "far too weak": (lambda L: 1e-7 * rate_regulariser(L), False, "did not wake enough"),
+}
+
+
+@pytest.mark.parametrize("name", REGULARISER_TRAINED)
+def test_regulariser_is_judged_by_the_trained_network(name, capsys):
+    answer, passed, words = REGULARISER_TRAINED[name]
+    assert check_regulariser(answer) is passed
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("✓" if passed else "✗") and words in out, out
+
+
+def test_regulariser_run_is_deterministic():
+    first = lesson05.regulariser_run(rate_regulariser)
+    assert lesson05.regulariser_run(rate_regulariser) == first
+    assert first["maps"] == 76 and first["stopped"] is None

@@ -66,7 +66,8 @@ def test_ann_twin_has_the_csnns_weights_and_shapes():
 def test_firing_summary_counts_dead_maps_of_each_network():
     ann = experiment.ConvANN()
     with torch.no_grad():
-        ann.conv1.bias[5] = -100.0  # map 5 of layer 1 can never be above 0
+        ann.conv1.bias.fill_(10.0)
+        ann.conv1.bias[5] = -100.0  # map 5 of layer 1 can never be above 0, the others always are
     summary = experiment.firing_summary(ann, torch.rand(4, 1, 28, 28))
     assert summary["dead maps 1"] == pytest.approx(1 / 12)
     assert "saturated neurons 1" not in summary
@@ -87,9 +88,18 @@ def test_a_tiny_run_of_the_experiment(tmp_path):
     accuracies = [r["accuracy"] for r in results["results"]["CSNN"]]
     assert summary["CSNN"]["accuracy"] == pytest.approx(
         (statistics.mean(accuracies), min(accuracies), max(accuracies)))
-    lines = experiment.table(results).splitlines()
+    lines = experiment.table(results, columns=("accuracy", "saturated neurons 1",
+                                               "cpu_seconds")).splitlines()
+    assert lines[0].split() == ["accuracy", "%", "saturated", "neurons", "1", "%", "training",
+                                "CPU", "s"]
     assert len(lines) == 4 and lines[3].startswith("ANN (ReLU)")
-    assert lines[3].split()[-1] == "-"  # an ANN has no saturated neurons: a dash, not 0%
+    assert lines[3].split()[-3] == "-"  # an ANN has no saturated neurons: a dash, not 0
+    mean, low, high = summary["CSNN"]["accuracy"]
+    assert f"{100 * mean:.1f} ({100 * low:.1f}-{100 * high:.1f})" in lines[1]
+    only = experiment.table(results, conditions=["ANN (ReLU)"]).splitlines()
+    assert len(only) == 2 and only[1].startswith("ANN (ReLU)")
+    with pytest.raises(ValueError, match="no results for"):
+        experiment.table(results, conditions=["SNN"])
 
 
 def test_the_same_seed_gives_the_same_run():

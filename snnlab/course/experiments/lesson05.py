@@ -295,20 +295,26 @@ def summarise(results: dict[str, Any]) -> dict[str, dict[str, tuple[float, float
 def _cell(values: tuple[float, float, float] | None, percent: bool) -> str:
     if values is None:
         return "-"
-    mean, low, high = values
-    if percent:
-        return f"{mean:.1%} ({low:.1%}-{high:.1%})"
-    return f"{mean:.0f} ({low:.0f}-{high:.0f})"
+    scale = 100 if percent else 1
+    mean, low, high = (scale * v for v in values)
+    return f"{mean:.1f} ({low:.1f}-{high:.1f})" if percent else f"{mean:.0f} ({low:.0f}-{high:.0f})"
 
 
 def table(results: dict[str, Any],
           columns: Sequence[str] = ("accuracy", "dead maps 1", "dead maps 2", "dead neurons 1",
-                                    "dead neurons 2", "saturated neurons 1",
-                                    "saturated neurons 2", "cpu_seconds")) -> str:
-    """A plain-text table: one row per condition, each number as mean (min-max) over seeds."""
+                                    "dead neurons 2"),
+          conditions: Sequence[str] | None = None) -> str:
+    """A plain-text table, one row per condition (default: all), each number as
+    ``mean (min-max)`` over the seeds: fractions in percent, ``cpu_seconds`` in seconds. A
+    number a condition does not have (an ANN's saturated neurons) is a dash."""
     summary = summarise(results)
-    rows = [("", *[("training CPU s" if c == "cpu_seconds" else c) for c in columns])]
-    for condition, numbers in summary.items():
+    conditions = list(summary) if conditions is None else list(conditions)
+    unknown = [c for c in conditions if c not in summary]
+    if unknown:
+        raise ValueError(f"no results for {unknown}; the results hold {list(summary)}")
+    rows = [("", *[("training CPU s" if c == "cpu_seconds" else f"{c} %") for c in columns])]
+    for condition in conditions:
+        numbers = summary[condition]
         rows.append((condition, *[_cell(numbers.get(c), c != "cpu_seconds") for c in columns]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
@@ -321,6 +327,7 @@ if __name__ == "__main__":  # python -m snnlab.course.experiments.lesson05 [out.
 
     torch.set_num_threads(1)
     out = run()
-    print(table(out))
+    print(table(out, columns=(*table.__defaults__[0], "saturated neurons 1",
+                              "saturated neurons 2", "cpu_seconds")))
     print(f"saved to {save(out, sys.argv[1] if len(sys.argv) > 1 else RESULTS_FILE)}")
     print(f"{out['cpu_minutes']} CPU minutes, seeds {out['seeds']}")

@@ -41,7 +41,10 @@ from snnlab.course.widgets.lesson05 import (
     feature_map_video,
     firing_statistics,
     firing_table,
+    map_columns,
     mosaic,
+    number_maps,
+    show_maps,
 )
 from snnlab.course.widgets.lesson06 import (
     add_noise,
@@ -70,6 +73,7 @@ __all__ = [
     "vote_video",
     "MAP_GAP", "describe_layer", "mosaic", "firing_statistics", "firing_table",  # lesson 05
     "draw_firing_rates", "draw_csnn_layer", "csnn_explorer", "feature_map_video",
+    "map_columns", "number_maps", "show_maps",
     "add_noise", "run_autoencoder", "draw_spike_matrix", "draw_autoencoder",  # lesson 06
     "autoencoder_explorer",
     "ON_COLOUR", "OFF_COLOUR", "event_rgb", "event_video", "event_counts",  # lesson 07
