@@ -112,8 +112,6 @@ def test_results_survive_save_and_load(tiny_results, tmp_path, monkeypatch):
 # ------------------------------------------------------------------ the stored results
 @pytest.fixture(scope="module")
 def stored():
-    if not experiments.RESULTS_FILE.exists():  # TEMPORARY, until the runs are stored
-        pytest.skip("no stored results yet")
     return experiments.load()
 
 
