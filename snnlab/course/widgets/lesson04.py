@@ -181,8 +181,9 @@ def output_explorer(networks: torch.nn.Module | dict[str, torch.nn.Module], imag
         model = networks[network]
         spikes, membrane = run_network(model, images[digit], num_steps)
         label = int(labels[digit]) if labels is not None else None
+        name = f"digit #{digit}" + ("" if label is None else f" (label {label})")
         return draw_output_layer(spikes, membrane, images[digit], label,
-                                 _output_threshold(model), title=f"{network}, test digit #{digit}")
+                                 _output_threshold(model), title=f"{network}, {name}")
 
     controls = {
         "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
