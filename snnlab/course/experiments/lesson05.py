@@ -327,7 +327,8 @@ if __name__ == "__main__":  # python -m snnlab.course.experiments.lesson05 [out.
 
     torch.set_num_threads(1)
     out = run()
-    print(table(out, columns=(*table.__defaults__[0], "saturated neurons 1",
-                              "saturated neurons 2", "cpu_seconds")))
+    print(table(out, columns=("accuracy", "dead maps 1", "dead maps 2", "dead neurons 1",
+                              "dead neurons 2", "saturated neurons 1", "saturated neurons 2",
+                              "cpu_seconds")))
     print(f"saved to {save(out, sys.argv[1] if len(sys.argv) > 1 else RESULTS_FILE)}")
     print(f"{out['cpu_minutes']} CPU minutes, seeds {out['seeds']}")
