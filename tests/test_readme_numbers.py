@@ -141,3 +141,25 @@ def test_lesson_04_numbers_in_the_readme_are_the_stored_experiments():
         assert f"`{loss}` {quoted(runs['test_accuracy'], 1)}" in row, loss
     pretrained = (ROOT / "snnlab/course/checkpoints/fc.metrics.json").read_text()
     assert f"({100 * json.loads(pretrained)['test_accuracy']:.2f}% pretrained)" in row
+
+
+def test_lesson_05_numbers_in_the_readme_are_the_stored_experiments():
+    from snnlab.course.experiments import lesson05
+
+    summary = lesson05.summarise(lesson05.load())
+    row = _row("05_csnn_mnist")
+
+    def accuracy(condition):
+        mean, low, high = summary[condition]["accuracy"]
+        return f"{100 * mean:.1f}% ({100 * low:.1f}-{100 * high:.1f}%)"
+
+    plain, regularised = summary["CSNN"], summary["CSNN + regulariser"]
+    assert (f"at an accuracy of {accuracy('CSNN + regulariser')} against {accuracy('CSNN')}, "
+            "no difference beyond the spread") in row
+    assert (f"leaves {regularised['dead maps 1'][0]:.0%} of layer 1's maps dead against "
+            f"{plain['dead maps 1'][0]:.0%} (layer 2: {regularised['dead maps 2'][0]:.0%} "
+            f"against {plain['dead maps 2'][0]:.0%})") in row
+    assert regularised["dead maps 1"][2] < plain["dead maps 1"][1]  # beyond the spread
+    assert f"ReLU twin {accuracy('ANN (ReLU)')} in {summary['ANN (ReLU)']['cpu_seconds'][0]:.0f}" \
+        f" CPU-seconds of training against {plain['cpu_seconds'][0]:.0f}" in row
+    assert "99.05%" in _outputs("05_csnn_mnist")
