@@ -39,6 +39,12 @@ WIDTH = 6.4                 # figure width in inches (matplotlib's default)
 
 # --------------------------------------------------------------------------------- input checks
 
+def digit_name(index: int, label: int, prefix: str = "test digit") -> str:
+    """``"test digit #0 (an 8)"``: a digit named by its place in the test set and its label,
+    so that "#0" is never read as the class 0. Lessons 04-07."""
+    return f"{prefix} #{int(index)} ({'an' if int(label) == 8 else 'a'} {int(label)})"
+
+
 def to_numpy(x: Any, name: str) -> np.ndarray:
     """``x`` as a numpy array of real numbers: tensors are detached and moved to the CPU
     first. Lessons 01-06 draw through it; you rarely call it yourself."""

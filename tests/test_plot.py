@@ -485,3 +485,8 @@ def test_damage_lines_are_seed_means_with_min_max_bands(tmp_path):
         plot.damage([0, 1, 2], errors, "x")
     with pytest.raises(ValueError, match="at least one code"):
         plot.damage([0], {}, "x")
+
+
+def test_digit_name_says_which_test_digit_and_its_label_with_the_right_article():
+    assert plot.digit_name(0, 8) == "test digit #0 (an 8)"
+    assert plot.digit_name(torch.tensor(3), torch.tensor(1), "digit") == "digit #3 (a 1)"

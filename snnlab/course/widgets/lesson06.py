@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from snnlab import checks
+from snnlab import checks, plot
 from snnlab.course.widgets.panels import (
     check_labels,
     image_batch,
@@ -163,8 +163,8 @@ def autoencoder_explorer(model: torch.nn.Module, images: Tensor,
         clean = images[digit]
         noisy = add_noise(clean, noise)
         latent, reconstructions = run_autoencoder(model, noisy)
-        name = f"test digit #{digit}" + (f" (a {int(labels[digit])})" if labels is not None
-                                         else "")
+        name = (plot.digit_name(digit, labels[digit]) if labels is not None
+                else f"test digit #{digit}")
         title = f"{name}, noise {noise:g}: reconstruction (output membrane) after each step"
         return draw_autoencoder(noisy, latent, reconstructions, target=clean, title=title)
 

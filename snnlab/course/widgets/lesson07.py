@@ -13,7 +13,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
-from snnlab import animate, checks
+from snnlab import animate, checks, plot
 from snnlab import events as camera
 from snnlab.course.widgets.panels import check_labels, image_batch, new_figure, panel, slider
 
@@ -190,7 +190,9 @@ def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12,
                                  threshold)
 
     def name(digit: int) -> str:
-        return f"digit #{digit}" + (f" (a {int(labels[digit])})" if labels is not None else "")
+        if labels is None:
+            return f"digit #{digit}"
+        return plot.digit_name(digit, labels[digit], "digit")
 
     def draw(digit: int, threshold: float, speed: float) -> Figure:
         path = camera.saccade_path(num_steps, speed, float(angles[digit]))
