@@ -31,7 +31,7 @@ def test_run_trains_every_variant_once_per_seed(tiny_results):
         for result in runs:
             assert len(result["mse_per_step"]) == steps
             assert result["test_mse"] == result["mse_per_step"][-1] > 0
-            assert result["cpu_seconds"] >= 0 and result["wall_seconds"] > 0
+            assert result["cpu_seconds"] >= 0 and result["wall_seconds"] >= 0
         # the seed changes the weights and the data, so the two runs differ
         assert runs[0]["test_mse"] != runs[1]["test_mse"]
     pictures = tiny_results["examples"]["last step"]

@@ -48,7 +48,7 @@ PANEL_IMAGES_JS = """slider => {
 NOTEBOOKS = [  # (notebook, the label of the slider to move)
     pytest.param("fixtures/01_toy_lesson.ipynb", r"^(beta|β)$", id="toy_panel"),
     pytest.param("notebooks/02_lif_neuron.ipynb", r"^beta$", id="02_lif_neuron"),
-    pytest.param("notebooks/07_event_digits.ipynb", r"^threshold theta$", id="07_event_digits"),
+    pytest.param("notebooks/07_event_digits.ipynb", r"^threshold κ$", id="07_event_digits"),
 ]
 
 
