@@ -23,7 +23,8 @@ from torch import Tensor
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
            "positive_number", "choice", "boolean", "where", "device", "integer",
-           "sequence_size", "steps", "parameter", "describe"]
+           "sequence_size", "steps", "parameter", "describe",
+           "allocation", "images", "per_sample", "list_of"]
 
 MAX_VALUES = 2**30  # values one call may make over time: 4 GB of float32; more is a slip
 
@@ -143,11 +144,21 @@ def device(device: str | torch.device | None, default: torch.device) -> torch.de
 def sequence_size(name: str, value: Tensor, num_steps: int) -> None:
     """Refuse ``num_steps`` copies of ``value`` over time ([num_steps, *value.shape]) that
     could not fit in memory, before allocating them, rather than crash."""
-    count = num_steps * value.numel()
+    allocation(f"num_steps={num_steps} for {name} of shape {tuple(value.shape)}",
+               (num_steps, *value.shape), "use fewer steps or less data", value.dtype)
+
+
+def allocation(what: str, shape: Sequence[int], fix: str,
+               dtype: torch.dtype = torch.float32) -> None:
+    """Refuse, before allocating it, a tensor of ``shape`` with more than ``MAX_VALUES``
+    values: one sentence saying how much memory ``what`` would need, and ``fix``, rather
+    than an allocator's crash (or minutes of swapping)."""
+    count = math.prod(shape)
     if count > MAX_VALUES:
-        raise ValueError(f"num_steps={num_steps} for {name} of shape {tuple(value.shape)} makes "
-                         f"{count:.3g} values ({count * value.element_size() / 1024**3:.0f} GB), "
-                         f"more than the {MAX_VALUES:.3g} allowed; use fewer steps or less data")
+        size = count * torch.empty((), dtype=dtype).element_size() / 1024**3
+        raise ValueError(f"{what} makes a tensor of shape {tuple(shape)}, {count:.3g} values "
+                         f"({size:.1f} GB of {dtype}), more than the {MAX_VALUES:.3g} one call "
+                         f"may make; {fix}")
 
 
 def steps(name: str, value: object) -> tuple[Tensor, ...]:
@@ -188,3 +199,48 @@ def describe(value: Tensor) -> str:
     if value.numel() == 1:
         return f"{value.item():g}"
     return f"{tuple(value.shape)} values in [{value.min().item():g}, {value.max().item():g}]"
+
+
+def images(name: str, value: object) -> Tensor:
+    """A batch of B >= 1 images ``[B, 1, H, W]`` or ``[B, H, W]``, values in [0, 1]."""
+    tensor(name, value)
+    shape = tuple(value.shape)
+    if value.dim() in (3, 4) and (value.dim() == 3 or shape[1] == 1) and 0 not in shape:
+        return unit_range(name, value)
+    hint = ""
+    if 0 in shape[:1]:
+        hint = ": an empty batch; give at least one image"
+    elif value.dim() == 2 and shape[1] > 0 and math.isqrt(shape[1]) ** 2 == shape[1]:
+        side = math.isqrt(shape[1])
+        hint = (f": flat vectors of {shape[1]} pixels; give them their image shape, "
+                f"{name}.view(-1, 1, {side}, {side})")
+    elif value.dim() == 2:
+        hint = f": one image? Give it a batch dimension, {name}.view(1, 1, {shape[0]}, {shape[1]})"
+    elif value.dim() == 4 and shape[1] != 1:
+        hint = f": {shape[1]} channels, but these are grey images with 1"
+    raise ValueError(f"{name} must be a batch of images [B, 1, H, W] or [B, H, W] with B >= 1, "
+                     f"got shape {shape}{hint}")
+
+
+def per_sample(name: str, value: object, batch: int) -> Tensor:
+    """One number for all samples, or one per sample ``[batch]``: a finite float32 ``[batch]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Tensor)):
+        raise TypeError(f"{name} must be a number or a tensor of {batch} numbers (one per "
+                        f"sample), got {type(value).__name__}")
+    values = torch.as_tensor(value, dtype=torch.float32)
+    if values.dim() > 1 or values.numel() not in (1, batch):
+        raise ValueError(f"{name} must be a number or one per sample, a tensor [{batch}] "
+                         f"(the batch has {batch}), got shape {tuple(values.shape)}")
+    return finite(name, values).expand(batch)
+
+
+def list_of(name: str, value: object, kind: type, made_by: str) -> list:
+    """A list or tuple whose every item is a ``kind`` (what ``made_by`` returns)."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of {kind.__name__} as {made_by} returns it, "
+                        f"got {type(value).__name__}")
+    for i, item in enumerate(value):
+        if not isinstance(item, kind):
+            raise TypeError(f"{name} must be a list of {kind.__name__} as {made_by} returns "
+                            f"it, but {name}[{i}] is {type(item).__name__}")
+    return list(value)
