@@ -40,7 +40,7 @@ import os
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from snnlab import checks, data, encoding
 
@@ -106,6 +106,8 @@ def saccade_path(num_steps: int, speed: float, angle: Tensor | float = 0.0) -> T
                           lambda v: 0 <= v <= MAX_SPEED)
     angle = torch.as_tensor(angle, dtype=torch.float32)
     checks.finite("angle", angle)
+    checks.allocation(f"saccade_path: num_steps={num_steps}", (num_steps + 1, *angle.shape, 2),
+                      "use fewer steps")
     side = speed * num_steps / 3
     radius = side / math.sqrt(3)
     corners = angle.unsqueeze(-1) + torch.arange(4) * (2 * math.pi / 3)  # [..., 4]: back to 0
@@ -126,7 +128,7 @@ def move(images: Tensor, positions: Tensor, canvas: int = CANVAS) -> Tensor:
     shifted by ``positions`` ``[S, B, 2]`` (x right, y down, in pixels, fractions allowed:
     bilinear interpolation, as a sensor pixel averages the light over its area). Lesson 07.
     """
-    checks.unit_range("images", checks.tensor("images", images))
+    images = checks.images("images", images)
     images = images.reshape(len(images), 1, *images.shape[-2:])
     checks.finite("positions", checks.tensor("positions", positions))
     if positions.dim() != 3 or positions.shape[1:] != (len(images), 2):
@@ -137,6 +139,8 @@ def move(images: Tensor, positions: Tensor, canvas: int = CANVAS) -> Tensor:
     if canvas < max(height, width):
         raise ValueError(f"canvas must be at least the image size {max(height, width)}, "
                          f"got {canvas}")
+    _check_recording_size(f"move: {len(positions)} positions", len(positions), len(images),
+                          canvas)
     left, top = (canvas - width) // 2, (canvas - height) // 2
     padded = F.pad(images, (left, canvas - width - left, top, canvas - height - top))
     steps, batch = positions.shape[:2]
@@ -149,6 +153,14 @@ def move(images: Tensor, positions: Tensor, canvas: int = CANVAS) -> Tensor:
     frames = F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros",
                            align_corners=False)
     return frames.view(steps, batch, canvas, canvas).clamp_(0, 1)
+
+
+def _check_recording_size(what: str, num_frames: int, batch: int, canvas: int) -> None:
+    """Refuse a recording too big for memory before making it: ``move``'s sampling grid, the
+    largest tensor on the way, holds 2 numbers per pixel of every frame of every digit."""
+    checks.allocation(f"{what} of {batch} digit(s) on a {canvas} x {canvas} canvas",
+                      (num_frames * batch, canvas, canvas, 2),
+                      "use fewer steps, or record fewer digits at a time")
 
 
 def _angles(num: int, generator: torch.Generator | None) -> Tensor:
@@ -169,15 +181,20 @@ def saccade_events(images: Tensor, num_steps: int = 12, speed: float = 1.0,
 
     Each digit starts still at the first corner of its triangle (``saccade_path``), which the
     camera has already seen, then goes once round it in ``num_steps`` steps; ``camera_events``
-    turns the ``num_steps + 1`` frames into events. ``angle`` (radians, a number or ``[B]``)
+    turns the ``num_steps + 1`` frames into events. ``images``: B >= 1 digits
+    ``[B, 1, H, W]`` or ``[B, H, W]`` in [0, 1]. ``angle`` (radians, a number or ``[B]``)
     turns the triangles; by default each digit gets a random angle drawn with ``seed``
     (``saccade_angles(B, seed)``: the angles to draw each digit's path with). ``threshold``
     is the contrast threshold κ.
     """
-    batch = len(checks.tensor("images", images))
+    batch = len(checks.images("images", images))
+    num_steps = checks.positive_int("num_steps", num_steps)
+    canvas = checks.positive_int("canvas", canvas)
+    _check_recording_size(f"saccade_events: num_steps={num_steps}", num_steps + 1, batch,
+                          canvas)
     if angle is None:
         angle = _angles(batch, torch.Generator().manual_seed(seed))
-    angle = torch.as_tensor(angle, dtype=torch.float32).expand(batch)
+    angle = checks.per_sample("angle", angle, batch)
     positions = saccade_path(num_steps, speed, angle)  # [T + 1, B, 2]
     return camera_events(move(images, positions, canvas), threshold)
 
@@ -198,19 +215,28 @@ def order_events(first: Tensor, second: Tensor, steps_per_digit: int = 8, gap: i
     meet in time, so the events summed over time are the sum of what each digit gives
     alone, the same whichever came first: only the order in time says which was first.
     """
-    first, second = checks.tensor("first", first), checks.tensor("second", second)
+    first, second = checks.images("first", first), checks.images("second", second)
     if first.shape != second.shape:
         raise ValueError(f"first and second must have the same shape, got {tuple(first.shape)} "
                          f"and {tuple(second.shape)}")
     steps_per_digit = checks.positive_int("steps_per_digit", steps_per_digit)
     gap = checks.positive_int("gap", gap)
     batch = len(first)
+    canvas = checks.positive_int("canvas", canvas)
+    _check_recording_size(f"order_events: steps_per_digit={steps_per_digit}, gap={gap}",
+                          2 * (steps_per_digit + gap) + 1, batch, canvas)
     generator = torch.Generator().manual_seed(seed)
     moving = []
     if angles is None:
         angles = (_angles(batch, generator), _angles(batch, generator))
-    for images, angle in zip((first, second), angles, strict=True):
-        positions = saccade_path(steps_per_digit, speed, torch.as_tensor(angle).expand(batch))
+    if not isinstance(angles, (tuple, list)) or len(angles) != 2:
+        got = (f"a {type(angles).__name__} of {len(angles)}"
+               if isinstance(angles, (tuple, list)) else type(angles).__name__)
+        raise ValueError("angles must be None or a pair (the first digits' angles, the second "
+                         f"digits'), each a number or a tensor [{batch}], got {got}")
+    for images, angle, name in zip((first, second), angles, ("angles[0]", "angles[1]"),
+                                   strict=True):
+        positions = saccade_path(steps_per_digit, speed, checks.per_sample(name, angle, batch))
         moving.append(move(images, positions[:-1], canvas))  # [steps_per_digit, B, H, W]
     black = torch.zeros_like(moving[0][:1])
     gap_frames = black.expand(gap, -1, -1, -1)
@@ -246,8 +272,7 @@ class EventDigits(Dataset):
                                    lambda v: 0 <= v <= MAX_SPEED)
         self.threshold = checks.positive_number("threshold", threshold)
         self.seed, self.canvas = seed, checks.positive_int("canvas", canvas)
-        base, indices = (mnist.dataset, torch.tensor(mnist.indices)) if hasattr(
-            mnist, "indices") else (mnist, torch.arange(len(mnist)))
+        base, indices = _mnist_and_indices(mnist)
         self.images = base.images[indices]  # [N, 1, 28, 28]
         self.labels = base.targets[indices]  # [N]
         self.partner = self._partners(seed) if task == "order" else None
@@ -282,6 +307,18 @@ class EventDigits(Dataset):
                                   self.num_steps // 2 - 2, 2, self.speed, self.threshold,
                                   seed=seed, canvas=self.canvas)
         return events, self.labels[index]
+
+
+def _mnist_and_indices(mnist: object) -> tuple[data.MNIST, Tensor]:
+    """The MNIST data set behind ``mnist`` (itself, or a Subset's), and which of its digits."""
+    if isinstance(mnist, Subset) and isinstance(mnist.dataset, data.MNIST):
+        return mnist.dataset, torch.as_tensor(mnist.indices)
+    if isinstance(mnist, data.MNIST):
+        return mnist, torch.arange(len(mnist))
+    raise TypeError("mnist must be an MNIST data set from snnlab.data.mnist(train) (a "
+                    "class-balanced part of it with subset=N is fine), whose digits "
+                    f"EventDigits reads as .images and .targets; got {type(mnist).__name__}"
+                    + (" of " + type(mnist.dataset).__name__ if isinstance(mnist, Subset) else ""))
 
 
 def _loaders(task: str, batch_size: int, size: int, subset: int | None,

@@ -137,3 +137,59 @@ def test_evaluate_weighs_time_first_batches_by_their_samples():
     split = training.evaluate(net, [(x[:, :3], y[:3]), (x[:, 3:], y[3:])], losses.ce_rate)
     assert split["loss"] == pytest.approx(whole["loss"])
     assert split["accuracy"] == pytest.approx(whole["accuracy"])
+
+
+# ---------------------------------------------------------------- messages that say what to fix
+def test_saccade_events_refuses_an_empty_batch():
+    with pytest.raises(ValueError, match=r"images must be a batch of images \[B, 1, H, W\] or "
+                                         r"\[B, H, W\] with B >= 1, got shape \(0, 1, 28, 28\): "
+                                         r"an empty batch; give at least one image"):
+        events.saccade_events(torch.rand(0, 1, 28, 28))
+
+
+def test_saccade_events_says_how_to_shape_flat_images():
+    with pytest.raises(ValueError, match=r"got shape \(2, 784\): flat vectors of 784 pixels; "
+                                         r"give them their image shape, "
+                                         r"images.view\(-1, 1, 28, 28\)"):
+        events.saccade_events(torch.rand(2, 784))
+    flat = torch.rand(2, 784)  # which, so shaped, works
+    assert events.saccade_events(flat.view(-1, 1, 28, 28), num_steps=3).shape == (3, 2, 2, 34,
+                                                                                  34)
+
+
+def test_saccade_events_wants_one_angle_or_one_per_digit():
+    with pytest.raises(ValueError, match=r"angle must be a number or one per sample, a tensor "
+                                         r"\[2\] \(the batch has 2\), got shape \(3,\)"):
+        events.saccade_events(torch.rand(2, 1, 28, 28), angle=torch.zeros(3))
+    with pytest.raises(ValueError, match=r"angles\[1\] must be a number or one per sample"):
+        events.order_events(torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28),
+                            angles=(torch.zeros(2), torch.zeros(3)))
+    with pytest.raises(ValueError, match=r"angles must be None or a pair .* got a tuple of 3"):
+        events.order_events(torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28),
+                            angles=(0.0, 1.0, 2.0))
+
+
+def test_saccade_events_refuses_a_recording_too_big_for_memory_before_making_it():
+    with pytest.raises(ValueError, match=r"saccade_events: num_steps=1000000 of 2 digit\(s\) on a "
+                                         r"34 x 34 canvas makes a tensor of shape "
+                                         r"\(2000002, 34, 34, 2\), 4.62e\+09 values \(17.2 GB of "
+                                         r"torch.float32\), more than the 1.07e\+09 one call may "
+                                         r"make; use fewer steps, or record fewer digits"):
+        events.saccade_events(torch.rand(2, 1, 28, 28), num_steps=10**6)
+    with pytest.raises(ValueError, match=r"order_events: steps_per_digit=1000000, gap=2 of 2 "
+                                         r"digit\(s\).*GB"):
+        events.order_events(torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28), 10**6)
+    with pytest.raises(ValueError, match=r"saccade_path: num_steps=1000000000 .*use fewer steps"):
+        events.saccade_path(10**9, speed=0.0)
+    assert events.saccade_events(torch.rand(1, 1, 28, 28), num_steps=300).shape[0] == 300
+
+
+def test_event_digits_says_which_data_set_it_takes():
+    from torch.utils.data import Subset, TensorDataset
+
+    plain = TensorDataset(torch.rand(4, 1, 28, 28), torch.arange(4))
+    with pytest.raises(TypeError, match=r"mnist must be an MNIST data set from "
+                                        r"snnlab.data.mnist\(train\) .*got TensorDataset$"):
+        events.EventDigits(plain)
+    with pytest.raises(TypeError, match="got Subset of TensorDataset$"):
+        events.EventDigits(Subset(plain, [0, 1]))
