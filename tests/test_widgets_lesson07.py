@@ -131,3 +131,35 @@ def test_event_explorer_rejects_careless_input(images, labels, num_steps, error,
 def test_event_explorer_takes_images_without_their_channel(shown):
     panel = widgets.event_explorer(_digits()[:, 0], num_steps=6)  # [K, 28, 28]
     assert isinstance(shown[0], Image) and shown[1] is panel
+
+
+def test_event_counts_wants_one_recording_not_a_batch():
+    batch = events.saccade_events(_digits(), num_steps=5, angle=0.0)  # [5, 2, 2, 34, 34]
+    with pytest.raises(ValueError, match=r"events must be one recording \[T, 2, H, W\] with "
+                                         r"T >= 1 \(ON and OFF channels\), got "
+                                         r"\(5, 2, 2, 34, 34\): a batch\? Pick a sample first, "
+                                         r"e.g. events\[:, 0\]"):
+        widgets.event_counts(batch)
+    assert widgets.event_counts(batch[:, 1])["pixel values"] == 5 * 34 * 34
+
+
+def test_draw_events_says_a_recording_of_no_steps_has_nothing_to_show():
+    recording = events.saccade_events(_digits()[:1], num_steps=5, angle=0.0)[:, 0]
+    with pytest.raises(ValueError, match=r"got \(0, 2, 34, 34\): T = 0, no steps to show"):
+        widgets.draw_events(recording[:0])
+
+
+def test_draw_events_names_a_nan_and_where_it_is():
+    from snnlab.checks import NonFiniteError
+
+    recording = events.saccade_events(_digits()[:1], num_steps=5, angle=0.0)[:, 0].clone()
+    recording[2, 1, 3, 4] = float("nan")
+    with pytest.raises(NonFiniteError, match=r"events holds NaN: 1 of 11560 values, the first "
+                                             r"at index \(2, 1, 3, 4\). Every value must be a "
+                                             r"finite number"):
+        widgets.draw_events(recording)
+    recording[2, 1, 3, 4] = 0.5
+    with pytest.raises(ValueError, match=r"events must hold 0/1 events .* found values in "
+                                         r"\[0, 1\]: 1 of 11560 values, the first at index "
+                                         r"\(2, 1, 3, 4\)"):
+        widgets.draw_events(recording)

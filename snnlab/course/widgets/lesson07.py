@@ -35,6 +35,24 @@ def event_rgb(events: Tensor) -> np.ndarray:
     return rgb
 
 
+def _one_recording(events: object) -> Tensor:
+    """``events`` checked as one recording ``[T, 2, H, W]``, T >= 1, of 0/1 ON and OFF events
+    (``events.saccade_events(...)[:, k]``); returned detached, on the CPU."""
+    checks.tensor("events", events)
+    shape = tuple(events.shape)
+    if events.dim() != 4 or shape[1] != 2 or 0 in shape:
+        hint = (": T = 0, no steps to show" if events.dim() == 4 and shape[:2] == (0, 2) else
+                ": a batch? Pick a sample first, e.g. events[:, 0]" if events.dim() == 5 else "")
+        raise ValueError("events must be one recording [T, 2, H, W] with T >= 1 (ON and OFF "
+                         f"channels), got {shape}{hint}")
+    events = checks.finite("events", events.detach().cpu())
+    if ((events != 0) & (events != 1)).any():
+        raise ValueError("events must hold 0/1 events (1: an event, 0: none), found values in "
+                         f"[{events.min().item():g}, {events.max().item():g}]: "
+                         f"{checks.where((events != 0) & (events != 1))}")
+    return events
+
+
 def event_video(events: Tensor, fps: float = 4, title: str = "") -> animate.Video:
     """The events of one recording, ``[T, 2, H, W]``, as a video: one frame per step.
 
@@ -42,9 +60,7 @@ def event_video(events: Tensor, fps: float = 4, title: str = "") -> animate.Vide
     of those colours, and the title: ``title`` (e.g. the digit's label) above "time step t
     (of 0-T-1)", counted from 0 as in the rasters. Lesson 07.
     """
-    if not isinstance(events, Tensor) or events.dim() != 4 or events.shape[1] != 2:
-        raise ValueError("events must be one recording [T, 2, H, W] (pick a sample first, "
-                         f"e.g. events[:, 0]), got {tuple(getattr(events, 'shape', ()))}")
+    events = _one_recording(events)
     fps = checks.positive_number("fps", fps)
     if not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
@@ -72,6 +88,7 @@ def event_video(events: Tensor, fps: float = 4, title: str = "") -> animate.Vide
 def event_counts(events: Tensor) -> dict[str, int]:
     """``{"ON", "OFF", "events", "pixel values"}`` of one recording ``[T, 2, H, W]``: the
     events, and the numbers a frame camera would send for the same steps (T * H * W)."""
+    events = _one_recording(events)
     num_steps, _, height, width = events.shape
     on, off = int(events[:, 0].sum()), int(events[:, 1].sum())
     return {"ON": on, "OFF": off, "events": on + off, "pixel values": num_steps * height * width}
@@ -87,7 +104,7 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
     Bottom: the first ``max_frames`` steps as pictures, a film strip of the video. Steps are
     counted from 0, with integer ticks. Lesson 07.
     """
-    events = events.detach().cpu()
+    events = _one_recording(events)
     num_steps, _, height, width = events.shape
     counts = event_counts(events)
     shown = min(num_steps, max_frames)
