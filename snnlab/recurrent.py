@@ -56,6 +56,11 @@ class RecurrentLIF(nn.Module):
 
     Shapes: ``forward``: input ``[batch, n]``, spk and mem ``[batch, n]`` or None (at rest)
     -> ``(spk, mem)``. ``sequence``: ``[T, batch, n]`` -> ``(spk_seq, mem_seq)``.
+
+    Dtypes: input, spk and mem in V's dtype (float32, or float64 after ``layer.double()``).
+    ``LIF`` alone takes any floating input, its beta and theta following it; V is a weight
+    matrix, applied by its ``nn.Linear``, and like the networks of ``snnlab.models`` the
+    layer asks for its input in its weights' dtype rather than convert them.
     """
 
     def __init__(self, num_neurons: int, beta: float, threshold: float = 1.0,
@@ -69,11 +74,11 @@ class RecurrentLIF(nn.Module):
                 mem: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One step: ``spk, mem = layer(input, spk, mem)``; None starts at rest (S = U = 0)."""
         self._check_input("input", input, 2)
+        for name, state in (("spk", spk), ("mem", mem)):
+            if state is not None:
+                self._check_state(name, state, input)
         if spk is None:
             spk = torch.zeros_like(input)
-        elif spk.shape != input.shape:
-            raise ValueError(f"spk (the previous step's spikes) must have the input's shape "
-                             f"{tuple(input.shape)}, got {tuple(spk.shape)}")
         current = input + self.recurrent(spk)  # I[t] + V S[t-1]
         return self.lif(current, mem)  # the LIF update, reset from U[t-1]
 
@@ -92,11 +97,26 @@ class RecurrentLIF(nn.Module):
         return torch.stack(spikes), torch.stack(membranes)
 
     def _check_input(self, name: str, value: object, dims: int) -> None:
+        """A finite floating tensor [batch, n] (dims=2) or [T, batch, n], in V's dtype."""
         checks.finite(name, checks.tensor(name, value))
         shape = "[batch, n]" if dims == 2 else "[T, batch, n]"
         if value.dim() != dims or value.shape[-1] != self.num_neurons or 0 in value.shape:
             raise ValueError(f"{name} must be {shape} with n = {self.num_neurons} (num_neurons), "
                              f"got shape {tuple(value.shape)}")
+        weight = self.recurrent.weight
+        if value.dtype != weight.dtype:
+            raise TypeError(f"{name} is {value.dtype} but the recurrent weights V are "
+                            f"{weight.dtype}; pass {name}.to({weight.dtype}) (or convert the "
+                            f"layer: layer.to({value.dtype}))")
+
+    def _check_state(self, name: str, value: object, input: Tensor) -> None:
+        """spk or mem of the previous step: a finite floating tensor like ``input``."""
+        meaning = "the previous step's spikes" if name == "spk" else "the previous membrane"
+        checks.finite(name, checks.tensor(name, value))
+        if (value.shape, value.dtype, value.device) != (input.shape, input.dtype, input.device):
+            raise ValueError(f"{name} ({meaning}) must have the input's shape, dtype and "
+                             f"device, {tuple(input.shape)} {input.dtype} on {input.device}; "
+                             f"got {tuple(value.shape)} {value.dtype} on {value.device}")
 
     def extra_repr(self) -> str:
         return f"num_neurons={self.num_neurons}"

@@ -156,3 +156,39 @@ def test_errors_name_the_argument():
         net(torch.zeros(4, 2, 34, 34))
     with pytest.raises(ValueError, match="num_inputs"):
         models.RecurrentSNN(num_inputs=100)
+
+
+def test_float64_input_is_refused_with_the_fix_as_models_do():
+    layer = RecurrentLIF(4, beta=0.5)
+    x = torch.rand(3, 2, 4, dtype=torch.float64)
+    fix = (r"input_seq is torch.float64 but the recurrent weights V are torch.float32; pass "
+           r"input_seq.to\(torch.float32\) \(or convert the layer: layer.to\(torch.float64\)\)")
+    with pytest.raises(TypeError, match=fix):
+        layer.sequence(x)
+    with pytest.raises(TypeError, match=r"input is torch.float64 but the recurrent weights"):
+        layer(x[0])
+    # either fix works, and both compute the same spikes
+    torch.manual_seed(0)
+    layer = RecurrentLIF(4, beta=0.5)
+    with torch.no_grad():
+        layer.recurrent.weight.mul_(4)
+    x = torch.rand(6, 2, 4) * 2
+    spikes32, mem32 = layer.sequence(x)
+    spikes64, mem64 = layer.double().sequence(x.double())
+    assert spikes64.dtype == torch.float64 and spikes32.sum() > 0
+    assert torch.equal(spikes64.float(), spikes32)
+    assert torch.allclose(mem64.float(), mem32, atol=1e-6)
+
+
+def test_bool_spikes_are_refused_as_lif_refuses_bool_input():
+    layer = RecurrentLIF(4, beta=0.5)
+    with pytest.raises(TypeError, match=r"spk must be a floating-point tensor, got dtype "
+                                        r"torch.bool \(use spk.float\(\)\)"):
+        layer(torch.rand(2, 4), torch.zeros(2, 4, dtype=torch.bool))
+    with pytest.raises(TypeError, match=r"input must be a floating-point tensor, got dtype "
+                                        r"torch.bool \(use input.float\(\)\)"):
+        LIF(0.5)(torch.zeros(2, 4, dtype=torch.bool))  # (LIF's own message, for comparison)
+    with pytest.raises(ValueError, match=r"mem \(the previous membrane\) must have the input's "
+                                         r"shape, dtype and device, \(2, 4\) torch.float32 on "
+                                         r"cpu; got \(2, 4\) torch.float64 on cpu"):
+        layer(torch.rand(2, 4), None, torch.zeros(2, 4, dtype=torch.float64))
