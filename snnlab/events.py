@@ -248,6 +248,7 @@ def order_events(first: Tensor, second: Tensor, steps_per_digit: int = 8, gap: i
 class EventDigits(Dataset):
     """MNIST as event recordings, made batch by batch (``collate``). Lesson 07.
 
+    ``mnist``: the digits, ``snnlab.data.mnist(train)`` (or ``subset=N`` of it).
     ``task="saccade"``: each digit on its own saccade (``saccade_events``); the label is the
     digit. ``task="order"``: each digit followed by a partner digit of another class
     (``order_events``); the label is the digit that came *first*. Which partner depends only
