@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config
-from snnlab.checkpoints import first_non_finite, first_non_finite_state
+from snnlab.checks import first_non_finite, first_non_finite_state
 from snnlab.losses import LossFn, accuracy
 
 __all__ = ["History", "fit", "evaluate", "write_atomically", "chance_warning", "METRICS",
