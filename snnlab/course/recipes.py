@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from snnlab import checkpoints, checks, config, data, events, losses, models, training
+from snnlab import checkpoints, checks, config, data, events, files, losses, models, training
 
 # The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
 # or a clone alike; how they were made: checkpoints/README.md beside this file).
@@ -325,8 +325,7 @@ def _write_metrics(checkpoint: Path, settings: dict, history: training.History,
            if key != "seconds"},  # that one is the last epoch's; the run's total follows
         "wall_seconds": round(seconds, 1),
     }
-    training.write_atomically(checkpoint.with_suffix(".metrics.json"),
-                              json.dumps(metrics, indent=2) + "\n")
+    files.write_text(checkpoint.with_suffix(".metrics.json"), json.dumps(metrics, indent=2) + "\n")
 
 
 def _json_number(value: float) -> float | None:
