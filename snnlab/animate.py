@@ -41,7 +41,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from snnlab import checks
+from snnlab import checks, files
 from snnlab.plot import BAR, HIGHLIGHT, WIDTH, _class_names, _time_by_neuron, to_numpy
 
 try:
@@ -102,6 +102,10 @@ def _warn(missing: str, every_time: bool) -> None:
 
 # --------------------------------------------------------------------------------- the result
 
+class _NoMP4(Exception):
+    """No MP4 was written (ffmpeg missing or failed; the warning says which): save a GIF."""
+
+
 class Video:
     """A spike video: inline in a notebook as an MP4, ``save(path)`` to ``.mp4`` or ``.gif``.
 
@@ -125,7 +129,7 @@ class Video:
         process = (
             ffmpeg.input("pipe:", format="rawvideo", pix_fmt="gray" if first.ndim == 2 else "rgb24",
                          s=f"{width}x{height}", framerate=self.fps)
-            .output(str(path), vcodec="libx264", pix_fmt="yuv420p", crf=CRF,
+            .output(str(path), format="mp4", vcodec="libx264", pix_fmt="yuv420p", crf=CRF,
                     movflags="+faststart")
             .global_args("-loglevel", "error")  # so the stderr pipe never fills up
             .overwrite_output()
@@ -149,7 +153,7 @@ class Video:
     def _write_gif(self, path: Path) -> None:
         # Pillow merges identical consecutive frames into one longer frame; timing is unchanged.
         images = [Image.fromarray(frame) for frame in self.frames()]
-        images[0].save(path, save_all=True, append_images=images[1:],
+        images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
                        duration=round(1000 / self.fps), loop=0)
 
     def _fallback_html(self) -> str:
@@ -160,8 +164,9 @@ class Video:
             data = base64.b64encode(gif.read_bytes()).decode("ascii")
         return f'<img src="data:image/gif;base64,{data}">'
 
-    def _try_mp4(self, path: Path) -> bool:
-        """Write an MP4 if ffmpeg is usable; else warn (once) and return False. Never raises."""
+    def _try_mp4(self, path: Path, name: Path | None = None) -> bool:
+        """Write an MP4 if ffmpeg is usable; else warn (once) and return False. Never raises.
+        ``name``: the file to name in a warning, if ``path`` is a temporary one."""
         missing = _missing_ffmpeg()
         if missing is not None:
             _warn(missing, every_time=False)
@@ -170,14 +175,17 @@ class Video:
             self._write_mp4(path)
             return True
         except (OSError, RuntimeError) as error:
-            _warn(f"ffmpeg failed writing {path} ({str(error).strip()[-300:]})", every_time=True)
+            _warn(f"ffmpeg failed writing {name or path} ({str(error).strip()[-300:]})",
+                  every_time=True)
             return False
 
     def save(self, path: str | Path) -> Path:
         """Write the video to ``path`` (``.mp4`` or ``.gif``) and return the path written.
 
         Without ffmpeg an ``.mp4`` request writes a GIF next to it (same name, ``.gif``).
-        A missing folder is created.
+        A missing folder is created. The file is written whole or not at all
+        (``snnlab.files``): if the write fails (a full disk), an OSError names the file and
+        says why, and no partial video is left behind.
         """
         if not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name (str or pathlib.Path), got "
@@ -193,10 +201,15 @@ class Video:
             raise OSError(f"cannot create the folder {str(path.parent)!r} for the video: "
                           f"{error.strerror}") from None
         if path.suffix.lower() == ".mp4":
-            if self._try_mp4(path):
+            try:
+                with files.replacing(path) as temp:
+                    if not self._try_mp4(temp, name=path):
+                        raise _NoMP4
                 return path
-            path = path.with_suffix(".gif")
-        self._write_gif(path)
+            except _NoMP4:  # (the temporary file is gone)
+                path = path.with_suffix(".gif")
+        with files.replacing(path) as temp:
+            self._write_gif(temp)
         return path
 
     def to_html(self) -> str:

@@ -4,9 +4,11 @@ A checkpoint holds the network's class and constructor arguments (``model.config
 weights, optionally the optimizer's and scheduler's state (to resume training), and plain
 metadata (epoch, metrics). Three promises:
 
-- a write is atomic: a temporary file renamed over the target at the end, so a failed or
-  interrupted save (Ctrl-C, a full disk) leaves the previous checkpoint as it was;
-- a network with a NaN or inf weight is never saved, and never loaded as trained;
+- a write is atomic (``snnlab.files``): a temporary file renamed over the target at the end,
+  so a failed or interrupted save (Ctrl-C, a full disk) leaves the previous checkpoint as it
+  was, and a failed write is an ``OSError`` that names the file and says why;
+- a network with a NaN or inf weight is never saved (nor one whose weights would turn into
+  inf in a smaller ``dtype``), and never loaded as trained;
 - a file that is not a checkpoint of the same network (a plain ``state_dict``, another
   architecture) is never overwritten: saving over it raises ``FileExistsError``.
 """
@@ -14,17 +16,16 @@ metadata (epoch, metrics). Three promises:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 import snnlab
-from snnlab import checks
+from snnlab import checks, files
 
 __all__ = ["save_checkpoint", "load_checkpoint", "restore", "checkpoint_info",
-           "check_writable", "first_non_finite", "first_non_finite_state"]
+           "check_writable"]
 
 FORMAT = "snnlab-checkpoint-1"
 _PLAIN_TYPES = (str, int, float, bool, type(None))
@@ -77,45 +78,6 @@ def _check_scheduler(name: str, scheduler: object, optimizer: object) -> None:
     if optimizer is None or scheduler.optimizer is not optimizer:
         raise ValueError(f"{name}: the scheduler drives another optimizer than the one given "
                          "(or none was given); build it from this optimizer")
-
-
-def _finite(value: object) -> bool:
-    """False for a floating tensor holding a NaN or inf. (For float32 and smaller, one float64
-    sum: it is NaN or inf exactly when some entry is, since such entries cannot add up past
-    float64's range; cheaper than ``torch.isfinite(value).all()``, and fit runs it every step.)"""
-    if not torch.is_tensor(value) or not value.is_floating_point() or value.numel() == 0:
-        return True
-    if value.dtype == torch.float64:
-        return bool(torch.isfinite(value).all())
-    return bool(torch.isfinite(value.sum(dtype=torch.float64)))
-
-
-def first_non_finite(tensors: dict[str, Tensor]) -> str | None:
-    """The name of the first floating tensor holding a NaN or inf, or None if all are finite.
-    Lesson 04."""
-    return next((name for name, value in tensors.items() if not _finite(value)), None)
-
-
-def first_non_finite_state(optimizer: torch.optim.Optimizer, model: nn.Module,
-                           state_dict: dict | None = None) -> str | None:
-    """Where the optimizer's state (say Adam's running averages) holds a NaN or inf, as
-    ``"exp_avg_sq of fc1.weight"``, or None if all is finite. ``state_dict``: a saved state of
-    this optimizer to look at instead of its own. Lesson 04."""
-    # its own state is keyed by the parameters themselves, a saved one by their places
-    states = optimizer.state if state_dict is None else state_dict.get("state", {})
-    for key, state in states.items():
-        bad = next((entry for entry, value in state.items() if not _finite(value)), None)
-        if bad is None:
-            continue
-        if torch.is_tensor(key):  # name the parameter (only now: fit asks this every step)
-            param, where = key, "a parameter"
-        else:
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            param = params[key] if isinstance(key, int) and key < len(params) else None
-            where = f"parameter {key}"
-        name = next((name for name, p in model.named_parameters() if p is param), where)
-        return f"{bad} of {name}"
-    return None
 
 
 def check_writable(path: str | os.PathLike, model: nn.Module) -> Path:
@@ -175,8 +137,11 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     constructor arguments in ``model.config``), so :func:`load_checkpoint` can rebuild it.
     ``dtype=torch.float16`` halves the file (floating-point weights only; loading converts
     them back to float32). ``metadata`` (epoch, metrics, ...) must be plain Python values.
-    A network with a NaN or inf weight is refused (ValueError), and so is a ``path`` holding
-    anything but a checkpoint of the same network class (FileExistsError). Lesson 04.
+    A network with a NaN or inf weight is refused (ValueError), and so is one with a weight
+    beyond ``dtype``'s range (float16's is +-65504), which would be saved as inf; so is a
+    ``path`` holding anything but a checkpoint of the same network class (FileExistsError).
+    A write that fails (a full disk, a folder turned read-only) raises OSError naming the file
+    and why, and leaves the file that was there as it was. Lesson 04.
     """
     path = _path("save_checkpoint: path", path)
     classes = _model_classes()
@@ -195,12 +160,12 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
                          f"checkpoint_info reports those itself ({list(_RESERVED)})")
     _check_plain(metadata, "metadata")
     state = model.state_dict()
-    bad = first_non_finite(state)
+    bad = checks.first_non_finite(state)
     if bad is not None:
         raise ValueError(f"save_checkpoint: {name}'s weight {bad!r} holds NaN or inf; a broken "
                          f"network is never saved (the training diverged: lower the learning "
                          f"rate, or keep the last good checkpoint)")
-    bad = None if optimizer is None else first_non_finite_state(optimizer, model)
+    bad = None if optimizer is None else checks.first_non_finite_state(optimizer, model)
     if bad is not None:
         raise ValueError(f"save_checkpoint: the optimizer's {bad} holds NaN or inf; it would "
                          f"never move the weights again after a resume, so it is not saved "
@@ -208,6 +173,14 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     check_writable(path, model)
     weights = {key: (value.detach().to("cpu", dtype) if value.is_floating_point()
                      else value.detach().cpu()) for key, value in state.items()}
+    bad = checks.first_non_finite(weights)
+    if bad is not None:  # finite before the cast, so beyond the smaller dtype's range
+        largest = state[bad].detach().abs().max().item()
+        raise ValueError(f"save_checkpoint: {name}'s weight {bad!r} holds values up to "
+                         f"{largest:.4g} in size, beyond the range of {dtype} (its largest "
+                         f"number is {torch.finfo(dtype).max:.4g}): saved as {dtype} they would "
+                         "become inf, and the checkpoint could not be loaded. Save it with "
+                         "dtype=torch.float32 (the default)")
     content = {
         "format": FORMAT,
         "snnlab_version": snnlab.__version__,
@@ -221,18 +194,19 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         "metadata": metadata,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
+    with files.replacing(path) as temp, open(temp, "wb") as file:
+        try:
             torch.save(content, file)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp's file is private; a checkpoint is not
-        os.replace(temp_name, path)  # atomic on POSIX and Windows
-    except BaseException:  # including KeyboardInterrupt: never leave the temp file behind
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+        except RuntimeError as error:  # how torch's writer reports a failed write (a full disk)
+            if isinstance(error.__context__, OSError):  # the write's own error, if it had one
+                raise error.__context__ from error
+            raise OSError(f"torch's writer stopped partway, most likely because the disk is "
+                          f"full ({_one_line(error)})") from error
     return path
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 def _read(path: str | os.PathLike) -> dict:
@@ -326,12 +300,12 @@ def restore(path: str | os.PathLike, model: nn.Module,
     name = content["model_class"]
     if name != type(model).__name__:
         raise ValueError(f"{str(path)!r} holds a {name}, not a {type(model).__name__}")
-    bad = first_non_finite(content["state_dict"])
+    bad = checks.first_non_finite(content["state_dict"])
     if bad is not None:
         raise ValueError(f"{str(path)!r}: the weight {bad!r} holds NaN or inf, so this is a "
                          "broken network, not a trained one; delete the file and train again")
     saved_state = content.get("optimizer")
-    bad = None if optimizer is None or saved_state is None else first_non_finite_state(
+    bad = None if optimizer is None or saved_state is None else checks.first_non_finite_state(
         optimizer, model, saved_state)
     if bad is not None:  # checked before anything is loaded
         raise ValueError(f"{str(path)!r}: the optimizer's {bad} holds NaN or inf; resume "

@@ -10,21 +10,25 @@ student reads keep their maths in front::
     data = checks.tensor("data", data)
 
 Each returns the value it accepted (a float for ``number``, an int for ``positive_int``).
+``first_non_finite`` and ``first_non_finite_state`` look for a NaN or inf in a network's
+weights, gradients or optimizer state; ``fit`` asks them at every step, the checkpoints at
+every save and load.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
            "positive_number", "choice", "boolean", "where", "device", "integer",
            "sequence_size", "steps", "parameter", "describe",
-           "allocation", "images", "per_sample", "list_of"]
+           "allocation", "images", "per_sample", "list_of", "first_non_finite",
+           "first_non_finite_state"]
 
 MAX_VALUES = 2**30  # values one call may make over time: 4 GB of float32; more is a slip
 
@@ -67,6 +71,45 @@ def finite(name: str, value: Tensor) -> Tensor:
         raise NonFiniteError(f"{name} holds {kinds}: {where(bad.cpu())}. Every value must be "
                              "a finite number")
     return value
+
+
+def _all_finite(value: object) -> bool:
+    """False for a floating tensor holding a NaN or inf. (For float32 and smaller, one float64
+    sum: it is NaN or inf exactly when some entry is, since such entries cannot add up past
+    float64's range; cheaper than ``torch.isfinite(value).all()``, and fit runs it every step.)"""
+    if not torch.is_tensor(value) or not value.is_floating_point() or value.numel() == 0:
+        return True
+    if value.dtype == torch.float64:
+        return bool(torch.isfinite(value).all())
+    return bool(torch.isfinite(value.sum(dtype=torch.float64)))
+
+
+def first_non_finite(tensors: Mapping[str, object]) -> str | None:
+    """The name of the first floating tensor holding a NaN or inf (a network's weights, their
+    gradients), or None if all are finite. Lesson 04."""
+    return next((name for name, value in tensors.items() if not _all_finite(value)), None)
+
+
+def first_non_finite_state(optimizer: torch.optim.Optimizer, model: nn.Module,
+                           state_dict: dict | None = None) -> str | None:
+    """Where the optimizer's state (say Adam's running averages) holds a NaN or inf, as
+    ``"exp_avg_sq of fc1.weight"``, or None if all is finite. ``state_dict``: a saved state of
+    this optimizer to look at instead of its own. Lesson 04."""
+    # its own state is keyed by the parameters themselves, a saved one by their places
+    states = optimizer.state if state_dict is None else state_dict.get("state", {})
+    for key, state in states.items():
+        bad = next((entry for entry, value in state.items() if not _all_finite(value)), None)
+        if bad is None:
+            continue
+        if torch.is_tensor(key):  # name the parameter (only now: fit asks this every step)
+            param, unnamed = key, "a parameter"
+        else:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            param = params[key] if isinstance(key, int) and key < len(params) else None
+            unnamed = f"parameter {key}"
+        name = next((name for name, p in model.named_parameters() if p is param), unnamed)
+        return f"{bad} of {name}"
+    return None
 
 
 def unit_range(name: str, value: Tensor) -> Tensor:

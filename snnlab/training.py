@@ -1,12 +1,21 @@
 """Training a spiking network: the BPTT loop ``fit``, ``evaluate`` and ``History`` (lesson 04).
 
-``fit`` is the loop lesson 04 has you write by hand (forward over all steps, loss, backward,
-optimizer step), plus what an hour-long run needs: a test pass after each epoch, a
-checkpoint and the history on disk after each epoch, and an early stop that loses nothing.
-It never keeps a broken network: a NaN or inf in the loss, a gradient, a weight or the
+``fit`` is the loop lesson 04 has you write by hand, its ``train_step`` for every batch::
+
+    spikes, membrane = model(images)             # forward over all T steps: [T, B, ...] each
+    loss = loss_fn(spikes, membrane, targets)    # one number for the batch
+    optimizer.zero_grad()
+    loss.backward()                              # backpropagation through time
+    optimizer.step()                             # e.g. SGD: W <- W - lr * dL/dW
+
+plus what an hour-long run needs: a learning-rate schedule, a test pass, the checkpoint and
+the history on disk after each epoch, and an early stop that loses nothing. ``fit``'s loop is
+those five lines, with the guarding in small named helpers beside them. ``_StepGuard`` never
+lets a broken network be kept: a NaN or inf in the loss, a gradient, a weight or the
 optimizer's state (Adam's running averages, which would freeze a weight for good) stops the
 run at once with the last good weights and optimizer state restored,
-``history.stopped = "non-finite"``.
+``history.stopped = "non-finite"``. ``_Run`` keeps the rest: where the run is, the running
+means, the summary lines, the checkpoint and how the run ends.
 """
 
 from __future__ import annotations
@@ -16,9 +25,9 @@ import io
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +36,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from snnlab import checkpoints, checks, config
-from snnlab.checkpoints import first_non_finite, first_non_finite_state
+from snnlab import checkpoints, checks, config, files
 from snnlab.losses import LossFn, accuracy
 
-__all__ = ["History", "fit", "evaluate", "write_atomically", "chance_warning", "METRICS",
-           "CHANCE_MARGIN"]
+__all__ = ["History", "fit", "evaluate", "chance_warning", "METRICS", "CHANCE_MARGIN"]
 
 METRICS = ("accuracy", "mse")
 # A classifier is "at chance" when its accuracy is below 1/C + CHANCE_MARGIN (C classes):
@@ -48,8 +55,10 @@ class History:
     ``epochs`` has one entry per finished epoch: "epoch", "train_loss", "train_<metric>",
     "test_loss", "test_<metric>" (NaN without a test set) and "seconds".
     ``stopped`` is None when every epoch ran, else why the run ended early: "interrupted"
-    (Ctrl-C), "non-finite" (a NaN or inf loss, gradient or weight) or "save failed";
-    ``stopped_at`` is then ``(epoch, batch)``, both counted from 1.
+    (Ctrl-C), "non-finite" (a NaN or inf loss, gradient or weight) or "save failed" (the
+    checkpoint could not be written: a full disk, a folder turned read-only);
+    ``stopped_at`` is then ``(epoch, batch)``, both counted from 1, and ``stopped_because``
+    the cause in words, as :func:`fit` printed it.
     """
 
     metric: str
@@ -57,6 +66,7 @@ class History:
     epochs: dict[str, list[float]] = field(default_factory=dict)
     stopped: str | None = None
     stopped_at: tuple[int, int] | None = None
+    stopped_because: str | None = None
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -97,7 +107,7 @@ class History:
         writer = csv.writer(text)
         writer.writerow(table.keys())
         writer.writerows(zip(*table.values(), strict=True))
-        write_atomically(path, text.getvalue())
+        files.write_text(path, text.getvalue())
 
     @classmethod
     def from_csv(cls, epochs_path: str | os.PathLike,
@@ -115,25 +125,6 @@ class History:
         steps = _read_csv_columns(steps_path) if steps_path is not None else {}
         steps.pop("step", None)
         return cls(metric, steps=steps, epochs=epochs)
-
-
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it at the end, so the
-    file is either the old one or the new one, never half of either. Lesson 04."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder")
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as file:
-            file.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, 0o666 & ~umask)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def _read_csv_columns(path: str | os.PathLike) -> dict[str, list[float]]:
@@ -163,11 +154,6 @@ def _batch_metric(metric: str, spikes: Tensor, membrane: Tensor, targets: Tensor
     if metric == "accuracy":
         return accuracy(spikes, targets)
     return F.mse_loss(membrane[-1], targets).item()
-
-
-def _targets_for(metric: str, images: Tensor, labels: Tensor) -> Tensor:
-    """A classifier learns the labels; an autoencoder (metric "mse") learns its input."""
-    return labels if metric == "accuracy" else images
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -215,15 +201,41 @@ def _unpack(batch: object, name: str, metric: str) -> tuple[Tensor, Tensor]:
     return images, labels
 
 
-def _forward(model: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:
-    """The model's record ``(spikes, membrane)``, checked to be a pair of tensors."""
+def _forward(model: nn.Module, images: Tensor, metric: str) -> tuple[Tensor, Tensor]:
+    """The model's record ``(spikes, membrane)``, checked: a pair of tensors, of the shapes
+    ``metric`` can score (see :func:`_check_metric_fits`)."""
     record = model(images)
     if (not isinstance(record, tuple | list) or len(record) != 2
             or not all(isinstance(part, Tensor) for part in record)):
         raise TypeError(f"the model must return a pair (spikes, membrane) of tensors, as the "
                         f"snnlab.models networks do; {type(model).__name__} returned a "
                         f"{type(record).__name__}")
-    return record[0], record[1]
+    spikes, membrane = record
+    _check_metric_fits(metric, spikes, membrane, images, model)
+    return spikes, membrane
+
+
+def _check_metric_fits(metric: str, spikes: Tensor, membrane: Tensor, images: Tensor,
+                       model: nn.Module) -> None:
+    """``metric`` must fit what the model outputs. "accuracy" scores a classifier: the record
+    of its output layer, spikes and membrane both ``[T, B, classes]`` (its answer: the neuron
+    that fired most). "mse" scores an autoencoder: its last membrane ``U[T-1]`` is compared
+    with the images, so the membrane is ``[T, *images.shape]``."""
+    shapes = f"spikes {tuple(spikes.shape)} and membrane {tuple(membrane.shape)}"
+    classifies = spikes.dim() == 3 and membrane.shape == spikes.shape
+    reconstructs = membrane.shape[1:] == images.shape
+    if metric == "accuracy" and not classifies:
+        hint = (" Its membrane has the images' shape: it is an autoencoder, use metric='mse'."
+                if reconstructs else "")
+        raise ValueError(f"metric='accuracy' is for classifiers, whose output layer's spikes "
+                         f"and membrane are both [num_steps, batch, classes]; "
+                         f"{type(model).__name__} returned {shapes} for images of shape "
+                         f"{tuple(images.shape)}.{hint}")
+    if metric == "mse" and not reconstructs:
+        hint = " That is a classifier's output: use metric='accuracy'." if classifies else ""
+        raise ValueError(f"metric='mse' is for autoencoders, whose membrane at the last step "
+                         f"has the images' shape {tuple(images.shape)} (it is compared with "
+                         f"them); {type(model).__name__} returned {shapes}.{hint}")
 
 
 def _loss(loss_fn: LossFn, spikes: Tensor, membrane: Tensor, targets: Tensor,
@@ -270,8 +282,8 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
                            disable=not progress):
         images, labels = _unpack(batch_data, "loader", metric)
         images, labels = images.to(device), labels.to(device)
-        targets = _targets_for(metric, images, labels)
-        spikes, membrane = _forward(model, images)
+        targets = labels if metric == "accuracy" else images  # an autoencoder: its input
+        spikes, membrane = _forward(model, images, metric)
         batch = len(labels)  # images may be time-first events [T, B, ...]
         total_loss += _loss(loss_fn, spikes, membrane, targets, training=False).item() * batch
         total_metric += _batch_metric(metric, spikes, membrane, targets) * batch
@@ -279,6 +291,325 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
     if count == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     return {"loss": total_loss / count, metric: total_metric / count}
+
+
+def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
+        optimizer: torch.optim.Optimizer, epochs: int, test_loader: Iterable | None = None, *,
+        metric: str = "accuracy", scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        device: str | torch.device | None = None, clip_grad: float | None = None,
+        checkpoint: str | os.PathLike | None = None, history: History | None = None,
+        progress: bool = True) -> History:
+    """Train ``model`` with backpropagation through time; return the :class:`History`.
+
+    For every batch ``(images, labels)`` of every epoch, lesson 04's ``train_step``::
+
+        spikes, membrane = model(images)             # [T, B, ...] each, all T steps
+        loss = loss_fn(spikes, membrane, targets)    # targets: the labels (or the images)
+        optimizer.zero_grad()
+        loss.backward()                              # dL/dW through every time step
+        optimizer.step()
+
+    then (with ``clip_grad``) the gradient's norm clipped to at most ``clip_grad`` before the
+    step, and ``scheduler.step()`` after it (so give it a per-step schedule, e.g. OneCycleLR
+    with ``total_steps=epochs * len(train_loader)``).
+
+    ``metric`` is "accuracy" for classifiers (targets are the labels; the output layer's
+    spikes and membrane are ``[T, B, classes]``) or "mse" for autoencoders (targets are the
+    images themselves, compared with the last step's membrane ``U[T-1]``).
+    ``device``: where to train (default: ``snnlab.config.device()``); the model moves there.
+    ``checkpoint``: a path to save the model to after every epoch (atomically), with the
+    history beside it (``<name>.history.csv`` per epoch, ``<name>.steps.csv`` per step).
+    ``history``: the history of an earlier, unfinished run of this model to continue (its
+    finished epochs count towards ``epochs``).
+    ``progress``: report while training. A run someone watches (a terminal, a live notebook)
+    gets a progress bar per epoch and the test result after it; any other run (output to a
+    file, a notebook executed by nbconvert or nbval) one summary line per epoch.
+
+    After each epoch of a classifier, an accuracy at chance level (the test accuracy, or the
+    train accuracy without a test set; see :func:`chance_warning`) adds a warning line under
+    the epoch's summary (with ``progress``).
+
+    Stops early, returning the history so far with ``stopped``, ``stopped_at`` and
+    ``stopped_because`` set, on: a NaN or inf loss, gradient, weight or optimizer state (the
+    weights and the optimizer's state of the last good step are restored, "non-finite");
+    Ctrl-C ("interrupted"); a checkpoint that cannot be written, say on a full disk ("save
+    failed"). The last checkpoint on disk stays intact, and the history files hold every step
+    taken. Every argument is checked before any work starts, and the model's output against
+    ``metric`` at the first batch, before any step. Lesson 04.
+    """
+    epochs, history, checkpoint = _check_arguments(
+        model, train_loader, loss_fn, optimizer, epochs, test_loader, metric, scheduler,
+        clip_grad, checkpoint, history, progress)
+    device = checks.device(device, config.device())
+    model.to(device)
+    run = _Run(history, epochs, checkpoint, progress)
+    guard = _StepGuard(model, optimizer)
+    try:
+        for epoch in range(run.first_epoch, epochs + 1):
+            model.train()
+            for images, labels in run.batches(train_loader, epoch, device):
+                targets = labels if metric == "accuracy" else images  # an autoencoder: its input
+                with _stop_if_non_finite():  # a NaN pixel, or an overflow inside
+                    spikes, membrane = _forward(model, images, metric)  # model(images), checked
+                    loss = _loss(loss_fn, spikes, membrane, targets, training=True)  # checked
+                optimizer.zero_grad()
+                loss.backward()
+                if clip_grad is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+                guard.check_gradients(loss)  # a NaN or inf: stop, the weights as they were
+                optimizer.step()
+                guard.check_step()  # a NaN or inf: the last good weights back, and stop
+                if scheduler is not None:
+                    scheduler.step()
+                run.record_step(loss, spikes, membrane, targets, batch_size=len(labels))
+            run.end_epoch(None if test_loader is None else evaluate(
+                model, test_loader, loss_fn, metric=metric, device=device, progress=run.bars))
+            run.save(model, optimizer, scheduler)
+    except _Stop as stop:
+        return run.stop(stop.reason, str(stop))
+    except KeyboardInterrupt:
+        return run.stop("interrupted", "interrupted (Ctrl-C)")
+    return history
+
+
+class _Stop(Exception):
+    """Ends a run of :func:`fit` early; ``reason`` is what ``History.stopped`` will say."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@contextmanager
+def _stop_if_non_finite() -> Iterator[None]:
+    """A NaN or inf in the forward pass or the loss (which check their inputs and records)
+    stops the run."""
+    try:
+        yield
+    except checks.NonFiniteError as error:
+        raise _Stop("non-finite", str(error)) from None
+
+
+class _StepGuard:
+    """Keeps a NaN or inf out of the network: the loss and the gradients are checked before
+    ``optimizer.step()``, the weights and the optimizer's state after it, and a step that broke
+    them is undone. Either way the run stops ("non-finite") with the last good network.
+
+    The last good weights and optimizer state are copied into the same tensors at every step,
+    so keeping them costs no new memory."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.weights: dict[str, Tensor] = {}
+        self.state: dict = {}
+
+    def check_gradients(self, loss: Tensor) -> None:
+        """Before the step: stop if the loss or a gradient is NaN or inf (the weights are still
+        the last good ones); else keep a copy of the weights and the optimizer's state."""
+        gradients = {name: p.grad for name, p in self.model.named_parameters()
+                     if p.grad is not None}
+        bad = "the loss" if not torch.isfinite(loss) else checks.first_non_finite(gradients)
+        if bad is not None:
+            raise _Stop("non-finite", f"{bad} became NaN or inf (try a lower learning rate or "
+                                      "clip_grad)")
+        self.weights = _copied_into(self.weights, self.model.state_dict())
+        self.state = {param: _copied_into(self.state.get(param, {}), state)
+                      for param, state in self.optimizer.state.items()}
+
+    def check_step(self) -> None:
+        """After the step: if a weight or the optimizer's state became NaN or inf (say Adam's
+        exp_avg_sq, a gradient squared past 3.4e38), put the last good ones back and stop."""
+        bad = checks.first_non_finite(self.model.state_dict())
+        bad = (f"the weight {bad}" if bad
+               else checks.first_non_finite_state(self.optimizer, self.model))
+        if bad is None:
+            return
+        self.model.load_state_dict(self.weights)
+        self.optimizer.state.clear()  # (a parameter's first step creates its state)
+        for param, state in self.state.items():
+            self.optimizer.state[param] = {key: value.clone() if torch.is_tensor(value) else value
+                                           for key, value in state.items()}
+        raise _Stop("non-finite", f"{bad} became NaN or inf after the optimizer step (weights "
+                                  "and optimizer state restored; try a lower learning rate or "
+                                  "clip_grad)")
+
+
+def _copied_into(copies: dict, values: dict) -> dict:
+    """``values`` copied, tensors into the tensors of ``copies`` where they fit."""
+    result = {}
+    for key, value in values.items():
+        old = copies.get(key)
+        if not torch.is_tensor(value):
+            result[key] = value
+        elif (torch.is_tensor(old) and old.shape == value.shape and old.dtype == value.dtype
+              and old.device == value.device):
+            result[key] = old.copy_(value)
+        else:
+            result[key] = value.detach().clone()
+    return result
+
+
+class _Run:
+    """The bookkeeping of one :func:`fit` run: where it is (to say where it stopped), the
+    epoch's running means, the history and the summary lines, the checkpoint on disk."""
+
+    def __init__(self, history: History, epochs: int, checkpoint: Path | None,
+                 progress: bool) -> None:
+        self.history, self.epochs, self.checkpoint = history, epochs, checkpoint
+        self.progress = progress
+        self.bars = progress and _watched()  # else one line per epoch: see _watched
+        self.bar: tqdm | None = None
+        self.first_epoch = len(history.epochs["epoch"]) + 1
+        self.epoch = self.batch = 0  # the batch being fetched or trained on, counted from 1
+        self.saved_epoch = _epoch_on_disk(checkpoint, self.first_epoch - 1)
+        self.loss_sum = self.metric_sum = 0.0
+        self.count = self.num_classes = 0
+        self.start = time.perf_counter()
+        history.stopped = history.stopped_at = history.stopped_because = None
+
+    def batches(self, loader: Iterable, epoch: int,
+                device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
+        """Epoch ``epoch``'s ``(images, labels)``, checked and on ``device``, under a bar."""
+        self.epoch, self.batch, self.start = epoch, 1, time.perf_counter()
+        self.loss_sum = self.metric_sum = 0.0
+        self.count = 0
+        self.bar = tqdm(loader, desc=f"epoch {epoch}/{self.epochs}", disable=not self.bars)
+        for batch in self.bar:
+            images, labels = _unpack(batch, "train_loader", self.history.metric)
+            yield images.to(device), labels.to(device)
+            self.batch += 1  # an interrupt from here on hits the next batch
+        if self.count == 0:
+            raise ValueError(f"train_loader yielded no batches in epoch {epoch}")
+        self.batch -= 1  # the epoch's last batch
+
+    def record_step(self, loss: Tensor, spikes: Tensor, membrane: Tensor, targets: Tensor,
+                    batch_size: int) -> None:
+        """The step's loss and metric, into the history and the epoch's running means.
+        (``batch_size``: the labels'; images may be time-first events ``[T, B, ...]``.)"""
+        metric = self.history.metric
+        value = _batch_metric(metric, spikes.detach(), membrane.detach(), targets)
+        self.history.steps["loss"].append(loss.item())
+        self.history.steps[metric].append(value)
+        self.loss_sum += loss.item() * batch_size
+        self.metric_sum += value * batch_size
+        self.count += batch_size
+        self.num_classes = spikes.shape[-1]
+        self.bar.set_postfix({"loss": f"{self.loss_sum / self.count:.4f}",
+                              metric[:3]: f"{self.metric_sum / self.count:.4f}"})
+
+    def end_epoch(self, test: dict[str, float] | None) -> None:
+        """The finished epoch's numbers (``test``: the test pass's, None without a test set)
+        into the history, and (with progress) its summary line and a warning if a classifier
+        is at chance."""
+        metric, history = self.history.metric, self.history
+        which = "train" if test is None else "test"  # the accuracy a chance warning looks at
+        test = test or {"loss": math.nan, metric: math.nan}
+        for key, value in (("epoch", self.epoch), ("train_loss", self.loss_sum / self.count),
+                           (f"train_{metric}", self.metric_sum / self.count),
+                           ("test_loss", test["loss"]), (f"test_{metric}", test[metric]),
+                           ("seconds", time.perf_counter() - self.start)):
+            history.epochs[key].append(float(value))
+        if not self.progress:
+            return
+        print(_epoch_line(history, self.epochs, self.bars))
+        if metric == "accuracy":  # under the epoch's summary line
+            warning = chance_warning(history.final()[f"{which}_accuracy"], self.num_classes,
+                                     which, self.epoch)
+            if warning is not None:
+                print(warning)
+
+    def save(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+             scheduler: torch.optim.lr_scheduler.LRScheduler | None) -> None:
+        """The checkpoint, then the history beside it (with a checkpoint path). A checkpoint
+        that cannot be written stops the run ("save failed"); the last one stays intact."""
+        if self.checkpoint is None:
+            return
+        try:
+            checkpoints.save_checkpoint(self.checkpoint, model, optimizer, scheduler,
+                                        epoch=self.epoch, metric=self.history.metric,
+                                        metrics=self.history.final())
+        except OSError as error:  # (save_checkpoint reports every failed write as one)
+            raise _Stop("save failed", "the checkpoint could not be written: "
+                                       f"{error.strerror or error}") from None
+        self.saved_epoch = self.epoch
+        _save_history(self.history, self.checkpoint)
+
+    def stop(self, reason: str, message: str) -> History:
+        """End the run early: say why, where and what is on disk; keep the history."""
+        if self.bar is not None:
+            self.bar.close()
+        history = self.history
+        history.stopped, history.stopped_at = reason, (self.epoch, self.batch)
+        history.stopped_because = message
+        if self.checkpoint is None:
+            saved = ""
+        elif self.saved_epoch is not None:
+            saved = (f" The last checkpoint, {self.checkpoint} (epoch {self.saved_epoch}), is "
+                     "intact.")
+        elif reason == "save failed":
+            saved = " No checkpoint of this run is on disk."
+        else:
+            saved = " No epoch finished, so no checkpoint was written."
+        print(f"fit: {message} at epoch {self.epoch}, batch {self.batch}; stopped.{saved}")
+        if self.checkpoint is not None:
+            _save_history(history, self.checkpoint)
+        return history
+
+
+def _epoch_on_disk(checkpoint: Path | None, epoch: int) -> int | None:
+    """``epoch`` if ``checkpoint`` holds it (a resumed run's checkpoint), else None."""
+    if checkpoint is None or epoch < 1 or not checkpoint.is_file():
+        return None
+    try:
+        return epoch if checkpoints.checkpoint_info(checkpoint).get("epoch") == epoch else None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _save_history(history: History, checkpoint: Path) -> None:
+    """The history beside its checkpoint; a failure here is reported, never fatal."""
+    try:
+        history.to_csv(checkpoint.with_suffix(".history.csv"))
+        history.to_csv(checkpoint.with_suffix(".steps.csv"), per="step")
+    except OSError as error:
+        print(f"fit: could not write the history beside {checkpoint} ({error})")
+
+
+def _check_arguments(model: object, train_loader: object, loss_fn: object, optimizer: object,
+                     epochs: object, test_loader: object, metric: object, scheduler: object,
+                     clip_grad: object, checkpoint: object, history: object, progress: object
+                     ) -> tuple[int, History, Path | None]:
+    """Every argument of :func:`fit`, checked before any work: returns ``epochs`` as an int,
+    the history to write into and the checkpoint path."""
+    checks.choice("metric", metric, METRICS)
+    epochs = checks.positive_int("epochs", epochs)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_callable("loss_fn", loss_fn)
+    _check_optimizer(optimizer, model)
+    checkpoints._check_scheduler("fit", scheduler, optimizer)
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise TypeError("fit steps the scheduler after every batch without a metric, so "
+                        "ReduceLROnPlateau cannot be used; give a per-step schedule such as "
+                        "OneCycleLR")
+    _batches(train_loader, "train_loader", reusable=epochs > 1)
+    if test_loader is not None:
+        _batches(test_loader, "test_loader", reusable=epochs > 1)
+    if clip_grad is not None:
+        checks.positive_number("clip_grad", clip_grad)
+    checks.boolean("progress", progress)
+    history = _check_history(history, metric, epochs)
+    if checkpoint is not None:
+        checkpoint = checkpoints.check_writable(checkpoint, model)
+    bad = checks.first_non_finite(model.state_dict())
+    if bad is not None:
+        raise ValueError(f"fit: the model's weight {bad!r} already holds NaN or inf; start from "
+                         "a freshly built network or a good checkpoint")
+    bad = checks.first_non_finite_state(optimizer, model)
+    if bad is not None:
+        raise ValueError(f"fit: the optimizer's {bad} already holds NaN or inf, so it would "
+                         "never move that weight again; build a new optimizer")
+    return epochs, history, checkpoint
 
 
 def _check_optimizer(optimizer: object, model: nn.Module) -> None:
@@ -360,231 +691,3 @@ def chance_warning(accuracy: float, num_classes: int, which: str = "test",
             "Likely causes: a learning rate too high (or too low), beta = 0 (the neurons keep "
             "nothing from one step to the next) or a threshold that keeps them silent, too few "
             "time steps, images or epochs.")
-
-
-class _LastGood:
-    """The weights and the optimizer's state before a step, to put back if the step breaks
-    them. Copied into the same tensors at every step, so keeping them costs no new memory."""
-
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        self.model, self.optimizer = model, optimizer
-        self.weights: dict[str, Tensor] = {}
-        self.state: dict = {}
-
-    def save(self) -> None:
-        self.weights = _copied_into(self.weights, self.model.state_dict())
-        self.state = {param: _copied_into(self.state.get(param, {}), state)
-                      for param, state in self.optimizer.state.items()}
-
-    def restore(self) -> None:
-        self.model.load_state_dict(self.weights)
-        self.optimizer.state.clear()  # (a parameter's first step creates its state)
-        for param, state in self.state.items():
-            self.optimizer.state[param] = {key: value.clone() if torch.is_tensor(value) else value
-                                           for key, value in state.items()}
-
-
-def _copied_into(copies: dict, values: dict) -> dict:
-    """``values`` copied, tensors into the tensors of ``copies`` where they fit."""
-    result = {}
-    for key, value in values.items():
-        old = copies.get(key)
-        if not torch.is_tensor(value):
-            result[key] = value
-        elif (torch.is_tensor(old) and old.shape == value.shape and old.dtype == value.dtype
-              and old.device == value.device):
-            result[key] = old.copy_(value)
-        else:
-            result[key] = value.detach().clone()
-    return result
-
-
-def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
-        optimizer: torch.optim.Optimizer, epochs: int, test_loader: Iterable | None = None, *,
-        metric: str = "accuracy", scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        device: str | torch.device | None = None, clip_grad: float | None = None,
-        checkpoint: str | os.PathLike | None = None, history: History | None = None,
-        progress: bool = True) -> History:
-    """Train ``model`` with backpropagation through time; return the :class:`History`.
-
-    Each step: forward over all time steps, ``loss_fn(spikes, membrane, targets)``,
-    backward, (clip the gradient norm to ``clip_grad``), ``optimizer.step()``, then
-    ``scheduler.step()`` (so give it a per-step schedule, e.g. OneCycleLR with
-    ``total_steps=epochs * len(train_loader)``).
-
-    ``metric`` is "accuracy" for classifiers (targets are the labels) or "mse" for
-    autoencoders (targets are the images themselves).
-    ``device``: where to train (default: ``snnlab.config.device()``); the model moves there.
-    ``checkpoint``: a path to save the model to after every epoch (atomically), with the
-    history beside it (``<name>.history.csv`` per epoch, ``<name>.steps.csv`` per step).
-    ``history``: the history of an earlier, unfinished run of this model to continue (its
-    finished epochs count towards ``epochs``).
-    ``progress``: report while training. A run someone watches (a terminal, a live notebook)
-    gets a progress bar per epoch and the test result after it; any other run (output to a
-    file, a notebook executed by nbconvert or nbval) one summary line per epoch.
-
-    After each epoch of a classifier, an accuracy at chance level (the test accuracy, or the
-    train accuracy without a test set; see :func:`chance_warning`) adds a warning line under
-    the epoch's summary (with ``progress``).
-
-    Stops early, returning the history so far with ``stopped`` and ``stopped_at`` set, on:
-    a NaN or inf loss, gradient, weight or optimizer state (the weights and the optimizer's
-    state of the last good step are restored, "non-finite"); Ctrl-C ("interrupted"); a
-    checkpoint that cannot be written ("save failed"). The last checkpoint on disk stays
-    intact, and the history files hold every step taken. Every argument is checked before
-    any work starts. Lesson 04.
-    """
-    checks.choice("metric", metric, METRICS)
-    epochs = checks.positive_int("epochs", epochs)
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_callable("loss_fn", loss_fn)
-    _check_optimizer(optimizer, model)
-    checkpoints._check_scheduler("fit", scheduler, optimizer)
-    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        raise TypeError("fit steps the scheduler after every batch without a metric, so "
-                        "ReduceLROnPlateau cannot be used; give a per-step schedule such as "
-                        "OneCycleLR")
-    _batches(train_loader, "train_loader", reusable=epochs > 1)
-    if test_loader is not None:
-        _batches(test_loader, "test_loader", reusable=epochs > 1)
-    if clip_grad is not None:
-        checks.positive_number("clip_grad", clip_grad)
-    checks.boolean("progress", progress)
-    history = _check_history(history, metric, epochs)
-    if checkpoint is not None:
-        checkpoint = checkpoints.check_writable(checkpoint, model)
-    bad = first_non_finite(model.state_dict())
-    if bad is not None:
-        raise ValueError(f"fit: the model's weight {bad!r} already holds NaN or inf; start from "
-                         "a freshly built network or a good checkpoint")
-    bad = first_non_finite_state(optimizer, model)
-    if bad is not None:
-        raise ValueError(f"fit: the optimizer's {bad} already holds NaN or inf, so it would "
-                         "never move that weight again; build a new optimizer")
-    device = checks.device(device, config.device())
-    model.to(device)
-    first_epoch = len(history.epochs["epoch"]) + 1
-    history.stopped = history.stopped_at = None
-    # The epoch of the checkpoint this run can count on: a resumed run's, if the file holds it.
-    saved_epoch = None
-    if checkpoint is not None and first_epoch > 1 and checkpoint.is_file():
-        try:
-            if checkpoints.checkpoint_info(checkpoint).get("epoch") == first_epoch - 1:
-                saved_epoch = first_epoch - 1
-        except (OSError, ValueError, TypeError, KeyError):
-            pass
-
-    def stop(reason: str, epoch: int, batch: int, message: str) -> History:
-        history.stopped, history.stopped_at = reason, (epoch, batch)
-        if checkpoint is None:
-            saved = ""
-        elif saved_epoch is not None:
-            saved = f" The last checkpoint, {checkpoint} (epoch {saved_epoch}), is intact."
-        elif reason == "save failed":
-            saved = " No checkpoint of this run is on disk."
-        else:
-            saved = " No epoch finished, so no checkpoint was written."
-        print(f"fit: {message} at epoch {epoch}, batch {batch}; stopped.{saved}")
-        if checkpoint is not None:
-            _save_history(history, checkpoint)
-        return history
-
-    bars = progress and _watched()  # else one line per epoch: see _watched
-    last_good = _LastGood(model, optimizer)
-    epoch = batch_number = 0  # the batch being fetched or trained on, counted from 1
-    try:
-        for epoch in range(first_epoch, epochs + 1):
-            model.train()
-            start = time.perf_counter()
-            total_loss, total_metric, count = 0.0, 0.0, 0
-            bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not bars)
-            batch_number = 1
-            for batch_number, batch_data in enumerate(bar, start=1):
-                images, labels = _unpack(batch_data, "train_loader", metric)
-                images, labels = images.to(device), labels.to(device)
-                targets = _targets_for(metric, images, labels)
-
-                try:
-                    spikes, membrane = _forward(model, images)  # [T, B, ...] each
-                    loss = _loss(loss_fn, spikes, membrane, targets, training=True)
-                except checks.NonFiniteError as error:  # a NaN pixel, or an overflow inside
-                    bar.close()
-                    return stop("non-finite", epoch, batch_number, str(error))
-                optimizer.zero_grad()
-                loss.backward()
-                if clip_grad is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-                grads = {name: p.grad for name, p in model.named_parameters()
-                         if p.grad is not None}
-                bad = "the loss" if not torch.isfinite(loss) else first_non_finite(grads)
-                if bad is not None:  # the weights are still the last good ones
-                    bar.close()
-                    return stop("non-finite", epoch, batch_number, f"{bad} became NaN or inf "
-                                "(try a lower learning rate or clip_grad)")
-                last_good.save()
-                optimizer.step()
-                bad = first_non_finite(model.state_dict())
-                bad = f"the weight {bad}" if bad else first_non_finite_state(optimizer, model)
-                if bad is not None:  # e.g. Adam's exp_avg_sq: a gradient squared past 3.4e38
-                    last_good.restore()
-                    bar.close()
-                    return stop("non-finite", epoch, batch_number, f"{bad} became NaN or inf "
-                                "after the optimizer step (weights and optimizer state "
-                                "restored; try a lower learning rate or clip_grad)")
-                if scheduler is not None:
-                    scheduler.step()
-
-                batch = len(labels)  # images may be time-first events [T, B, ...]
-                batch_metric = _batch_metric(metric, spikes.detach(), membrane.detach(), targets)
-                history.steps["loss"].append(loss.item())
-                history.steps[metric].append(batch_metric)
-                total_loss += loss.item() * batch
-                total_metric += batch_metric * batch
-                count += batch
-                bar.set_postfix({"loss": f"{total_loss / count:.4f}",
-                                 metric[:3]: f"{total_metric / count:.4f}"})
-                batch_number += 1  # an interrupt from here on hits the next batch
-
-            if count == 0:
-                raise ValueError(f"train_loader yielded no batches in epoch {epoch}")
-            batch_number -= 1  # the epoch's last batch
-            test = {"loss": math.nan, metric: math.nan}
-            if test_loader is not None:
-                test = evaluate(model, test_loader, loss_fn, metric=metric, device=device,
-                                progress=bars)
-            for key, value in (("epoch", epoch), ("train_loss", total_loss / count),
-                               (f"train_{metric}", total_metric / count),
-                               ("test_loss", test["loss"]), (f"test_{metric}", test[metric]),
-                               ("seconds", time.perf_counter() - start)):
-                history.epochs[key].append(float(value))
-            if progress:
-                print(_epoch_line(history, epochs, bars))
-            if progress and metric == "accuracy":  # under the epoch's summary line
-                which = "test" if test_loader is not None else "train"
-                warning = chance_warning(history.final()[f"{which}_accuracy"],
-                                         spikes.shape[-1], which, epoch)
-                if warning is not None:
-                    print(warning)
-            if checkpoint is not None:
-                try:
-                    checkpoints.save_checkpoint(checkpoint, model, optimizer, scheduler,
-                                                epoch=epoch, metric=metric,
-                                                metrics=history.final())
-                except OSError as error:
-                    return stop("save failed", epoch, batch_number,
-                                f"the checkpoint could not be written ({error})")
-                saved_epoch = epoch
-                _save_history(history, checkpoint)
-    except KeyboardInterrupt:
-        return stop("interrupted", epoch, batch_number, "interrupted (Ctrl-C)")
-    return history
-
-
-def _save_history(history: History, checkpoint: Path) -> None:
-    """The history beside its checkpoint; a failure here is reported, never fatal."""
-    try:
-        history.to_csv(checkpoint.with_suffix(".history.csv"))
-        history.to_csv(checkpoint.with_suffix(".steps.csv"), per="step")
-    except OSError as error:
-        print(f"fit: could not write the history beside {checkpoint} ({error})")

@@ -4,6 +4,7 @@ gracefully (one warning, never an exception) when ffmpeg is unavailable."""
 from __future__ import annotations
 
 import base64
+import errno
 import importlib.util
 import sys
 
@@ -287,6 +288,50 @@ def test_save_onto_a_folder_names_it(tmp_path):
     folder.mkdir()
     with pytest.raises(ValueError, match="is a folder"):
         animate.video(counting_frames(num_steps=3, side=4)).save(folder)
+
+
+def _pillow_on_a_full_disk(monkeypatch):
+    """Pillow's save writes the first bytes of the file, then fails as a full disk does."""
+    def save(image, fp, *args, **kwargs):
+        with open(fp, "wb") as file:
+            file.write(b"GIF89a the first bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Image.Image, "save", save)
+
+
+def test_a_full_disk_leaves_the_old_gif_and_no_partial_one(monkeypatch, tmp_path):
+    target = tmp_path / "clip.gif"
+    target.write_bytes(b"yesterday's clip")
+    _pillow_on_a_full_disk(monkeypatch)
+    with pytest.raises(OSError) as raised:
+        animate.video(counting_frames(num_steps=3, side=4)).save(target)
+    assert raised.value.errno == errno.ENOSPC
+    assert str(raised.value).startswith(f"[Errno 28] could not write {str(target)!r} (it was "
+                                        "left as it was): the disk is full (No space left on "
+                                        "device; ")
+    assert target.read_bytes() == b"yesterday's clip"
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.gif"]
+
+
+def test_a_full_disk_under_ffmpeg_leaves_no_partial_mp4(monkeypatch, tmp_path):
+    fake = tmp_path / "bin" / "ffmpeg"  # writes part of the file, then fails as ffmpeg does
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do case "$a" in *.tmp) printf "part" > "$a";; '
+                    'esac; done\ncat > /dev/null\n'
+                    'echo "Error writing trailer: No space left on device" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setitem(matplotlib.rcParams, "animation.ffmpeg_path", str(fake))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.warns(UserWarning, match=r"ffmpeg failed writing .*out/clip\.mp4 .*No space"):
+        path = animate.video(counting_frames(num_steps=3, side=4)).save(out / "clip.mp4")
+    assert path == out / "clip.gif" and list(out.iterdir()) == [path]  # the GIF fit
+    path.unlink()
+    _pillow_on_a_full_disk(monkeypatch)  # and now the GIF does not either
+    with pytest.warns(UserWarning, match="No space"), pytest.raises(
+            OSError, match=r"could not write .*clip\.gif.*the disk is full"):
+        animate.video(counting_frames(num_steps=3, side=4)).save(out / "clip.mp4")
+    assert list(out.iterdir()) == []
 
 
 def test_every_ffmpeg_failure_is_reported(monkeypatch, tmp_path):

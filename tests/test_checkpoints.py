@@ -12,7 +12,7 @@ import os
 import pytest
 import torch
 
-from snnlab import checkpoints, losses, models, training
+from snnlab import checkpoints, checks, losses, models, training
 
 
 def _fake_batches(num_batches: int = 2, batch: int = 8, seed: int = 0):
@@ -209,6 +209,48 @@ def test_a_full_disk_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["fc.pt"]  # no temporary file left
 
 
+def test_a_full_disk_reported_by_torchs_writer_is_an_os_error_naming_the_file(tmp_path,
+                                                                             monkeypatch):
+    path = checkpoints.save_checkpoint(tmp_path / "fc.pt", _small_fc(), epoch=1)
+    before = path.read_bytes()
+
+    def torch_on_a_full_disk(obj, file):  # torch 2.x's own words
+        file.write(b"PK\x03\x04 the first bytes")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 "
+                           "vs 598")
+
+    monkeypatch.setattr(torch, "save", torch_on_a_full_disk)
+    with pytest.raises(OSError) as caught:
+        checkpoints.save_checkpoint(path, _small_fc(seed=1), epoch=2)
+    message = str(caught.value)
+    assert message.startswith(f"could not write {str(path)!r} (it was left as it was): "
+                              "torch's writer stopped partway, most likely because the disk is "
+                              "full ([enforce fail at inline_container.cc:672]")
+    assert "MB free there" in message or "kB free there" in message
+    assert isinstance(caught.value.__cause__.__cause__, RuntimeError)  # torch's, kept
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["fc.pt"]  # no temporary file left
+
+
+def test_float16_refuses_a_weight_beyond_its_range_naming_it(tmp_path):
+    model = _small_fc()
+    with torch.no_grad():
+        model.fc2.weight[3, 1] = -1e5  # float32 holds it; float16 stops at 65504
+    with pytest.raises(ValueError, match=r"save_checkpoint: FCSNN's weight 'fc2\.weight' holds "
+                                         r"values up to 1e\+05 in size, beyond the range of "
+                                         r"torch\.float16 \(its largest number is 6\.55e\+04\)"
+                                         r".*would become inf.*dtype=torch\.float32"):
+        checkpoints.save_checkpoint(tmp_path / "half.pt", model, dtype=torch.float16)
+    assert list(tmp_path.iterdir()) == []
+    # the same network in float32, and one just inside float16's range, save and load
+    checkpoints.load_checkpoint(checkpoints.save_checkpoint(tmp_path / "full.pt", model))
+    with torch.no_grad():
+        model.fc2.weight[3, 1] = -65504.0
+    loaded = checkpoints.load_checkpoint(checkpoints.save_checkpoint(
+        tmp_path / "half.pt", model, dtype=torch.float16))
+    assert loaded.fc2.weight[3, 1].item() == -65504.0
+
+
 def test_a_read_only_folder_is_refused_before_writing(tmp_path, monkeypatch):
     folder = tmp_path / "locked"
     folder.mkdir()
@@ -383,9 +425,9 @@ def test_first_non_finite_finds_every_kind_of_broken_value(dtype):
     for value in (float("nan"), float("inf"), -float("inf")):
         broken = torch.zeros(1000, dtype=dtype)
         broken[637] = value
-        assert checkpoints.first_non_finite({"a": torch.zeros(3), "w": broken}) == "w"
+        assert checks.first_non_finite({"a": torch.zeros(3), "w": broken}) == "w"
     both = torch.zeros(10, dtype=dtype)
     both[2], both[7] = float("inf"), -float("inf")  # they would cancel in a careless sum
-    assert checkpoints.first_non_finite({"w": both}) == "w"
+    assert checks.first_non_finite({"w": both}) == "w"
     huge = torch.full((100_000,), big, dtype=dtype)  # finite, however large their sum
-    assert checkpoints.first_non_finite({"w": huge, "i": torch.arange(3)}) is None
+    assert checks.first_non_finite({"w": huge, "i": torch.arange(3)}) is None

@@ -219,6 +219,49 @@ def test_a_run_that_stopped_early_exits_non_zero_and_says_how_to_go_on(stopped, 
     assert "the checkpoint of epoch 1 is in" in err and "Run the same command again" in err
 
 
+def test_train_cli_on_a_disk_that_fills_up_stops_clearly_and_resumes(tmp_path, mnist_root,
+                                                                     monkeypatch, capsys):
+    run = tmp_path / "run"
+    args = ["train", "fc", "--epochs", "2", "--subset", "100", "--num-steps", "3",
+            "--num-hidden", "16", "--batch-size", "50", "--device", "cpu", "--data-dir",
+            str(mnist_root), "--out", str(run), "--no-progress"]
+    real_save, saves = torch.save, []
+
+    def disk_full_at_the_second_save(obj, file):  # as torch 2.x reports a full disk
+        saves.append(1)
+        if len(saves) != 2:
+            return real_save(obj, file)
+        file.write(b"PK\x03\x04 the first bytes")
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos "  # noqa: B904
+                               "3264 vs 3158")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "save", disk_full_at_the_second_save)
+        assert _cli(*args) == 1
+    err = _one_line(capsys.readouterr().err)
+    assert "bug" not in err and "internal error" not in err
+    assert err.startswith("fc: stopped (save failed at epoch and batch (2, 2)); the checkpoint "
+                          f"of epoch 1 is in {run} (fc.pt, intact). Why: the checkpoint could "
+                          f"not be written: could not write {str(run / 'fc.pt')!r}")
+    assert "the disk is full (No space left on device; " in err
+    assert ("Trained: 2 of 2 epochs (4 steps); epoch 2 was not saved. Run the same command "
+            "again to resume after epoch 1 once the disk has room again") in err
+    assert sorted(p.name for p in run.iterdir()) == [
+        "fc.history.csv", "fc.metrics.json", "fc.pt", "fc.steps.csv"]
+    metrics = json.loads((run / "fc.metrics.json").read_text())
+    assert metrics["stopped"] == "save failed" and metrics["stopped_at"] == [2, 2]
+    assert "the disk is full" in metrics["stopped_because"]
+    assert checkpoints.checkpoint_info(run / "fc.pt")["epoch"] == 1
+
+    assert _cli(*args) == 0  # room again: the same command finishes the run
+    out = capsys.readouterr().out
+    assert "did not finish (save failed); resuming it from its checkpoint after epoch 1" in out
+    assert checkpoints.checkpoint_info(run / "fc.pt")["epoch"] == 2
+
+
 def test_train_cli_resumes_an_interrupted_run_and_says_so(tmp_path, mnist_root, monkeypatch,
                                                          capsys):
     args = ["train", "fc", "--epochs", "2", "--subset", "100", "--num-steps", "3",

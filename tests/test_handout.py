@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import errno
 import inspect
 import io
 import shutil
@@ -398,6 +399,51 @@ def test_pdf_without_chromium_fails_with_one_line_saying_what_to_install(tmp_pat
     fake.chmod(0o755)
     monkeypatch.delenv("SNNLAB_CHROMIUM")
     assert handout.find_chromium() == str(fake)
+
+
+def _disk_full_after(limit: int):
+    """A writer that stores ``limit`` bytes of what it is given, then fails as a full disk."""
+    def write(target, text):
+        Path(target).write_bytes(text.encode()[:limit])
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return write
+
+
+@pytest.mark.parametrize("to", ["ipynb", "html"])
+def test_a_full_disk_leaves_no_partial_handout_and_says_so(tmp_path, monkeypatch, capsys, to):
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / f"01_toy_lesson-student.{to}"
+    target.write_text("the handout built yesterday")
+    full = _disk_full_after(1000)
+    if to == "ipynb":
+        monkeypatch.setattr(nbformat, "write", lambda nb, path: full(path, nbformat.writes(nb)))
+    else:
+        real_write_text = Path.write_text
+        monkeypatch.setattr(Path, "write_text", lambda self, text, encoding=None: (
+            full(self, text) if self.parent == out else real_write_text(self, text, encoding)))
+    assert run_cli(str(TOY), "--version", "student", "--to", to, "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert (f"error: 01_toy_lesson.ipynb: could not write {str(target)!r} (it was left as it "
+            "was): the disk is full (No space left on device; ") in err
+    assert "1 of 1 handouts failed" in err
+    assert [p.name for p in out.iterdir()] == [target.name]  # no partial file beside it
+    assert target.read_text() == "the handout built yesterday"
+
+
+def test_a_pdf_that_chromium_cut_short_is_not_kept(tmp_path, monkeypatch, capsys):
+    """On a full disk Chromium may exit 0 with half a PDF: one without its %%EOF end."""
+    fake = tmp_path / "chromium"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do case "$a" in --print-to-pdf=*) '
+                    'printf "%%PDF-1.4 half a page" > "${a#--print-to-pdf=}";; esac; done\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("SNNLAB_CHROMIUM", str(fake))
+    out = tmp_path / "out"
+    assert run_cli(str(TOY), "--version", "student", "--to", "pdf", "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert ("error: Chromium's PDF of 01_toy_lesson.html is cut short (20 bytes, no end): is "
+            "the disk full?") in err
+    assert list(out.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------------------------

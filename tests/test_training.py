@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import inspect
 import math
 import os
 import sys
@@ -91,6 +92,45 @@ def _fake_batches(num_batches: int = 4, batch: int = 8, seed: int = 0):
 def _small_fc(seed: int = 0) -> models.FCSNN:
     torch.manual_seed(seed)
     return models.FCSNN(num_hidden=32, num_steps=5)
+
+
+def _lessons_train_step(model, images, labels, loss_fn, optimizer) -> float:
+    """Lesson 04's exercise train_step, as its instructor edition solves it."""
+    spikes, membrane = model(images)
+    loss = loss_fn(spikes, membrane, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def test_fit_trains_exactly_as_the_lessons_train_step_loop():
+    batches = _fake_batches(6)
+    mine, theirs = _small_fc(), _small_fc()
+    my_optimizer = torch.optim.Adam(mine.parameters(), lr=1e-2)
+    my_losses = [_lessons_train_step(mine, images, labels, losses.ce_rate, my_optimizer)
+                 for _ in range(2) for images, labels in batches]
+    their_optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    history = training.fit(theirs, batches, losses.ce_rate, their_optimizer, 2, progress=False)
+    assert history.steps["loss"] == my_losses  # the same numbers, bit for bit
+    for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert not torch.equal(mine.fc1.weight, _small_fc().fc1.weight)  # (it did train)
+
+
+def test_fits_loop_holds_the_lessons_five_lines_in_their_order():
+    """A student can put train_step and fit's epoch loop side by side: the loop's statements
+    are the lesson's five, in order, with the guards (named helpers) between them."""
+    source = inspect.getsource(training.fit)
+    loop = source[source.index("for images, labels in run.batches"):]
+    lines = [line.strip() for line in loop.splitlines()]
+    places = [next(i for i, line in enumerate(lines) if line.startswith(start))
+              for start in ("spikes, membrane = _forward(model, images",
+                            "loss = _loss(loss_fn, spikes, membrane, targets",
+                            "optimizer.zero_grad()", "loss.backward()", "optimizer.step()")]
+    assert places == sorted(places) and places[-1] - places[0] <= 10
+    body = source[source.index('"""', source.index('"""') + 3) + 3:]
+    assert len(body.strip().splitlines()) <= 45  # the loop, not the bookkeeping
 
 
 def test_tiny_training_run_on_real_mnist_lowers_the_loss_and_beats_chance(mnist_root):
@@ -431,6 +471,59 @@ def test_a_model_that_does_not_return_a_record_gets_a_clear_error():
                      losses.ce_rate, optimizer, 1, progress=False)
 
 
+def _autoencoder_and_images():
+    torch.manual_seed(0)
+    return (models.SpikingAutoencoder(latent_dim=10, num_steps=2),
+            [(torch.rand(4, 1, 32, 32), torch.tensor([0, 1, 2, 3]))])
+
+
+@pytest.mark.parametrize("case, loss_fn, message", [
+    # the autoencoder's 10 latent neurons would even train as a "classifier" with ce_rate
+    ("autoencoder", losses.ce_rate, r"metric='accuracy' is for classifiers, whose output "
+     r"layer's spikes and membrane are both \[num_steps, batch, classes\]; SpikingAutoencoder "
+     r"returned spikes \(2, 4, 10\) and membrane \(2, 4, 1, 32, 32\) for images of shape "
+     r"\(4, 1, 32, 32\)\. Its membrane has the images' shape: it is an autoencoder, use "
+     r"metric='mse'"),
+    ("autoencoder", losses.reconstruction, r"metric='accuracy' is for classifiers.*use "
+     r"metric='mse'"),
+    ("classifier", losses.ce_rate, r"metric='mse' is for autoencoders, whose membrane at the "
+     r"last step has the images' shape \(8, 1, 28, 28\) \(it is compared with them\); FCSNN "
+     r"returned spikes \(5, 8, 10\) and membrane \(5, 8, 10\)\. That is a classifier's output: "
+     r"use metric='accuracy'"),
+    ("classifier", losses.reconstruction, r"metric='mse' is for autoencoders.*use "
+     r"metric='accuracy'"),
+])
+def test_a_metric_that_does_not_fit_the_model_is_refused_before_any_step(case, loss_fn,
+                                                                        message):
+    if case == "autoencoder":
+        model, batches = _autoencoder_and_images()
+        metric = "accuracy"
+    else:
+        model, batches, metric = _small_fc(), _fake_batches(2), "mse"
+    before = {key: value.clone() for key, value in model.named_parameters()}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with pytest.raises(ValueError, match=message):
+        training.fit(model, batches, loss_fn, optimizer, 1, metric=metric, progress=False)
+    for key, value in model.named_parameters():  # no step was taken
+        assert torch.equal(value, before[key]), key
+    assert optimizer.state == {}
+    with pytest.raises(ValueError, match=message):
+        training.evaluate(model, batches, loss_fn, metric=metric)
+
+
+def test_the_right_metric_for_each_model_trains():
+    model, batches = _autoencoder_and_images()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    history = training.fit(model, batches, losses.reconstruction, optimizer, 1, metric="mse",
+                           progress=False)
+    assert history.stopped is None and history.epochs["train_mse"][0] > 0
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    history = training.fit(model, _fake_batches(2), losses.ce_rate, optimizer, 1,
+                           progress=False)
+    assert history.stopped is None and 0 <= history.epochs["train_accuracy"][0] <= 1
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda m: training.evaluate(None, _fake_batches(1), losses.ce_rate), TypeError,
      "model must be a torch.nn.Module"),
@@ -602,6 +695,69 @@ def test_a_full_disk_at_a_save_keeps_the_last_checkpoint_and_the_history(tmp_pat
     assert len(on_disk.steps["loss"]) == 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.history.csv", "fc.pt",
                                                           "fc.steps.csv"]
+
+
+# torch's own words when its writer finds the disk full (torch 2.x, inline_container.cc)
+TORCH_DISK_FULL = "[enforce fail at inline_container.cc:672] . unexpected pos 105408 vs 105300"
+
+
+def _torch_save_fails_on_save(number: int, how: str):
+    """torch.save as on a disk that fills up at save ``number``: some bytes written, then the
+    error torch raises. "runtime": its RuntimeError alone; "runtime after oserror": the
+    RuntimeError torch raises while the OSError(ENOSPC) of the write is being handled (what
+    torch 2.x does on a real full disk); "oserror": the OSError itself."""
+    real_save, saves = torch.save, []
+
+    def save(obj, file):
+        saves.append(1)
+        if len(saves) != number:
+            return real_save(obj, file)
+        file.write(b"PK\x03\x04 the first bytes of a checkpoint")
+        full = OSError(errno.ENOSPC, "No space left on device")
+        if how == "oserror":
+            raise full
+        if how == "runtime":
+            raise RuntimeError(TORCH_DISK_FULL)
+        try:
+            raise full
+        except OSError:
+            raise RuntimeError(TORCH_DISK_FULL)  # noqa: B904 (torch chains it like this)
+    return save
+
+
+@pytest.mark.parametrize("how", ["runtime", "runtime after oserror", "oserror"])
+def test_a_full_disk_reported_by_torch_stops_the_run_as_save_failed(tmp_path, monkeypatch,
+                                                                    capsys, how):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    monkeypatch.setattr(torch, "save", _torch_save_fails_on_save(2, how))
+    history = training.fit(model, _fake_batches(4), losses.ce_rate, optimizer, 3,
+                           checkpoint=path, progress=False)
+    assert history.stopped == "save failed" and history.stopped_at == (2, 4)
+    assert history.epochs["epoch"] == [1.0, 2.0] and len(history.steps["loss"]) == 8
+    assert "the disk is full" in history.stopped_because
+    assert f"could not write {str(path)!r}" in history.stopped_because
+    epoch, on_disk = _files(path)
+    assert epoch == 1 and on_disk.epochs["epoch"] == [1.0, 2.0]  # the epoch-1 checkpoint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.history.csv", "fc.pt",
+                                                          "fc.steps.csv"]
+    printed = capsys.readouterr().out
+    assert "the checkpoint could not be written" in printed and "the disk is full" in printed
+    assert f"The last checkpoint, {path} (epoch 1), is intact." in printed
+    assert "inline_container" not in printed or how == "runtime"  # the real cause, if known
+
+
+def test_a_full_disk_at_the_first_save_says_no_checkpoint_is_on_disk(tmp_path, monkeypatch,
+                                                                     capsys):
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    monkeypatch.setattr(torch, "save", _torch_save_fails_on_save(1, "runtime"))
+    history = training.fit(model, _fake_batches(2), losses.ce_rate, optimizer, 2,
+                           checkpoint=tmp_path / "fc.pt", progress=False)
+    assert history.stopped == "save failed" and history.epochs["epoch"] == [1.0]
+    assert "No checkpoint of this run is on disk." in capsys.readouterr().out
+    assert not (tmp_path / "fc.pt").exists()
 
 
 def test_fit_continues_an_earlier_history_to_the_full_length():

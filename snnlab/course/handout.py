@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from snnlab import files
+
 COURSE_TITLE = "snnlab: Spiking Neural Networks"
 VERSIONS = ("student", "instructor")
 FORMATS = ("ipynb", "html", "pdf")
@@ -487,6 +489,11 @@ def html_to_pdf(html_file: Path, pdf_file: Path, chromium: str, timeout: int = 1
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise HandoutError(f"Chromium could not print {html_file.name} "
                            f"(exit code {done.returncode}): {last}")
+    with open(pdf_file, "rb") as file:  # a whole PDF ends with %%EOF; a cut one does not
+        file.seek(max(0, pdf_file.stat().st_size - 1024))
+        if b"%%EOF" not in file.read():
+            raise HandoutError(f"Chromium's PDF of {html_file.name} is cut short "
+                               f"({pdf_file.stat().st_size} bytes, no end): is the disk full?")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +514,11 @@ def all_lessons(root: Path) -> list[Path]:
 
 def build(path: Path, version: str, to: str, out: Path, execute_first: bool = False,
           quick: bool = False, timeout: int = 600, chromium: str | None = None) -> Path:
-    """Build one handout and return the file written: ``out/<stem>-<version>.<to>``."""
+    """Build one handout and return the file written: ``out/<stem>-<version>.<to>``.
+
+    The file is written whole or not at all (``snnlab.files``): a write that fails (a full
+    disk) raises HandoutError naming the file and why, and leaves any earlier handout there
+    as it was."""
     import nbformat
 
     if version not in VERSIONS:
@@ -527,19 +538,22 @@ def build(path: Path, version: str, to: str, out: Path, execute_first: bool = Fa
         nb = student_version(nb, name=path.name)
     nb = _without_widget_views(nb)  # saved without a kernel, a live widget only shows an error
 
+    page = None if to == "ipynb" else to_html(nb, lesson, version)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{path.stem}-{version}.{to}"
-    if to == "ipynb":
-        nbformat.write(nb, target)
-        return target
-    page = to_html(nb, lesson, version)
-    if to == "html":
-        target.write_text(page, encoding="utf-8")
-        return target
-    with tempfile.TemporaryDirectory(prefix="snnlab-handout-") as scratch:
-        html_file = Path(scratch) / f"{path.stem}.html"
-        html_file.write_text(page, encoding="utf-8")
-        html_to_pdf(html_file, target, chromium or find_chromium())
+    try:
+        with files.replacing(target) as temp:  # whole or not at all: never half a handout
+            if to == "ipynb":
+                nbformat.write(nb, str(temp))
+            elif to == "html":
+                temp.write_text(page, encoding="utf-8")
+            else:
+                with tempfile.TemporaryDirectory(prefix="snnlab-handout-") as scratch:
+                    html_file = Path(scratch) / f"{path.stem}.html"
+                    html_file.write_text(page, encoding="utf-8")
+                    html_to_pdf(html_file, temp, chromium or find_chromium())
+    except OSError as error:  # a full disk, a folder turned read-only
+        raise HandoutError(f"{path.name}: {error.strerror or error}") from None
     return target
 
 

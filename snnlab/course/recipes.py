@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from snnlab import checkpoints, checks, config, data, events, losses, models, training
+from snnlab import checkpoints, checks, config, data, events, files, losses, models, training
 
 # The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
 # or a clone alike; how they were made: checkpoints/README.md beside this file).
@@ -310,8 +310,13 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
         metric=recipe.metric, scheduler=scheduler, device=device, checkpoint=checkpoint,
         history=history, progress=progress)
     if checkpoint is not None:
-        _write_metrics(checkpoint, settings, history, history.stopped,
-                       time.perf_counter() - start)
+        try:
+            _write_metrics(checkpoint, settings, history, history.stopped,
+                           time.perf_counter() - start)
+        except OSError as error:  # a stopped run still returns its history (a full disk?)
+            if history.stopped is None:
+                raise
+            print(f"could not record how the run ended ({error})")
     return model, history
 
 
@@ -320,13 +325,12 @@ def _write_metrics(checkpoint: Path, settings: dict, history: training.History,
     """``<name>.metrics.json``: the settings, how the run ended, and its final numbers."""
     metrics = {
         **settings, "model": _recipe(settings["recipe"]).model.__name__, "stopped": stopped,
-        "stopped_at": history.stopped_at,
+        "stopped_at": history.stopped_at, "stopped_because": history.stopped_because,
         **{key: _json_number(value) for key, value in history.final().items()
            if key != "seconds"},  # that one is the last epoch's; the run's total follows
         "wall_seconds": round(seconds, 1),
     }
-    training.write_atomically(checkpoint.with_suffix(".metrics.json"),
-                              json.dumps(metrics, indent=2) + "\n")
+    files.write_text(checkpoint.with_suffix(".metrics.json"), json.dumps(metrics, indent=2) + "\n")
 
 
 def _json_number(value: float) -> float | None:
@@ -596,10 +600,7 @@ def main(args: argparse.Namespace) -> int:
                                  folder="give --data-dir FOLDER") from None
     final, metric = history.final(), history.metric
     if history.stopped is not None:
-        where = f" at epoch and batch {history.stopped_at}" if history.stopped_at else ""
-        saved = _checkpoint_left(out / f"{args.model}.pt", history)
-        print(f"{args.model}: stopped ({history.stopped}{where}); {saved}. Run the same command "
-              "again to resume or retrain.", file=sys.stderr)
+        print(_stopped_message(args.model, out / f"{args.model}.pt", history), file=sys.stderr)
         return 130 if history.stopped == "interrupted" else 1
     print(f"{args.model}: test {metric} {final[f'test_{metric}']:.4f} after "
           f"{int(final['epoch'])} epochs; the run is in {out}/ ({args.model}.pt, "
@@ -617,15 +618,41 @@ def _num_classes(model: nn.Module) -> int:
     return last[-1].out_features if last else 10
 
 
-def _checkpoint_left(checkpoint: Path, history: training.History) -> str:
-    """What a stopped run left on disk: the checkpoint of its last saved epoch, or none."""
+def _stopped_message(name: str, checkpoint: Path, history: training.History) -> str:
+    """What ``train`` says about a run that stopped early: where and why, what is on disk, how
+    much was trained, and how to go on (what running the same command again will do)."""
+    where = f" at epoch and batch {history.stopped_at}" if history.stopped_at else ""
+    saved = _saved_epoch(checkpoint, history)
+    on_disk = (f"the checkpoint of epoch {saved} is in {checkpoint.parent} ({checkpoint.name}, "
+               "intact)" if saved else "no checkpoint of this run was written")
+    why = ("" if history.stopped == "interrupted" or not history.stopped_because
+           else f" Why: {history.stopped_because}.")
+    done = len(history.epochs["epoch"])
+    asked = (_read_metrics(checkpoint) or {}).get("epochs")
+    of = f" of {asked} epochs" if isinstance(asked, int) else " epochs" if done != 1 else " epoch"
+    trained = f" Trained: {done}{of} ({len(history.steps['loss'])} steps)"
+    if done > saved:
+        trained += (f"; epoch {done} was not saved" if done == saved + 1
+                    else f"; epochs {saved + 1}-{done} were not saved")
+    if history.stopped == "non-finite":
+        then = "to train afresh (a lower --lr may help)"
+    elif saved:
+        then = f"to resume after epoch {saved}"
+    else:
+        then = "to train afresh"
+    if history.stopped == "save failed":
+        then += " once the disk has room again (or the folder is writable again)"
+    return (f"{name}: stopped ({history.stopped}{where}); {on_disk}.{why}{trained}. "
+            f"Run the same command again {then}.")
+
+
+def _saved_epoch(checkpoint: Path, history: training.History) -> int:
+    """The epoch of the checkpoint a stopped run left on disk, or 0 if it left none."""
     epoch = _finished_epochs(checkpoint)
     done = len(history.epochs["epoch"])
     # (a file from an earlier run with other settings does not count: its epoch is not one
     # this run's history holds, or this run wrote no epoch at all)
-    if epoch > 0 and done > 0 and epoch <= done:
-        return f"the checkpoint of epoch {epoch} is in {checkpoint.parent}"
-    return "no checkpoint of this run was written"
+    return epoch if 0 < epoch <= done else 0
 
 
 def run_name(args: argparse.Namespace) -> str:

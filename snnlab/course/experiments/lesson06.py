@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from snnlab import checks, data, losses, training
+from snnlab import checks, data, files, losses, training
 from snnlab.config import seed_everything
 from snnlab.course import recipes
 
@@ -281,7 +281,7 @@ def save(results: dict, path: str | Path = RESULTS_FILE) -> Path:
                        "torch": torch.__version__, "threads": torch.get_num_threads(),
                        "machine": platform.processor() or platform.machine()}}
     path = Path(path)
-    training.write_atomically(path, json.dumps(stored, indent=1) + "\n")
+    files.write_text(path, json.dumps(stored, indent=1) + "\n")
     return path
 
 
