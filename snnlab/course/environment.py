@@ -81,7 +81,7 @@ def _mnist() -> tuple[bool, str]:
 
 def _quick() -> tuple[bool, str]:
     if config.QUICK:
-        return True, ("quick mode ON (SNNLAB_QUICK is set): small data, short runs, for tests. "
+        return True, ("quick mode ON (SNNLAB_QUICK is on): small data, short runs, for tests. "
                       "Unset SNNLAB_QUICK and restart the kernel for the full lessons")
     return True, "quick mode off: full lessons (set SNNLAB_QUICK=1 for a fast test run)"
 
