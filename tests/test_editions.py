@@ -15,13 +15,13 @@ from snnlab.course import editions
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = "https://github.com/example-org/snnlab"
+PYPROJECT = f'[project]\nname = "snnlab"\n\n[project.urls]\nRepository = "{URL}"\n'
 
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
     """A tiny course checkout: pyproject with a URL, one lesson, one diagram."""
-    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n\n[project.urls]\n'
-                                             f'Repository = "{URL}"\n')
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
     (tmp_path / "assets").mkdir()
     shutil.copy(FIXTURES / "toy_spikes.png", tmp_path / "assets" / "toy_spikes.png")
@@ -113,9 +113,66 @@ def test_a_fork_url_must_be_a_github_repository(course, capsys, url):
 
 def test_edition_outside_a_course_says_where_it_looked(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text('[project.urls]\nRepository = "https://github.com/a/b"\n')
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     assert cli.main(["edition"]) == 2
-    assert "no lessons in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"no lessons in {tmp_path / 'notebooks' / 'solutions'} (expected NN_*.ipynb)" in err
+    assert "top folder of a checkout of the course's repository" in err
+
+
+def test_edition_where_there_is_no_pyproject_names_the_folder_not_errno(tmp_path, monkeypatch,
+                                                                       capsys):
+    """As from an installed wheel, run in some folder."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"python -m snnlab edition: error: {tmp_path} has no pyproject.toml: "
+                          "run this command in the top folder of a checkout")
+    assert "Errno" not in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_edition_repo_leaves_another_projects_pyproject_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    theirs = ('[project]\nname = "other"\ndependencies = [\n  "numpy",\n]\n\n[project.urls]\n'
+              'Repository = "https://github.com/other/other"\n')
+    (tmp_path / "pyproject.toml").write_text(theirs)
+    (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
+    shutil.copy(FIXTURES / "01_toy_lesson.ipynb", tmp_path / "notebooks" / "solutions")
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    assert (f"{tmp_path / 'pyproject.toml'} is not snnlab's (name = 'other')"
+            in capsys.readouterr().err)
+    assert (tmp_path / "pyproject.toml").read_text() == theirs
+    assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == ["solutions"]
+
+
+@pytest.mark.parametrize("broken, reason", [
+    ("not json {", "is not a readable notebook (Notebook does not appear to be JSON"),
+    ('{"cells": 3}', "is not a readable notebook"),
+    ('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5, "extra": 1}',
+     "is not a valid notebook"),
+])
+def test_a_broken_lesson_is_named_and_nothing_is_written(course, capsys, broken, reason):
+    (course / "notebooks" / "solutions" / "02_broken.ipynb").write_text(broken)
+    pyproject = (course / "pyproject.toml").read_text()
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {course / 'notebooks' / 'solutions' / '02_broken.ipynb'} {reason}" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (course / "pyproject.toml").read_text() == pyproject  # --repo waited for the check
+    assert not (course / "notebooks" / "01_toy.ipynb").exists()  # the good lesson too
+
+
+def test_a_missing_diagram_is_named_with_its_lesson_before_anything_is_written(course, capsys):
+    lesson = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(lesson.read_text())
+    nb["cells"][0]["source"] = _source(nb["cells"][0]) + "\n![a raster](../assets/gone.png)\n"
+    lesson.write_text(json.dumps(nb))
+    pyproject = (course / "pyproject.toml").read_text()
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    assert (f"the diagram {course / 'assets' / 'gone.png'} named in "
+            "notebooks/solutions/01_toy.ipynb is missing") in capsys.readouterr().err
+    assert (course / "pyproject.toml").read_text() == pyproject
 
 
 def test_the_setup_cell_does_nothing_outside_colab():
