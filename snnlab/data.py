@@ -44,6 +44,10 @@ MNIST_FILES: dict[str, str] = {
 }
 
 
+# How many images each set holds: a subset may ask for 10 (one per digit) up to these.
+TRAIN_SIZE, TEST_SIZE = 60_000, 10_000
+
+
 class MNISTNotFoundError(FileNotFoundError):
     """MNIST is neither on disk (undamaged) nor downloadable. Lesson 04.
 
@@ -118,7 +122,7 @@ def _damaged(path: Path, what: str) -> MNISTNotFoundError:
 def _check_idx(raw: Path, train: bool) -> None:
     """The extracted image and label files hold the right idx header and size (else a
     truncated or foreign file would fail deep inside torchvision, naming no file)."""
-    count = 60000 if train else 10000
+    count = TRAIN_SIZE if train else TEST_SIZE
     for kind, magic, header, item in (("images-idx3-ubyte", 2051, 16, 28 * 28),
                                       ("labels-idx1-ubyte", 2049, 8, 1)):
         path = raw / f"{'train' if train else 't10k'}-{kind}"
@@ -210,6 +214,7 @@ def mnist(
     checks.boolean("train", train)
     checks.boolean("download", download)
     _check_size_and_seed(size, seed)
+    check_subset("subset", subset, train)
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a folder path (str or pathlib.Path), got "
                         f"{type(root).__name__}")
@@ -227,6 +232,18 @@ def mnist(
     _check_idx(source / "MNIST" / "raw", train)
     dataset = MNIST(source, train=train, size=size)
     return dataset if subset is None else balanced_subset(dataset, subset, seed)
+
+
+def check_subset(name: str, value: object, train: bool) -> None:
+    """``value`` must be None or a subset size MNIST's training (``train``) or test set can
+    give: an int from 10 (one image per digit) to the set's size. Checked before any file is
+    read, so a command can say so before it starts. Lesson 04."""
+    if value is None:
+        return
+    size, kind = (TRAIN_SIZE, "training") if train else (TEST_SIZE, "test")
+    if isinstance(value, bool) or not isinstance(value, int) or not 10 <= value <= size:
+        raise ValueError(f"{name} must be an int from 10 to {size} (at least one image per "
+                         f"digit, at most the MNIST {kind} set), got {value!r}")
 
 
 def balanced_subset(dataset: MNIST, num_images: int, seed: int = 0) -> Subset:

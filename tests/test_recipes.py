@@ -332,7 +332,7 @@ def test_output_places_that_cannot_be_written_are_refused_before_any_work(tmp_pa
                                                                           function, monkeypatch):
     run = getattr(recipes, function)
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(NotADirectoryError, match=r"out='.*notes\.txt' is a file"):
+    with pytest.raises(NotADirectoryError, match=r"out '.*notes\.txt' is a file"):
         run("fc", out=tmp_path / "notes.txt", epochs=1)
     (tmp_path / "plain").mkdir()
     torch.save(models.FCSNN(num_hidden=8).state_dict(), tmp_path / "plain" / "fc.pt")
