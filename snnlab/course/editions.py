@@ -42,12 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from snnlab.course import handout
+from snnlab.course.handout import BADGE_LINE, CHECK_MARKER, SETUP_TAG
 
-SETUP_TAG = "colab-setup"
-CHECK_MARKER = re.compile(r"^# NBVAL_CHECK_OUTPUT\n", flags=re.MULTILINE)
 SOLUTION_TAGS = {"solution", "solution-explanation", SETUP_TAG}
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", flags=re.MULTILINE)
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
 URL_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', flags=re.MULTILINE)
 GITHUB = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(\.git)?/?$")
