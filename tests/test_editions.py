@@ -3,7 +3,9 @@ setup cells, diagrams as attachments, the repository URL in one place."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -277,3 +279,80 @@ def test_lesson_04s_student_edition_waits_only_where_its_exercises_run():
         "try:  # this cell runs your `accuracy` from the exercise above",
         "try:  # this cell runs your `mse_rate` from the exercise above",
     ]
+
+
+# ------------------------------------------------------------------ no stub gives its answer away
+
+PREFIXES = re.compile(r"\b(?:math|torch|np|nn\.functional|F)\.")
+
+
+def _normal(text: str) -> str:
+    """Text without spaces and module prefixes: ``math.exp(-dt / tau)`` -> ``exp(-dt/tau)``."""
+    return PREFIXES.sub("", re.sub(r"\s+", "", text))
+
+
+def _answers(solution: str) -> dict[str, list[str]]:
+    """Each function's (and method's) answer in a solution cell, normalised: what it returns,
+    and for a returned name the expression last assigned to it. Bare names, numbers and
+    expressions of fewer than 6 characters are no answer."""
+    answers: dict[str, list[str]] = {}
+    for function in ast.walk(ast.parse(solution)):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        assigned = {target.id: node.value for node in ast.walk(function)
+                    if isinstance(node, ast.Assign) for target in node.targets
+                    if isinstance(target, ast.Name)}
+        found = []
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Return) or node.value is None:
+                continue
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            for value in values:
+                if isinstance(value, ast.Name) and value.id in assigned:
+                    value = assigned[value.id]
+                if not isinstance(value, (ast.Name, ast.Constant)):
+                    found.append(_normal(ast.unparse(value)))
+        answers[function.name] = [text for text in found if len(text) >= 6]
+    return answers
+
+
+def _leaks(solution: str, stub: str) -> list[str]:
+    """The answers of ``solution`` that its ``stub`` (docstrings, comments) spells out."""
+    shown = _normal(stub)
+    return [f"{name}: {answer}" for name, answers in _answers(solution).items()
+            for answer in answers if answer in shown]
+
+
+def test_the_leak_check_finds_an_answer_in_a_docstring():
+    """Lesson 02's first stub once ended 'so beta = exp(-dt / tau)', its exercise's answer."""
+    solution = ('def beta_from_tau(tau: float, dt: float) -> float:\n'
+                '    """The exact decay factor beta over one step of length dt."""\n'
+                '    return math.exp(-dt / tau)\n')
+    leaky = solution.replace('dt."""', 'dt, so beta = exp(-dt / tau)."""')
+    assert _answers(solution) == {"beta_from_tau": ["exp(-dt/tau)"]}
+    assert _leaks(leaky, editions.handout.stub_solution(leaky)) == [
+        "beta_from_tau: exp(-dt/tau)"]
+    assert _leaks(solution, editions.handout.stub_solution(solution)) == []
+    named = ("def f(a, b):\n    '''f = sigmoid(a * b)'''\n"
+             "    out = torch.sigmoid(a * b)\n    return out\n")
+    assert _leaks(named, editions.handout.stub_solution(named)) == ["f: sigmoid(a*b)"]
+
+
+@pytest.mark.parametrize("lesson", sorted((ROOT / "notebooks" / "solutions").glob("[0-9]*.ipynb")),
+                         ids=lambda path: path.name)
+def test_no_stub_of_the_student_edition_gives_its_answer_away(lesson):
+    """Every exercise's stub keeps its docstring and comments; none of them may hold the
+    expression its reference solution returns."""
+    def solution_cells(path: Path) -> list[str]:
+        return [_source(c) for c in _cells(path) if c["cell_type"] == "code"
+                and "solution" in c["metadata"].get("tags", [])]
+
+    solutions = solution_cells(lesson)
+    stubs = solution_cells(ROOT / "notebooks" / lesson.name)
+    assert len(stubs) == len(solutions)
+    checked = 0
+    for solution, stub in zip(solutions, stubs, strict=True):
+        assert "raise NotImplementedError" in stub
+        assert _leaks(solution, stub) == [], f"{lesson.name}: a stub shows its answer"
+        checked += sum(map(len, _answers(solution).values()))
+    assert checked >= len(solutions) or not solutions  # every exercise had an answer to hide
