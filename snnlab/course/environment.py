@@ -76,6 +76,9 @@ def _mnist() -> tuple[bool, str]:
                        "environment variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ "
                        "(the four .gz files), or run snnlab.data.mnist(train=False) once with "
                        "internet access to download it (about 12 MB)")
+    if Path(test_set.root) == data.cache_dir() != root:  # an earlier download, not in root
+        return True, (f"MNIST found ({len(test_set)} test images, downloaded earlier into "
+                      f"{short_path(data.cache_dir())}; {short_path(root)} has none)")
     return True, f"MNIST found ({len(test_set)} test images under {short_path(root)})"
 
 
