@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from snnlab.course import editions, handout, recipes
-
+    try:
+        from snnlab.course import editions, handout, recipes
+    except ValueError as error:  # an SNNLAB_* environment variable that is neither on nor off
+        print(f"python -m snnlab: error: {_one_line(error)}", file=sys.stderr)
+        return 2
     recipes.add_arguments(
         commands.add_parser("train", help="train one of the course's networks on MNIST",
                             description="Train one of the course's networks on MNIST.")

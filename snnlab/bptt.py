@@ -36,13 +36,14 @@ on the CPU hands out again memory that no tensor uses any more (see ``REUSE_MEMO
 from __future__ import annotations
 
 import math
-import os
 import sys
 import threading
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
+
+from snnlab import config
 
 __all__ = ["lif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
 
@@ -193,9 +194,9 @@ class _LIFSequence(torch.autograd.Function):
 # is ours is free and can be handed out again: nothing is ever handed out twice while in use.
 # ------------------------------------------------------------------------------------------
 
-REUSE_MEMORY: bool = os.environ.get("SNNLAB_REUSE_MEMORY", "1").strip() != "0"
-"""The one switch: ``snnlab.bptt.REUSE_MEMORY = False`` (or ``SNNLAB_REUSE_MEMORY=0`` in the
-environment) makes every tensor a plain ``torch.empty``."""
+REUSE_MEMORY: bool = config.env_flag("SNNLAB_REUSE_MEMORY", default=True)
+"""The one switch: ``snnlab.bptt.REUSE_MEMORY = False`` (or ``SNNLAB_REUSE_MEMORY=0``, or
+``off``, in the environment) makes every tensor a plain ``torch.empty``."""
 MAX_CACHED_BYTES = 1 << 30  # at most this much memory is kept, in use or idle
 MIN_BYTES = 1 << 20  # smaller tensors come from torch.empty as usual
 FORGET_AFTER = 64  # an idle buffer not asked for in this many requests is released

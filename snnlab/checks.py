@@ -170,17 +170,19 @@ def boolean(name: str, value: object) -> bool:
     return value
 
 
-def device(device: str | torch.device | None, default: torch.device) -> torch.device:
-    """A usable torch.device (``default`` for None): a CUDA one only where CUDA is."""
+def device(device: str | torch.device | None, default: torch.device,
+           name: str = "device") -> torch.device:
+    """A usable torch.device (``default`` for None): a CUDA one only where CUDA is. ``name``
+    is what the caller calls it (a command says ``--device``)."""
     if device is None:
         return default
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from error
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from error
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} asked for, but this machine has no CUDA GPU; "
-                         "use device='cpu' (or None: a GPU when there is one)")
+        raise ValueError(f"{name} {str(device)!r} asked for, but this machine has no CUDA GPU; "
+                         f"use {name} 'cpu' instead")
     return device
 
 

@@ -2,6 +2,10 @@
 
 Quick mode (``SNNLAB_QUICK=1``) makes every notebook run in seconds, for CI. It is the one
 place that says how small "quick" is: ``QUICK_SIZES``.
+
+The on/off environment variables (``SNNLAB_QUICK`` here, ``SNNLAB_REUSE_MEMORY`` in
+``snnlab.bptt``) are read by one parser, :func:`env_flag`: it takes the usual spellings and
+refuses anything else, rather than guess.
 """
 
 from __future__ import annotations
@@ -11,13 +15,33 @@ import random
 
 import torch
 
+# How an on/off environment variable may be written (any case, spaces around allowed).
+ON_WORDS = ("1", "true", "yes", "on")
+OFF_WORDS = ("0", "false", "no", "off")
 
-def _env_flag(name: str) -> bool:
-    """True when the environment variable is set to anything but '', '0', 'false' or 'no'."""
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+def env_flag(name: str, default: bool) -> bool:
+    """The on/off environment variable ``name``: True for 1, true, yes or on; False for 0,
+    false, no or off (any case, spaces around allowed); ``default`` when it is unset or
+    empty. Any other value is a ValueError naming the variable, its value and the spellings
+    allowed (``SNNLAB_QUICK=flase`` must not silently run the full lessons). Lesson 00."""
+    value = os.environ.get(name, "")
+    word = value.strip().lower()
+    if word == "":
+        return default
+    if word in ON_WORDS or word in OFF_WORDS:
+        return word in ON_WORDS
+    raise ValueError(f"the environment variable {name}={value!r} is neither on nor off: "
+                     f"write {_either(ON_WORDS)} to switch it on, {_either(OFF_WORDS)} to "
+                     f"switch it off (any case), or unset it (default: "
+                     f"{'on' if default else 'off'})")
 
 
-QUICK: bool = _env_flag("SNNLAB_QUICK")
+def _either(words: tuple[str, ...]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+QUICK: bool = env_flag("SNNLAB_QUICK", default=False)
 
 # What quick mode shrinks a lesson to: a small class-balanced subset and one short epoch.
 QUICK_SIZES: dict[str, int] = {"train_images": 2000, "test_images": 500, "epochs": 1}

@@ -6,8 +6,13 @@ Where the data comes from, in order:
    cache folder (``$XDG_CACHE_HOME/snnlab`` or ``~/.cache/snnlab``);
 2. if ``<root>/MNIST/raw/`` already holds the extracted files, they are used as they are;
 3. if it holds the four original ``.gz`` files, they are checked (md5) and extracted into the
-   per-user cache, so ``<root>`` may be read-only and is never written to;
-4. otherwise torchvision downloads MNIST into ``<root>`` (if ``download=True``).
+   per-user cache;
+4. otherwise an earlier download in the cache (``<cache>/MNIST/raw/``) is used, or, if
+   ``download=True``, torchvision downloads MNIST into a scratch folder and the files move
+   into the cache once all four are there.
+
+So a folder you name (``root``, ``SNNLAB_DATA_DIR``) is only ever read, and may be read-only:
+nothing is written or created in it, and a failed download leaves nothing behind anywhere.
 
 Images come out as float tensors ``[1, size, size]`` with values in [0, 1]; labels as ints.
 """
@@ -19,6 +24,7 @@ import hashlib
 import os
 import shutil
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -36,6 +42,10 @@ MNIST_FILES: dict[str, str] = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
+
+
+# How many images each set holds: a subset may ask for 10 (one per digit) up to these.
+TRAIN_SIZE, TEST_SIZE = 60_000, 10_000
 
 
 class MNISTNotFoundError(FileNotFoundError):
@@ -112,7 +122,7 @@ def _damaged(path: Path, what: str) -> MNISTNotFoundError:
 def _check_idx(raw: Path, train: bool) -> None:
     """The extracted image and label files hold the right idx header and size (else a
     truncated or foreign file would fail deep inside torchvision, naming no file)."""
-    count = 60000 if train else 10000
+    count = TRAIN_SIZE if train else TEST_SIZE
     for kind, magic, header, item in (("images-idx3-ubyte", 2051, 16, 28 * 28),
                                       ("labels-idx1-ubyte", 2049, 8, 1)):
         path = raw / f"{'train' if train else 't10k'}-{kind}"
@@ -132,13 +142,13 @@ def _extract_into_cache(raw: Path) -> Path:
     key = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
     root = cache_dir() / "extracted" / key
     target = root / "MNIST" / "raw"
-    target.mkdir(parents=True, exist_ok=True)
     for name, md5 in MNIST_FILES.items():
         extracted = target / name.removesuffix(".gz")
         if extracted.exists():
             continue
         if _md5(raw / name) != md5:
             raise _damaged(raw / name, f"its md5 is {_md5(raw / name)}, not {md5}")
+        target.mkdir(parents=True, exist_ok=True)
         partial = extracted.with_suffix(".partial")
         try:
             with gzip.open(raw / name, "rb") as source, open(partial, "wb") as sink:
@@ -148,6 +158,25 @@ def _extract_into_cache(raw: Path) -> Path:
             raise _damaged(raw / name, f"not a complete gzip file: {error}") from None
         partial.replace(extracted)  # atomic, so an interrupted run never leaves half a file
     return root
+
+
+def _download_into_cache(raw: Path) -> Path:
+    """Download MNIST with torchvision into a scratch folder; once all four files are there,
+    move them into ``<cache>/MNIST/raw/`` and return the cache. A download that fails is an
+    MNISTNotFoundError about ``raw`` (the folder searched) and leaves nothing behind."""
+    target = cache_dir() / "MNIST" / "raw"
+    with tempfile.TemporaryDirectory(prefix="snnlab-mnist-") as scratch:
+        try:
+            torchvision.datasets.MNIST(scratch, train=False, download=True)  # fetches all four
+        except Exception as error:  # network errors come in many types; none should leak
+            raise missing_error(raw, f"could not be downloaded ({type(error).__name__})") from None
+        target.mkdir(parents=True, exist_ok=True)
+        for name in MNIST_FILES:
+            extracted = name.removesuffix(".gz")
+            partial = target / f"{extracted}.partial"
+            shutil.move(Path(scratch) / "MNIST" / "raw" / extracted, partial)
+            partial.replace(target / extracted)  # atomic: never half a file under its name
+    return cache_dir()
 
 
 def _check_size_and_seed(size: object, seed: object) -> None:
@@ -176,7 +205,8 @@ def mnist(
         size: image side in pixels; 28 is the original, 32 suits the autoencoder.
         subset: if given, a class-balanced random subset of this many images (same for the same
             ``seed``): ``subset // 10`` per digit, the remainder going to the lowest digits.
-        download: allow torchvision to download MNIST when it is not on disk.
+        download: allow torchvision to download MNIST (into the user cache, never into
+            ``root``) when it is not on disk.
         seed: seed for choosing the subset.
 
     Lesson 00 (getting the data); size=32 in lesson 06.
@@ -184,6 +214,7 @@ def mnist(
     checks.boolean("train", train)
     checks.boolean("download", download)
     _check_size_and_seed(size, seed)
+    check_subset("subset", subset, train)
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a folder path (str or pathlib.Path), got "
                         f"{type(root).__name__}")
@@ -192,17 +223,27 @@ def mnist(
         source = raw.parent.parent
     elif all((raw / name).exists() for name in MNIST_FILES):
         source = _extract_into_cache(raw)
+    elif _has_extracted(cache_dir() / "MNIST" / "raw"):  # downloaded earlier
+        source = cache_dir()
     elif not download:
         raise missing_error(raw, "download=False")
     else:
-        source = raw.parent.parent
-        try:
-            torchvision.datasets.MNIST(str(source), train=train, download=True)
-        except Exception as error:  # network errors come in many types; none should leak
-            raise missing_error(raw, f"could not be downloaded ({type(error).__name__})") from None
+        source = _download_into_cache(raw)
     _check_idx(source / "MNIST" / "raw", train)
     dataset = MNIST(source, train=train, size=size)
     return dataset if subset is None else balanced_subset(dataset, subset, seed)
+
+
+def check_subset(name: str, value: object, train: bool) -> None:
+    """``value`` must be None or a subset size MNIST's training (``train``) or test set can
+    give: an int from 10 (one image per digit) to the set's size. Checked before any file is
+    read, so a command can say so before it starts. Lesson 04."""
+    if value is None:
+        return
+    size, kind = (TRAIN_SIZE, "training") if train else (TEST_SIZE, "test")
+    if isinstance(value, bool) or not isinstance(value, int) or not 10 <= value <= size:
+        raise ValueError(f"{name} must be an int from 10 to {size} (at least one image per "
+                         f"digit, at most the MNIST {kind} set), got {value!r}")
 
 
 def balanced_subset(dataset: MNIST, num_images: int, seed: int = 0) -> Subset:

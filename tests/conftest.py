@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the real MNIST is, and a private cache folder per test."""
+"""Shared test fixtures: where the real MNIST is, and a private cache folder per test; and a
+test run that leaves anything new in the checkout fails (``checkout.py``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,32 @@ import os
 from pathlib import Path
 
 import pytest
+from checkout import leftovers
 
 from snnlab.data import MNIST_FILES
+
+REPO = Path(__file__).resolve().parents[1]
+_found: dict[str, set[str] | None] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _found["before"] = leftovers(REPO)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before, after = _found.get("before"), leftovers(REPO)
+    _found["new"] = set() if before is None or after is None else after - before
+    if _found["new"] and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _found.get("new"):
+        terminalreporter.section("left in the checkout", sep="=", red=True, bold=True)
+        terminalreporter.write_line("This test run left new files in the checkout (tests must "
+                                    "write into tmp_path); the run fails:")
+        for path in sorted(_found["new"]):
+            terminalreporter.write_line(f"  {path}")
 
 
 def _find_mnist_root() -> Path | None:

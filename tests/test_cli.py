@@ -92,28 +92,35 @@ def no_training(monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fc", "--tau", "3"], "--tau is for 'single'; 'fc' (FCSNN) has no tau; give --beta instead"),
-    (["single", "--beta", "0.9"], "'single' (SingleLayerSNN) has no beta; give --tau instead"),
-    (["fc", "--beta", "-0.1"], "beta must be in [0, 1]"),
-    (["ecsnn", "--num-hidden", "64"], "--num-hidden is for 'fc', 'order' and 'order_collapsed'; "
-                                      "'ecsnn' (EventCSNN) has no num_hidden"),
+    (["fc", "--tau", "3"], "--tau is for 'single' only, not 'fc' (FCSNN); give --beta instead"),
+    (["single", "--beta", "0.9"], "not 'single' (SingleLayerSNN); give --tau instead"),
+    (["fc", "--beta", "-0.1"], "--beta must be in [0, 1], got -0.1"),
+    (["ecsnn", "--num-hidden", "64"], "--num-hidden is for 'fc', 'order' and 'order_collapsed' "
+                                      "only, not 'ecsnn' (EventCSNN)"),
     (["order", "--num-steps", "10"], "--num-steps is for 'fc', 'single', 'csnn' and 'sae'"),
     (["cnn"], "argument model: invalid choice: 'cnn'"),
-    (["fc", "--epochs", "0"], "epochs must be a positive int (>= 1), got 0"),
-    (["fc", "--epochs", "-3"], "epochs must be a positive int (>= 1), got -3"),
+    (["fc", "--epochs", "0"], "--epochs must be a positive int (>= 1), got 0"),
+    (["fc", "--epochs", "-3"], "--epochs must be a positive int (>= 1), got -3"),
     (["fc", "--epochs", "two"], "argument --epochs: invalid int value: 'two'"),
     (["fc", "--epochs", "1.5"], "argument --epochs: invalid int value: '1.5'"),
-    (["fc", "--lr", "nan"], "lr must be > 0 and finite, got nan"),
-    (["fc", "--lr", "inf"], "lr must be > 0 and finite, got inf"),
-    (["fc", "--lr", "0"], "lr must be > 0 and finite, got 0.0"),
-    (["fc", "--lr", "-0.01"], "lr must be > 0 and finite, got -0.01"),
+    (["fc", "--lr", "nan"], "--lr must be > 0 and finite, got nan"),
+    (["fc", "--lr", "inf"], "--lr must be > 0 and finite, got inf"),
+    (["fc", "--lr", "0"], "--lr must be > 0 and finite, got 0.0"),
+    (["fc", "--lr", "-0.01"], "--lr must be > 0 and finite, got -0.01"),
     (["fc", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
-    (["fc", "--batch-size", "0"], "batch_size must be a positive int"),
-    (["fc", "--num-steps", "0"], "num_steps must be a positive int"),
-    (["fc", "--beta", "1.5"], "beta must be in"),
-    (["fc", "--seed", "-1"], "seed must be an int >= 0, got -1"),
-    (["fc", "--subset", "0"], "subset must be a positive int"),
-    (["fc", "--device", "gpu"], "device must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"),
+    (["fc", "--batch-size", "0"], "--batch-size must be a positive int"),
+    (["fc", "--num-steps", "0"], "--num-steps must be a positive int"),
+    (["fc", "--num-hidden", "-3"], "--num-hidden must be a positive int (>= 1), got -3"),
+    (["single", "--tau", "0.5"], "--tau must be > 1"),
+    (["fc", "--beta", "1.5"], "--beta must be in"),
+    (["fc", "--seed", "-1"], "--seed must be an int >= 0, got -1"),
+    (["fc", "--subset", "0"], "--subset must be a positive int"),
+    (["fc", "--subset", "5"], "--subset must be an int from 10 to 60000 (at least one image per "
+                              "digit, at most the MNIST training set), got 5"),
+    (["order", "--subset", "60001"], "--subset must be an int from 10 to 60000"),
+    (["fc", "--device", "gpu"], "--device must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"),
+    (["fc", "--loss", "reconstruction"], "--loss must be one of ('ce_rate'"),
+    (["fc", "--data-dir", ""], "--data-dir must name a folder, got an empty string"),
     (["fc", "--colour", "red"], "unrecognized arguments: --colour red"),
     (["fc", "--out", " "], "--out must name a folder"),
 ])
@@ -121,16 +128,20 @@ def test_train_cli_rejects_bad_arguments_in_one_line(args, message, capsys, tmp_
                                                      no_training):
     code = _cli("train", "--out", str(tmp_path / "x"), *args)  # (a later --out wins)
     assert code == 2
-    err = _one_line(capsys.readouterr().err)
+    captured = capsys.readouterr()
+    err = _one_line(captured.err)
     assert message in err
+    assert captured.out == ""  # not even "Training fc into ..."
     assert not (tmp_path / "x").exists()
+    for api_name in ("batch_size", "num_steps", "num_hidden", "device=", "root=", "data_dir"):
+        assert api_name not in err  # the command's options, not the Python API's names
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
 def test_train_cli_device_cuda_without_a_gpu(capsys, tmp_path, no_training):
     assert _cli("train", "fc", "--device", "cuda", "--out", str(tmp_path / "x")) == 2
-    assert "'cuda' asked for, but this machine has no CUDA GPU" in _one_line(
-        capsys.readouterr().err)
+    assert ("--device 'cuda' asked for, but this machine has no CUDA GPU; use --device 'cpu' "
+            "instead") in _one_line(capsys.readouterr().err)
 
 
 def test_train_cli_refuses_output_places_it_could_not_write(capsys, tmp_path, no_training):
@@ -151,7 +162,10 @@ def test_train_cli_without_mnist_says_where_to_put_it_in_one_line(capsys, tmp_pa
     code = _cli("train", "fc", "--epochs", "1", "--data-dir", str(tmp_path / "nodata"),
                 "--out", str(tmp_path / "run"))
     assert code == 2
-    err = _one_line(capsys.readouterr().err)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing said about training that never started
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run folder, no nodata/MNIST
+    err = _one_line(captured.err)
     assert "MNIST was not found in" in err and "nodata" in err
     # the command's own way to name another folder, not the Python API's root=...
     assert err.rstrip().endswith("or give --data-dir FOLDER") and "root=" not in err
@@ -344,11 +358,11 @@ def test_train_cli_help_lists_the_lab_options():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["csnn", "--num-hidden", "100"], "'csnn' (CSNN) has no num_hidden"),
-    (["fc", "--loss", "reconstruction"], "loss must be one of ('ce_rate', 'ce_membrane'"),
-    (["sae", "--loss", "ce_rate"], "loss must be one of ('reconstruction',)"),
+    (["csnn", "--num-hidden", "100"], "only, not 'csnn' (CSNN)"),
+    (["fc", "--loss", "reconstruction"], "--loss must be one of ('ce_rate', 'ce_membrane'"),
+    (["sae", "--loss", "ce_rate"], "--loss must be one of ('reconstruction',)"),
     (["fc", "--schedule", "cosine"], "invalid choice: 'cosine'"),
-    (["fc", "--num-hidden", "0"], "num_hidden"),
+    (["fc", "--num-hidden", "0"], "--num-hidden must be a positive int"),
 ])
 def test_train_cli_rejects_bad_lab_options(args, message, capsys, tmp_path):
     try:

@@ -96,6 +96,63 @@ def test_failed_download_gives_the_clear_error_not_urllib(tmp_path, monkeypatch)
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
 
+@pytest.mark.parametrize("how", ["root", "SNNLAB_DATA_DIR"])
+def test_a_failed_load_creates_nothing_in_the_data_folder_or_the_cache(tmp_path, monkeypatch,
+                                                                        how):
+    """Not even an empty MNIST/raw/, under a folder that did not exist, nor the cache."""
+    def offline(self):
+        Path(self.raw_folder).mkdir(parents=True, exist_ok=True)  # as torchvision's own does
+        (Path(self.raw_folder) / "t10k-images-idx3-ubyte.gz").write_bytes(b"half a download")
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "data"
+    existing = tmp_path / "empty"
+    existing.mkdir()
+    for root in (folder / "not" / "there", existing):
+        if how == "root":
+            arguments = dict(root=root)
+        else:
+            monkeypatch.setenv("SNNLAB_DATA_DIR", str(root))
+            arguments = {}
+        for download in (True, False):
+            with pytest.raises(data.MNISTNotFoundError):
+                data.mnist(False, download=download, **arguments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert list(existing.iterdir()) == []
+
+
+def _download_from(mnist_root: Path):
+    """torchvision's MNIST.download, from the real files on disk instead of the internet."""
+    def download(self):
+        raw = Path(self.raw_folder)
+        raw.mkdir(parents=True, exist_ok=True)
+        for name in data.MNIST_FILES:
+            content = gzip.decompress((mnist_root / "MNIST" / "raw" / name).read_bytes())
+            (raw / name.removesuffix(".gz")).write_bytes(content)
+    return download
+
+
+def test_a_download_goes_into_the_cache_never_into_the_named_folder(tmp_path, monkeypatch,
+                                                                    mnist_root):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _download_from(mnist_root))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SNNLAB_DATA_DIR", str(tmp_path / "mine"))
+    assert len(data.mnist(False)) == 10000
+    assert not (tmp_path / "mine").exists()
+    cached = tmp_path / "cache" / "snnlab" / "MNIST" / "raw"
+    assert sorted(p.name for p in cached.iterdir()) == sorted(
+        name.removesuffix(".gz") for name in data.MNIST_FILES)  # the four, no partial file
+
+    def offline(self):
+        raise AssertionError("downloaded again")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
+    assert len(data.mnist(True)) == 60000  # the earlier download, found in the cache
+    assert not (tmp_path / "mine").exists()
+
+
 def test_damaged_gz_is_reported(mnist_root, tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)

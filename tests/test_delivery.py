@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -55,9 +56,16 @@ def _where_snnlab(python: Path, cwd: Path) -> str:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """The wheel, built from a copy of what it is made of: setuptools builds in the source
+    folder (build/, snnlab.egg-info/), which must not be the checkout."""
     out = tmp_path_factory.mktemp("wheel")
+    source = out / "source"
+    shutil.copytree(ROOT / "snnlab", source / "snnlab",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", out,
-         ROOT, cwd=out)
+         source, cwd=out)
     return next(out.glob("snnlab-*.whl"))
 
 

@@ -3,7 +3,9 @@ setup cells, diagrams as attachments, the repository URL in one place."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,13 +17,13 @@ from snnlab.course import editions
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = "https://github.com/example-org/snnlab"
+PYPROJECT = f'[project]\nname = "snnlab"\n\n[project.urls]\nRepository = "{URL}"\n'
 
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
     """A tiny course checkout: pyproject with a URL, one lesson, one diagram."""
-    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n\n[project.urls]\n'
-                                             f'Repository = "{URL}"\n')
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
     (tmp_path / "assets").mkdir()
     shutil.copy(FIXTURES / "toy_spikes.png", tmp_path / "assets" / "toy_spikes.png")
@@ -113,9 +115,66 @@ def test_a_fork_url_must_be_a_github_repository(course, capsys, url):
 
 def test_edition_outside_a_course_says_where_it_looked(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text('[project.urls]\nRepository = "https://github.com/a/b"\n')
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     assert cli.main(["edition"]) == 2
-    assert "no lessons in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"no lessons in {tmp_path / 'notebooks' / 'solutions'} (expected NN_*.ipynb)" in err
+    assert "top folder of a checkout of the course's repository" in err
+
+
+def test_edition_where_there_is_no_pyproject_names_the_folder_not_errno(tmp_path, monkeypatch,
+                                                                       capsys):
+    """As from an installed wheel, run in some folder."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"python -m snnlab edition: error: {tmp_path} has no pyproject.toml: "
+                          "run this command in the top folder of a checkout")
+    assert "Errno" not in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_edition_repo_leaves_another_projects_pyproject_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    theirs = ('[project]\nname = "other"\ndependencies = [\n  "numpy",\n]\n\n[project.urls]\n'
+              'Repository = "https://github.com/other/other"\n')
+    (tmp_path / "pyproject.toml").write_text(theirs)
+    (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
+    shutil.copy(FIXTURES / "01_toy_lesson.ipynb", tmp_path / "notebooks" / "solutions")
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    assert (f"{tmp_path / 'pyproject.toml'} is not snnlab's (name = 'other')"
+            in capsys.readouterr().err)
+    assert (tmp_path / "pyproject.toml").read_text() == theirs
+    assert sorted(p.name for p in (tmp_path / "notebooks").iterdir()) == ["solutions"]
+
+
+@pytest.mark.parametrize("broken, reason", [
+    ("not json {", "is not a readable notebook (Notebook does not appear to be JSON"),
+    ('{"cells": 3}', "is not a readable notebook"),
+    ('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5, "extra": 1}',
+     "is not a valid notebook"),
+])
+def test_a_broken_lesson_is_named_and_nothing_is_written(course, capsys, broken, reason):
+    (course / "notebooks" / "solutions" / "02_broken.ipynb").write_text(broken)
+    pyproject = (course / "pyproject.toml").read_text()
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {course / 'notebooks' / 'solutions' / '02_broken.ipynb'} {reason}" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (course / "pyproject.toml").read_text() == pyproject  # --repo waited for the check
+    assert not (course / "notebooks" / "01_toy.ipynb").exists()  # the good lesson too
+
+
+def test_a_missing_diagram_is_named_with_its_lesson_before_anything_is_written(course, capsys):
+    lesson = course / "notebooks" / "solutions" / "01_toy.ipynb"
+    nb = json.loads(lesson.read_text())
+    nb["cells"][0]["source"] = _source(nb["cells"][0]) + "\n![a raster](../assets/gone.png)\n"
+    lesson.write_text(json.dumps(nb))
+    pyproject = (course / "pyproject.toml").read_text()
+    assert cli.main(["edition", "--repo", "https://github.com/me/fork"]) == 2
+    assert (f"the diagram {course / 'assets' / 'gone.png'} named in "
+            "notebooks/solutions/01_toy.ipynb is missing") in capsys.readouterr().err
+    assert (course / "pyproject.toml").read_text() == pyproject
 
 
 def test_the_setup_cell_does_nothing_outside_colab():
@@ -220,3 +279,80 @@ def test_lesson_04s_student_edition_waits_only_where_its_exercises_run():
         "try:  # this cell runs your `accuracy` from the exercise above",
         "try:  # this cell runs your `mse_rate` from the exercise above",
     ]
+
+
+# ------------------------------------------------------------------ no stub gives its answer away
+
+PREFIXES = re.compile(r"\b(?:math|torch|np|nn\.functional|F)\.")
+
+
+def _normal(text: str) -> str:
+    """Text without spaces and module prefixes: ``math.exp(-dt / tau)`` -> ``exp(-dt/tau)``."""
+    return PREFIXES.sub("", re.sub(r"\s+", "", text))
+
+
+def _answers(solution: str) -> dict[str, list[str]]:
+    """Each function's (and method's) answer in a solution cell, normalised: what it returns,
+    and for a returned name the expression last assigned to it. Bare names, numbers and
+    expressions of fewer than 6 characters are no answer."""
+    answers: dict[str, list[str]] = {}
+    for function in ast.walk(ast.parse(solution)):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        assigned = {target.id: node.value for node in ast.walk(function)
+                    if isinstance(node, ast.Assign) for target in node.targets
+                    if isinstance(target, ast.Name)}
+        found = []
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Return) or node.value is None:
+                continue
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            for value in values:
+                if isinstance(value, ast.Name) and value.id in assigned:
+                    value = assigned[value.id]
+                if not isinstance(value, (ast.Name, ast.Constant)):
+                    found.append(_normal(ast.unparse(value)))
+        answers[function.name] = [text for text in found if len(text) >= 6]
+    return answers
+
+
+def _leaks(solution: str, stub: str) -> list[str]:
+    """The answers of ``solution`` that its ``stub`` (docstrings, comments) spells out."""
+    shown = _normal(stub)
+    return [f"{name}: {answer}" for name, answers in _answers(solution).items()
+            for answer in answers if answer in shown]
+
+
+def test_the_leak_check_finds_an_answer_in_a_docstring():
+    """Lesson 02's first stub once ended 'so beta = exp(-dt / tau)', its exercise's answer."""
+    solution = ('def beta_from_tau(tau: float, dt: float) -> float:\n'
+                '    """The exact decay factor beta over one step of length dt."""\n'
+                '    return math.exp(-dt / tau)\n')
+    leaky = solution.replace('dt."""', 'dt, so beta = exp(-dt / tau)."""')
+    assert _answers(solution) == {"beta_from_tau": ["exp(-dt/tau)"]}
+    assert _leaks(leaky, editions.handout.stub_solution(leaky)) == [
+        "beta_from_tau: exp(-dt/tau)"]
+    assert _leaks(solution, editions.handout.stub_solution(solution)) == []
+    named = ("def f(a, b):\n    '''f = sigmoid(a * b)'''\n"
+             "    out = torch.sigmoid(a * b)\n    return out\n")
+    assert _leaks(named, editions.handout.stub_solution(named)) == ["f: sigmoid(a*b)"]
+
+
+@pytest.mark.parametrize("lesson", sorted((ROOT / "notebooks" / "solutions").glob("[0-9]*.ipynb")),
+                         ids=lambda path: path.name)
+def test_no_stub_of_the_student_edition_gives_its_answer_away(lesson):
+    """Every exercise's stub keeps its docstring and comments; none of them may hold the
+    expression its reference solution returns."""
+    def solution_cells(path: Path) -> list[str]:
+        return [_source(c) for c in _cells(path) if c["cell_type"] == "code"
+                and "solution" in c["metadata"].get("tags", [])]
+
+    solutions = solution_cells(lesson)
+    stubs = solution_cells(ROOT / "notebooks" / lesson.name)
+    assert len(stubs) == len(solutions)
+    checked = 0
+    for solution, stub in zip(solutions, stubs, strict=True):
+        assert "raise NotImplementedError" in stub
+        assert _leaks(solution, stub) == [], f"{lesson.name}: a stub shows its answer"
+        checked += sum(map(len, _answers(solution).values()))
+    assert checked >= len(solutions) or not solutions  # every exercise had an answer to hide

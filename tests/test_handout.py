@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from snnlab import __main__ as cli
-from snnlab.course import handout
+from snnlab.course import editions, handout
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOY = FIXTURES / "01_toy_lesson.ipynb"
@@ -94,6 +94,21 @@ def executed_toy(tmp_path_factory) -> Path:
     target = folder / TOY.name
     handout.execute(nb, handout.lesson_info(target, nb), quick=True, timeout=120)
     nbformat.write(nb, target)
+    return target
+
+
+def as_edition(executed: Path, folder: Path) -> Path:
+    """The executed toy lesson as the editions make a lesson: a Colab badge under its title,
+    the Colab setup cell, and nbval's marker on a cell; written into ``folder`` with its media."""
+    for media in ("toy_clip.mp4", "toy_spikes.png"):
+        shutil.copy(FIXTURES / media, folder / media)
+    nb = editions._with_colab(nbformat.read(executed, as_version=4),
+                              "https://github.com/example-org/snnlab", "notebooks/01_toy.ipynb")
+    marked = next(c for c in nb["cells"] if c["cell_type"] == "code"
+                  and c["source"].startswith("steps = range(30)"))
+    marked["source"] = "# NBVAL_CHECK_OUTPUT\n" + marked["source"]
+    target = folder / executed.name
+    nbformat.write(nbformat.from_dict(nb), target)
     return target
 
 
@@ -337,6 +352,54 @@ def test_html_is_self_contained_with_every_figure_and_video(executed_toy, tmp_pa
         assert shown == secret and "A worked explanation in code" in text
 
 
+@pytest.mark.parametrize("version", ["student", "instructor"])
+def test_html_leaves_out_the_colab_badge_setup_cell_and_nbval_markers(executed_toy, tmp_path,
+                                                                       version):
+    lesson = as_edition(executed_toy, tmp_path)
+    source = lesson.read_text()
+    assert "colab-badge.svg" in source and "google.colab" in source and "NBVAL" in source
+    page = handout.build(lesson, version, "html", tmp_path / "out").read_text(encoding="utf-8")
+    elements, text = read_html(page)
+    for word in ("Open in Colab", "colab-badge", "google.colab", "NBVAL_CHECK_OUTPUT"):
+        assert word not in page
+    remote = [e for tag in ("img", "video", "source", "script", "link") for e in
+              elements.get(tag, []) if not (e.get("src") or e.get("href") or "data:")
+              .startswith("data:")]
+    assert remote == []  # self-contained: no image the page must fetch
+    assert "Toy lesson: firing rates and leaks" in text  # the title cell stays, badge gone
+    assert "steps = range(30)" in text  # the marked cell stays, marker gone
+    assert len(elements["img"]) == 3  # every figure of test_html_is_self_contained_...
+
+
+def test_a_notebook_handout_keeps_its_colab_setup_cell(executed_toy, tmp_path):
+    """A notebook handout may be opened in Colab, where the setup cell installs the course."""
+    lesson = as_edition(executed_toy, tmp_path)
+    nb = nbformat.read(handout.build(lesson, "student", "ipynb", tmp_path / "out"), as_version=4)
+    assert "colab-setup" in nb.cells[1].metadata["tags"]
+
+
+def test_an_instructor_handout_of_a_student_edition_is_refused(tmp_path, capsys):
+    """The instructor handout of notebooks/02 would be headed "Instructor version" and hold
+    the stubs; the message names the instructor edition instead."""
+    student = REPO / "notebooks" / "02_lif_neuron.ipynb"
+    out = tmp_path / "handouts"
+    assert run_cli(str(student), str(TOY), "--version", "instructor", "--to", "html",
+                   "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (f"{student} is a student edition (its exercises are stubs, # YOUR CODE HERE), so "
+            "its instructor handout would have no solutions: use the instructor edition "
+            f"{REPO / 'notebooks' / 'solutions' / '02_lif_neuron.ipynb'}") in err
+    assert not out.exists()  # refused before the toy lesson, named first, was built
+    with pytest.raises(handout.HandoutError, match="is a student edition"):
+        handout.build(student, "instructor", "html", out)
+    # its student handout, and the instructor edition's instructor handout, are fine
+    assert run_cli(str(student), "--version", "student", "--to", "ipynb", "--out", str(out)) == 0
+    assert handout.is_student_edition(nbformat.read(student, as_version=4))
+    assert not handout.is_student_edition(
+        nbformat.read(REPO / "notebooks" / "solutions" / "02_lif_neuron.ipynb", as_version=4))
+
+
 def test_cli_builds_an_executed_student_handout(tmp_path, capsys):
     for media in ("toy_clip.mp4", "toy_spikes.png"):
         shutil.copy(FIXTURES / media, tmp_path / media)
@@ -459,7 +522,7 @@ def test_pdf_page_one_is_not_blank_and_long_code_lines_wrap(executed_toy, tmp_pa
     if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
         pytest.skip("pdftoppm/pdftotext not found: apt-get install poppler-utils")
 
-    target = handout.build(executed_toy, "student", "pdf", tmp_path)
+    target = handout.build(as_edition(executed_toy, tmp_path), "student", "pdf", tmp_path)
     assert target.read_bytes().startswith(b"%PDF")
     subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-png", str(target),
                     str(tmp_path / "page")], check=True, timeout=60)
@@ -473,6 +536,7 @@ def test_pdf_page_one_is_not_blank_and_long_code_lines_wrap(executed_toy, tmp_pa
     # The longest code line of the toy lesson ends far past the page edge unless it wraps.
     assert "then run this check again" in text
     assert "twice_as_many" not in text and "YOUR CODE HERE" in text
+    assert "Colab" not in text and "NBVAL" not in text  # no setup cell, no marker
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,7 +565,10 @@ def test_real_lesson_strips_into_a_student_version(path, tmp_path):
     checkers = [c.source for c in nb.cells if handout.is_check_cell(c)]
     assert checkers == [c.source for c in student.cells if handout.is_check_cell(c)]
 
-    _, text = read_html(handout.build(path, "student", "html", tmp_path).read_text("utf-8"))
+    page = handout.build(path, "student", "html", tmp_path).read_text("utf-8")
+    for word in ("colab-badge", "google.colab", "NBVAL_CHECK_OUTPUT"):
+        assert word not in page, f"{path.name}: {word} in the student HTML"
+    _, text = read_html(page)
     assert f"Lesson {lesson.number}: {lesson.title}" in text
     shown = [line for c in tagged(nb, "solution") for line in solution_body_lines(c.source)
              if line in text and line not in public]

@@ -291,6 +291,9 @@ def no_training(monkeypatch):
     (dict(batch_size=True), TypeError, "batch_size must be a positive int"),
     (dict(subset=1.5), TypeError, "subset must be a positive int"),
     (dict(test_subset=-1), ValueError, "test_subset must be a positive int"),
+    (dict(subset=5), ValueError, r"subset must be an int from 10 to 60000 \(at least one image"),
+    (dict(subset=60001), ValueError, "subset must be an int from 10 to 60000"),
+    (dict(test_subset=10001), ValueError, "test_subset must be an int from 10 to 10000"),
     (dict(seed=-1), ValueError, "seed must be an int >= 0"),
     (dict(seed=1.0), TypeError, "seed must be an int, got float"),
     (dict(seed=None), TypeError, "seed must be an int"),
@@ -332,7 +335,7 @@ def test_output_places_that_cannot_be_written_are_refused_before_any_work(tmp_pa
                                                                           function, monkeypatch):
     run = getattr(recipes, function)
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(NotADirectoryError, match=r"out='.*notes\.txt' is a file"):
+    with pytest.raises(NotADirectoryError, match=r"out '.*notes\.txt' is a file"):
         run("fc", out=tmp_path / "notes.txt", epochs=1)
     (tmp_path / "plain").mkdir()
     torch.save(models.FCSNN(num_hidden=8).state_dict(), tmp_path / "plain" / "fc.pt")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import gzip
 
 import ipywidgets
 import pytest
 import torch
 from IPython.display import Image
 
-from snnlab import animate, checks
+from snnlab import animate, checks, data
 from snnlab.course import environment, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -160,6 +161,23 @@ def test_environment_check_names_the_fix_for_missing_mnist(capsys, monkeypatch, 
     line = next(line for line in out.splitlines() if "MNIST" in line)
     where = environment.short_path(tmp_path / "MNIST" / "raw")  # no machine path is stored
     assert line.startswith("PROBLEM") and where in line and "SNNLAB_DATA_DIR" in line
+
+
+def test_environment_check_says_where_mnist_came_from(capsys, monkeypatch, tmp_path, mnist_root):
+    """SNNLAB_DATA_DIR names an empty folder, and an earlier download sits in the cache: the
+    check says so, rather than that MNIST is in that folder."""
+    cached = tmp_path / "cache" / "snnlab" / "MNIST" / "raw"
+    cached.mkdir(parents=True)
+    for name in data.MNIST_FILES:
+        content = gzip.decompress((mnist_root / "MNIST" / "raw" / name).read_bytes())
+        (cached / name.removesuffix(".gz")).write_bytes(content)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SNNLAB_DATA_DIR", str(tmp_path / "empty"))
+    environment.check()
+    line = next(line for line in capsys.readouterr().out.splitlines() if "MNIST" in line)
+    assert line.startswith("OK") and "10000 test images, downloaded earlier into" in line
+    assert f"{environment.short_path(tmp_path / 'empty')} has none" in line
+    assert not (tmp_path / "empty").exists()
 
 
 def test_environment_check_names_the_fix_for_missing_ffmpeg(capsys, monkeypatch):

@@ -24,6 +24,10 @@ makes them work wherever they are opened:
 The repository both use is ``[project.urls] Repository`` in ``pyproject.toml``, the one place
 it is written. For a fork: ``python -m snnlab edition --repo https://github.com/YOU/snnlab``
 rewrites it there, and every badge and setup cell with it.
+
+The command works only in the course's checkout (the folder with snnlab's ``pyproject.toml``
+and ``notebooks/solutions/``), and it reads and checks everything (the checkout, the URL,
+every lesson and diagram) before it writes anything: a mistake leaves every file as it was.
 """
 
 from __future__ import annotations
@@ -38,15 +42,39 @@ from pathlib import Path
 from typing import Any
 
 from snnlab.course import handout
+from snnlab.course.handout import BADGE_LINE, CHECK_MARKER, SETUP_TAG
 
-SETUP_TAG = "colab-setup"
-CHECK_MARKER = re.compile(r"^# NBVAL_CHECK_OUTPUT\n", flags=re.MULTILINE)
 SOLUTION_TAGS = {"solution", "solution-explanation", SETUP_TAG}
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", flags=re.MULTILINE)
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
 URL_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', flags=re.MULTILINE)
 GITHUB = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(\.git)?/?$")
+
+
+# pyproject.toml's [project] table (up to the next table header), and the name in it
+PROJECT_TABLE = re.compile(r"^\[project\][ \t]*$(.*?)(?=^\[|\Z)", flags=re.MULTILINE | re.DOTALL)
+NAME_LINE = re.compile(r'^name\s*=\s*"([^"]*)"', flags=re.MULTILINE)
+CHECKOUT = ("run this command in the top folder of a checkout of the course's repository (the "
+            "folder with snnlab's pyproject.toml and notebooks/solutions/; an installed snnlab "
+            "does not carry the lessons it rewrites)")
+
+
+def check_checkout(root: Path) -> None:
+    """``root`` must be the course's checkout: snnlab's ``pyproject.toml`` (with its
+    Repository line) and lessons in ``notebooks/solutions/``. Else a FileNotFoundError or
+    ValueError says what is missing, before anything is read further or written."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        raise FileNotFoundError(f"{root} has no pyproject.toml: {CHECKOUT}")
+    table = PROJECT_TABLE.search(pyproject.read_text())
+    name = NAME_LINE.search(table.group(1)) if table else None
+    if name is None or name.group(1) != "snnlab":
+        found = f"name = {name.group(1)!r}" if name else "no name under [project]"
+        raise ValueError(f"{pyproject} is not snnlab's ({found}): {CHECKOUT}")
+    repository(root)  # its Repository line must be there
+    lessons = root / "notebooks" / "solutions"
+    if not sorted(lessons.glob("[0-9][0-9]_*.ipynb")):
+        raise FileNotFoundError(f"no lessons in {lessons} (expected NN_*.ipynb): {CHECKOUT}")
 
 
 def repository(root: Path) -> str:
@@ -58,15 +86,21 @@ def repository(root: Path) -> str:
     return match.group(2)
 
 
-def set_repository(root: Path, url: str) -> None:
-    """Write ``url`` into ``pyproject.toml`` (a GitHub repository, for Colab's badge)."""
+def check_repository(url: str) -> str:
+    """``url`` as the course's repository: a GitHub one (Colab opens notebooks from GitHub),
+    without a trailing slash."""
     if GITHUB.match(url) is None:
         raise ValueError(f"--repo must be a GitHub repository such as "
                          f"https://github.com/YOU/snnlab (Colab opens notebooks from GitHub), "
                          f"got {url!r}")
+    return url.rstrip("/")
+
+
+def set_repository(root: Path, url: str) -> None:
+    """Write ``url`` (checked by :func:`check_repository`) into ``pyproject.toml``."""
     path = root / "pyproject.toml"
     repository(root)  # the line must be there
-    path.write_text(URL_LINE.sub(lambda m: m.group(1) + url.rstrip("/") + m.group(3),
+    path.write_text(URL_LINE.sub(lambda m: m.group(1) + url + m.group(3),
                                  path.read_text(), count=1))
 
 
@@ -91,13 +125,13 @@ def _badge(url: str, notebook: str) -> str:
     return f"[![Open in Colab]({BADGE})]({target})\n"
 
 
-def _attach_diagrams(cell: Any, assets: Path) -> None:
+def _attach_diagrams(cell: Any, assets: Path, lesson: str) -> None:
     """Replace ``![text](../assets/NAME.png)`` by an attachment of that PNG, in place."""
     def attach(match: re.Match) -> str:
         text, name = match.groups()
         png = assets / name
         if not png.is_file():
-            raise FileNotFoundError(f"the diagram {png} named in a lesson is missing")
+            raise FileNotFoundError(f"the diagram {png} named in {lesson} is missing")
         cell.setdefault("attachments", {})[name] = {
             "image/png": base64.b64encode(png.read_bytes()).decode("ascii")}
         return f"![{text}](attachment:{name})"
@@ -105,7 +139,7 @@ def _attach_diagrams(cell: Any, assets: Path) -> None:
     cell["source"] = DIAGRAM.sub(attach, _text(cell["source"]))
     left = re.search(r"!\[.*?\]\(\.\./assets/[^)]*\)", cell["source"], flags=re.DOTALL)
     if left is not None:  # it would show as a broken image in Colab, on GitHub, in handouts
-        raise ValueError(f"a lesson links the diagram {left.group(0)!r} in a form the edition "
+        raise ValueError(f"{lesson} links the diagram {left.group(0)!r} in a form the edition "
                          "cannot embed: write ![text without brackets](../assets/NAME.png), "
                          "with NAME of letters, digits, '.', '_' and '-'")
 
@@ -189,21 +223,33 @@ def _dump(nb: Any) -> str:
     return nbformat.writes(nbformat.from_dict(nb)) + "\n"
 
 
-def editions(root: Path) -> dict[Path, str]:
-    """Every file of both editions as it should be: {path: notebook text}."""
+def _read_lesson(path: Path) -> Any:
+    """The lesson notebook at ``path``; a file that is not one is a ValueError naming it."""
     import nbformat
 
-    url = repository(root)
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except nbformat.ValidationError as error:
+        raise ValueError(f"{path} is not a valid notebook ({error.message})") from None
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as error:
+        # (nbformat's NotJSONError is a ValueError, and says "does not appear to be JSON")
+        raise ValueError(f"{path} is not a readable notebook ({error})") from None
+    return nb
+
+
+def editions(root: Path, url: str | None = None) -> dict[Path, str]:
+    """Every file of both editions as it should be, {path: notebook text}, with the
+    repository ``url`` (default: pyproject.toml's). Reads and checks; writes nothing."""
+    check_checkout(root)
+    url = repository(root) if url is None else url
     sources = sorted((root / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
-    if not sources:
-        raise FileNotFoundError(f"no lessons in {root / 'notebooks' / 'solutions'} (expected "
-                                "NN_*.ipynb); run this from the repository's top folder")
     wanted = {}
     for source in sources:
-        nb = nbformat.read(source, as_version=4)
+        nb = _read_lesson(source)
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
-                _attach_diagrams(cell, root / "assets")
+                _attach_diagrams(cell, root / "assets", str(source.relative_to(root)))
         instructor = _with_colab(nb, url, f"notebooks/solutions/{source.name}")
         wanted[source] = _dump(instructor)
         student = handout.student_version(instructor, name=source.name)
@@ -228,14 +274,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """``python -m snnlab edition [--check] [--repo URL]``, from the repository's top folder."""
+    """``python -m snnlab edition [--check] [--repo URL]``, from the repository's top folder.
+
+    Everything is read and checked first (the checkout, the URL, every lesson and diagram);
+    only then is anything written."""
     root = Path.cwd()
-    if args.repo is not None:
-        if args.check:
-            raise ValueError("--repo changes files; it cannot go with --check")
-        set_repository(root, args.repo)
-        print(f"pyproject.toml: Repository = {args.repo}")
-    wanted = editions(root)
+    if args.repo is not None and args.check:
+        raise ValueError("--repo changes files; it cannot go with --check")
+    url = None if args.repo is None else check_repository(args.repo)
+    wanted = editions(root, url)
+    if url is not None:
+        set_repository(root, url)
+        print(f"pyproject.toml: Repository = {url}")
     stale = [path for path, text in wanted.items()
              if not path.is_file() or path.read_text() != text]
     if args.check:

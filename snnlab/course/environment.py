@@ -76,12 +76,15 @@ def _mnist() -> tuple[bool, str]:
                        "environment variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ "
                        "(the four .gz files), or run snnlab.data.mnist(train=False) once with "
                        "internet access to download it (about 12 MB)")
+    if Path(test_set.root) == data.cache_dir() != root:  # an earlier download, not in root
+        return True, (f"MNIST found ({len(test_set)} test images, downloaded earlier into "
+                      f"{short_path(data.cache_dir())}; {short_path(root)} has none)")
     return True, f"MNIST found ({len(test_set)} test images under {short_path(root)})"
 
 
 def _quick() -> tuple[bool, str]:
     if config.QUICK:
-        return True, ("quick mode ON (SNNLAB_QUICK is set): small data, short runs, for tests. "
+        return True, ("quick mode ON (SNNLAB_QUICK is on): small data, short runs, for tests. "
                       "Unset SNNLAB_QUICK and restart the kernel for the full lessons")
     return True, "quick mode off: full lessons (set SNNLAB_QUICK=1 for a fast test run)"
 

@@ -50,6 +50,11 @@ STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError")
 CHROMIUM_ENV_VARS = ("SNNLAB_CHROMIUM", "CHROME_PATH")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# What the editions add to every lesson (snnlab.course.editions) for Colab and for the tests:
+# the setup cell, the badge under the title, nbval's marker on cells whose output it compares.
+SETUP_TAG = "colab-setup"
+BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", flags=re.MULTILINE)
+CHECK_MARKER = re.compile(r"^# NBVAL_CHECK_OUTPUT\n", flags=re.MULTILINE)
 
 
 class HandoutError(Exception):
@@ -214,6 +219,40 @@ def student_version(nb: Any, name: str = "notebook") -> Any:
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
     nb.cells = cells
+    return nb
+
+
+def is_student_edition(nb: Any) -> bool:
+    """Whether ``nb``'s exercises are already stubs (``# YOUR CODE HERE``): a student edition
+    (``notebooks/NN_*.ipynb``) or a student handout, not the instructor edition."""
+    return any(SOLUTION_TAG in _tags(cell) and cell.cell_type == "code"
+               and STUB_LINES[0] in cell.source for cell in nb.cells)
+
+
+def check_source(path: Path, nb: Any, version: str) -> None:
+    """An instructor handout must be made from the instructor edition: from a student
+    edition it would be headed "Instructor version" and hold the stubs, not the solutions.
+    Raises HandoutError naming the instructor edition to use instead."""
+    if version != "instructor" or not is_student_edition(nb):
+        return
+    instead = path.parent / "solutions" / path.name
+    use = (f"use the instructor edition {instead}" if instead.is_file()
+           else "use the instructor edition (notebooks/solutions/NN_*.ipynb)")
+    raise HandoutError(f"{path} is a student edition (its exercises are stubs, # YOUR CODE "
+                       f"HERE), so its instructor handout would have no solutions: {use}")
+
+
+def for_print(nb: Any) -> Any:
+    """A copy without what the editions add for Colab and the tests: the setup cell, the
+    "Open in Colab" badge (a remote image, which a self-contained page must not need) and the
+    ``# NBVAL_CHECK_OUTPUT`` lines. A printed page can use none of them."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if SETUP_TAG not in _tags(cell)]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = BADGE_LINE.sub("", cell.source)
+        elif cell.cell_type == "code":
+            cell.source = CHECK_MARKER.sub("", cell.source)
     return nb
 
 
@@ -512,6 +551,18 @@ def all_lessons(root: Path) -> list[Path]:
     return lessons
 
 
+def read(path: Path) -> Any:
+    """The notebook at ``path``; HandoutError naming it if it is missing or unreadable."""
+    import nbformat
+
+    if not path.is_file():
+        raise HandoutError(f"{path}: no such notebook")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as error:  # a broken file: say which and why, without a deep traceback
+        raise HandoutError(f"{path}: not a readable notebook ({error})") from None
+
+
 def build(path: Path, version: str, to: str, out: Path, execute_first: bool = False,
           quick: bool = False, timeout: int = 600, chromium: str | None = None) -> Path:
     """Build one handout and return the file written: ``out/<stem>-<version>.<to>``.
@@ -525,18 +576,16 @@ def build(path: Path, version: str, to: str, out: Path, execute_first: bool = Fa
         raise ValueError(f"version must be one of {VERSIONS}, got {version!r}")
     if to not in FORMATS:
         raise ValueError(f"to must be one of {FORMATS}, got {to!r}")
-    if not path.is_file():
-        raise HandoutError(f"{path}: no such notebook")
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as error:  # a broken file: say which and why, without a deep traceback
-        raise HandoutError(f"{path}: not a readable notebook ({error})") from None
+    nb = read(path)
+    check_source(path, nb, version)
     lesson = lesson_info(path.resolve(), nb)
     if execute_first:
         execute(nb, lesson, quick=quick, timeout=timeout)
     if version == "student":
         nb = student_version(nb, name=path.name)
     nb = _without_widget_views(nb)  # saved without a kernel, a live widget only shows an error
+    if to != "ipynb":  # (a notebook handout keeps its setup cell: it may be opened in Colab)
+        nb = for_print(nb)
 
     page = None if to == "ipynb" else to_html(nb, lesson, version)
     out.mkdir(parents=True, exist_ok=True)
@@ -602,6 +651,15 @@ def main(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such notebook"
                                     + (" (that is a folder)" if path.is_dir() else ""))
+    for path in notebooks:  # every source checked before the first handout is built
+        try:
+            nb = read(path)
+        except HandoutError:
+            continue  # build says so for this one, and builds the others
+        try:
+            check_source(path, nb, args.version)
+        except HandoutError as error:
+            raise ValueError(str(error)) from None
     try:
         chromium = find_chromium() if args.to == "pdf" else None  # fail before any slow work
     except HandoutError as error:

@@ -198,25 +198,37 @@ def train(
     return _run(name, settings, device, data_dir, checkpoint, progress, resume=False)
 
 
-def _check_run_arguments(device: object, data_dir: object, progress: object) -> None:
-    checks.device(device, torch.device("cpu"))  # 'cuda' without a GPU fails here, not later
+def _as_argument(setting: str) -> str:
+    """How the Python API names a setting in its messages: ``batch_size``."""
+    return setting
+
+
+def _as_option(setting: str) -> str:
+    """How ``python -m snnlab train`` names it: ``--batch-size``."""
+    return "--" + setting.replace("_", "-")
+
+
+def _check_run_arguments(device: object, data_dir: object, progress: object,
+                         spell: Callable[[str], str] = _as_argument) -> None:
+    checks.device(device, torch.device("cpu"), spell("device"))  # before any work, not later
     if data_dir is not None and (isinstance(data_dir, bool)
                                  or not isinstance(data_dir, str | os.PathLike)):
-        raise TypeError(f"data_dir must be a folder path or None, got "
+        raise TypeError(f"{spell('data_dir')} must be a folder path or None, got "
                         f"{type(data_dir).__name__} {data_dir!r}")
     checks.boolean("progress", progress)
 
 
-def _checkpoint_path(name: str, out: object, settings: dict) -> Path:
+def _checkpoint_path(name: str, out: object, settings: dict,
+                     spell: Callable[[str], str] = _as_argument) -> Path:
     """``out/<name>.pt``, checked before any work: a writable place, not a file of another
     kind. An hour of training must never be lost at its first save."""
     if isinstance(out, bool) or not isinstance(out, str | os.PathLike) or out == "":
-        raise TypeError(f"out must be a folder path (str or pathlib.Path), got "
+        raise TypeError(f"{spell('out')} must be a folder path (str or pathlib.Path), got "
                         f"{type(out).__name__} {out!r}")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"out={str(out)!r} is a file; give a folder for the run's "
-                                 f"files ({name}.pt, {name}.metrics.json, ...)")
+        raise NotADirectoryError(f"{spell('out')} {str(out)!r} is a file; give a folder for the "
+                                 f"run's files ({name}.pt, {name}.metrics.json, ...)")
     checkpoint = out / f"{name}.pt"
     model = _recipe(name).model(**settings["model_config"])
     checkpoints.check_writable(checkpoint, model)
@@ -229,22 +241,29 @@ def _checkpoint_path(name: str, out: object, settings: dict) -> Path:
 
 def _settings(name: str, epochs: object, batch_size: object, lr: object, subset: object,
               test_subset: object, seed: object, loss: object, schedule: object,
-              model_overrides: dict) -> dict:
-    """Every setting of a run, checked, the recipe's wherever the caller gave None."""
+              model_overrides: dict, spell: Callable[[str], str] = _as_argument) -> dict:
+    """Every setting of a run, checked, the recipe's wherever the caller gave None. Messages
+    name each setting as ``spell`` says: :func:`_as_argument` (``batch_size``) or
+    :func:`_as_option` (``--batch-size``)."""
     recipe = _recipe(name)
     loss = recipe.loss.__name__ if loss is None else loss
-    checks.choice("loss", loss, tuple(_losses(recipe)))
-    checks.choice("schedule", schedule, SCHEDULES)
+    checks.choice(spell("loss"), loss, tuple(_losses(recipe)))
+    checks.choice(spell("schedule"), schedule, SCHEDULES)
     epochs, batch_size, lr = _with_defaults(recipe, epochs, batch_size, lr)
-    checks.positive_int("epochs", epochs)
-    checks.positive_int("batch_size", batch_size)
-    checks.positive_number("lr", lr)
-    for key, value in (("subset", subset), ("test_subset", test_subset)):
+    checks.positive_int(spell("epochs"), epochs)
+    checks.positive_int(spell("batch_size"), batch_size)
+    checks.positive_number(spell("lr"), lr)
+    for key, value, train in (("subset", subset, True), ("test_subset", test_subset, False)):
         if value is not None:
-            checks.positive_int(key, value)
-    if checks.integer("seed", seed) < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed}")
-    settings = {"recipe": name, "model_config": build_model(name, **model_overrides).config,
+            checks.positive_int(spell(key), value)
+            data.check_subset(spell(key), value, train)
+    if checks.integer(spell("seed"), seed) < 0:
+        raise ValueError(f"{spell('seed')} must be an int >= 0, got {seed}")
+    try:
+        model_config = build_model(name, **model_overrides).config
+    except (ValueError, TypeError) as error:  # the network's own check: "beta must be in ..."
+        raise _respelled(error, model_overrides, spell) from None
+    settings = {"recipe": name, "model_config": model_config,
                 "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                 "subset": subset, "test_subset": test_subset}
     # Another loss or schedule than the recipe's is part of the run's settings; the recipe's
@@ -256,6 +275,17 @@ def _settings(name: str, epochs: object, batch_size: object, lr: object, subset:
     return settings
 
 
+def _respelled(error: ValueError | TypeError, settings: dict,
+               spell: Callable[[str], str]) -> ValueError | TypeError:
+    """``error`` of a network's constructor, whose message starts with the name of one of
+    ``settings`` ("num_steps must be ..."), with that name as ``spell`` says it."""
+    message = str(error)
+    for setting in settings:
+        if message.startswith(f"{setting} "):
+            return type(error)(spell(setting) + message[len(setting):])
+    return error
+
+
 class _CannotResume(Exception):
     """An unfinished run whose checkpoint or history cannot be read back consistently."""
 
@@ -264,7 +294,8 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
          checkpoint: Path | None, progress: bool, resume: bool, announce: str = ""
          ) -> tuple[nn.Module, training.History]:
     """Train (or, with ``resume``, continue the run of ``checkpoint``); write the run's files.
-    ``checkpoint`` was checked by :func:`_checkpoint_path`."""
+    ``checkpoint`` was checked by :func:`_checkpoint_path`. ``announce`` (what is about to
+    happen) is printed once the data is loaded: a missing MNIST stops the run before it."""
     recipe = _recipe(name)
     config.seed_everything(settings["seed"])
     model = recipe.model(**settings["model_config"])
@@ -296,6 +327,7 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
         for _ in range(done):
             for _ in tqdm(train_loader, disable=True):
                 pass
+    if announce:
         print(announce)
     if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -372,9 +404,9 @@ def load_or_train(
     out = checkpoint.parent
     earlier = _read_metrics(checkpoint)
     if earlier is None:
-        print(f"Training {name} into {out}.")
+        announce = f"Training {name} into {out}."
     elif {key: earlier.get(key) for key in settings} != json.loads(json.dumps(settings)):
-        print(f"The run in {out} used other settings; training {name} afresh.")
+        announce = f"The run in {out} used other settings; training {name} afresh."
     elif earlier.get("stopped") is None and checkpoint.is_file():
         metric = _recipe(name).metric
         print(f"Loading the finished run in {out} (test {metric} "
@@ -384,23 +416,22 @@ def load_or_train(
         return model, training.History.from_csv(checkpoint.with_suffix(".history.csv"),
                                                 checkpoint.with_suffix(".steps.csv"))
     elif earlier.get("stopped") is None:
-        print(f"The run in {out} finished, but its checkpoint {checkpoint.name} is gone; "
-              f"training {name} afresh.")
+        announce = (f"The run in {out} finished, but its checkpoint {checkpoint.name} is gone; "
+                    f"training {name} afresh.")
     elif earlier["stopped"] != "non-finite" and _finished_epochs(checkpoint) > 0:
         done = _finished_epochs(checkpoint)
         try:
-            result = _run(name, settings, device, data_dir, checkpoint, progress, resume=True,
-                          announce=f"The run in {out} did not finish ({earlier['stopped']}); "
-                                   f"resuming it from its checkpoint after epoch {done}.")
+            return _run(name, settings, device, data_dir, checkpoint, progress, resume=True,
+                        announce=f"The run in {out} did not finish ({earlier['stopped']}); "
+                                 f"resuming it from its checkpoint after epoch {done}.")
         except _CannotResume as error:
-            print(f"The run in {out} did not finish ({earlier['stopped']}) and cannot be "
-                  f"resumed ({error}); training {name} afresh.")
-        else:
-            return result
+            announce = (f"The run in {out} did not finish ({earlier['stopped']}) and cannot be "
+                        f"resumed ({error}); training {name} afresh.")
     else:
-        print(f"The run in {out} did not finish ({earlier['stopped']}, at epoch and batch "
-              f"{earlier.get('stopped_at')}); training {name} afresh.")
-    return _run(name, settings, device, data_dir, checkpoint, progress, resume=False)
+        announce = (f"The run in {out} did not finish ({earlier['stopped']}, at epoch and batch "
+                    f"{earlier.get('stopped_at')}); training {name} afresh.")
+    return _run(name, settings, device, data_dir, checkpoint, progress, resume=False,
+                announce=announce)
 
 
 def _number(value: object) -> str:
@@ -580,13 +611,22 @@ def main(args: argparse.Namespace) -> int:
             instead = {"beta": "tau", "tau": "beta"}.get(setting)
             hint = (f"; give --{instead} instead" if instead and args.model in _takes(instead)
                     else "")
-            raise ValueError(f"{option} is for {_listed(_takes(setting))}; {args.model!r} "
-                             f"({recipe.model.__name__}) has no {setting}{hint}")
+            raise ValueError(f"{option} is for {_listed(_takes(setting))} only, not "
+                             f"{args.model!r} ({recipe.model.__name__}){hint}")
         overrides[setting] = value
     if args.out is not None and not args.out.strip():
         raise ValueError("--out must name a folder, got an empty string")
+    if args.data_dir is not None and not args.data_dir.strip():
+        raise ValueError("--data-dir must name a folder, got an empty string")
     out = Path(args.out) if args.out is not None else Path("runs") / run_name(args)
     test_subset = None if args.subset is None else max(10, min(10_000, args.subset // 5))
+    # Every option, checked and named as this command names it, before anything is printed
+    # or written (load_or_train checks them again, in the Python API's words).
+    settings = _settings(args.model, args.epochs, args.batch_size, args.lr, args.subset,
+                         test_subset, args.seed, args.loss, args.schedule, overrides,
+                         spell=_as_option)
+    _check_run_arguments(args.device, args.data_dir, not args.no_progress, spell=_as_option)
+    _checkpoint_path(args.model, out, settings, spell=_as_option)
     try:
         model, history = load_or_train(
             args.model, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -6,6 +6,9 @@
   scratch copy of the course (so running cells never writes outputs into the repository), with
   SNNLAB_QUICK=1 for its kernels. It is always stopped, even when a test fails.
 - ``page``: a fresh browser page. Playwright drives the system Chromium; it downloads nothing.
+- ``artifacts``: the folder for screenshots (each failure's, and the tests' own), in pytest's
+  temporary folder, never in the checkout: ``/tmp/pytest-of-$USER/pytest-current/
+  test-artifacts/`` after a run (pytest keeps the last three runs' folders).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import pytest
 from snnlab.course.handout import HandoutError, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
 START_TIMEOUT = 60  # seconds for JupyterLab to answer
 STOP_TIMEOUT = 15  # seconds for it to shut down (and stop its kernels) before it is killed
 
@@ -161,9 +163,15 @@ def browser(chromium):
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Where screenshots go: pytest's temporary folder for this run, not the checkout."""
+    return tmp_path_factory.mktemp("test-artifacts", numbered=False)
+
+
 @pytest.fixture
-def page(browser, request):
-    """A fresh page (1400x1000); on failure its screenshot goes to test-artifacts/."""
+def page(browser, request, artifacts):
+    """A fresh page (1400x1000); on failure its screenshot goes to ``artifacts``."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -172,9 +180,8 @@ def page(browser, request):
     finally:
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
             name = request.node.name.replace("/", "_").replace("[", "_").replace("]", "")
-            page.screenshot(path=str(ARTIFACTS / f"{name}-failure.png"), full_page=False)
+            page.screenshot(path=str(artifacts / f"{name}-failure.png"), full_page=False)
         context.close()
 
 

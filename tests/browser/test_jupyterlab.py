@@ -3,7 +3,8 @@
 Each test opens a notebook in JupyterLab (headless Chromium), runs all cells in quick mode from
 the Run menu, waits for the kernel to go idle, checks that no output is an error, then moves
 one slider of the lesson's explorer with the keyboard and checks that the panel's plot is
-redrawn. Screenshots of the panel before and after go to test-artifacts/.
+redrawn. Screenshots of the panel before and after go to the ``artifacts`` folder, in pytest's
+temporary folder (``/tmp/pytest-of-$USER/pytest-current/test-artifacts/``).
 
 The lessons are the student edition, as a student opens them: no exercise is filled in, so
 their checks print "not implemented yet" (an ordinary output), and nothing may fail. The toy
@@ -18,8 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # gitignored
 
 RUN_ALL_TIMEOUT = 300  # seconds for "Run All Cells" in quick mode (a guard against hangs;
 # quick mode takes about 15 s on an idle 2-core CPU, several times that on a busy one)
@@ -64,11 +63,11 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.25):
 
 
 @pytest.mark.parametrize("notebook, slider_label", NOTEBOOKS)
-def test_lesson_runs_and_a_slider_redraws_the_plot(jupyterlab, page, notebook, slider_label):
+def test_lesson_runs_and_a_slider_redraws_the_plot(jupyterlab, page, artifacts, notebook,
+                                                   slider_label):
     if not (jupyterlab.root / notebook).is_file():
         pytest.fail(f"{notebook} is missing: the browser test runs its explorer")
     stem = Path(notebook).stem
-    ARTIFACTS.mkdir(exist_ok=True)
 
     page.goto(jupyterlab.open_url(notebook))
     # The status bar says "Python 3 (ipykernel) | Idle" once the kernel is connected and ready
@@ -96,7 +95,7 @@ def test_lesson_runs_and_a_slider_redraws_the_plot(jupyterlab, page, notebook, s
     before = wait_until(lambda: slider.evaluate(PANEL_IMAGES_JS), 30, "the panel's plot")
     readout = slider.locator(".widget-readout")  # the number shown beside the slider
     start_value = readout.inner_text()
-    panel.screenshot(path=str(ARTIFACTS / f"{stem}-slider-before.png"))
+    panel.screenshot(path=str(artifacts / f"{stem}-slider-before.png"))
 
     handle.focus()
     for _ in range(5):
@@ -107,5 +106,5 @@ def test_lesson_runs_and_a_slider_redraws_the_plot(jupyterlab, page, notebook, s
         REDRAW_TIMEOUT, "the plot to change after moving the slider",
     )
     page.wait_for_timeout(300)  # let the new image decode before the screenshot
-    panel.screenshot(path=str(ARTIFACTS / f"{stem}-slider-after.png"))
+    panel.screenshot(path=str(artifacts / f"{stem}-slider-after.png"))
     assert len(after) == len(before)
