@@ -104,9 +104,13 @@ def _quick() -> tuple[bool, str]:
     return True, tr("quick mode off: full lessons (set SNNLAB_QUICK=1 for a fast test run)")
 
 
-# Each item's name, as the check's first column shows it (translated where it is a word).
 CHECKS = {"Python": _python, "torch": _torch, "device": _device, "ipywidgets": _widgets,
           "ffmpeg": _ffmpeg, "MNIST": _mnist, "quick mode": _quick}
+
+
+def _shown(name: str) -> str:
+    """An item's name as the check shows it: the names that are words, translated."""
+    return {"device": tr("device"), "quick mode": tr("quick mode")}.get(name, name)
 
 
 def _width(text: str) -> int:
@@ -130,7 +134,7 @@ def check() -> bool:
             ok, message = False, f"{type(error).__name__}: {error}"
         all_ok &= ok
         status = tr("OK") if ok else tr("PROBLEM")
-        print(f"{_padded(status, 7)}  {_padded(tr(name), 11)} {message}")
+        print(f"{_padded(status, 7)}  {_padded(_shown(name), 11)} {message}")
     print(tr("All set: start with lesson 01.") if all_ok
           else tr("Fix the PROBLEM lines above, restart the kernel, and run this cell again."))
     return all_ok
