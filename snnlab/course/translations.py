@@ -41,7 +41,7 @@ FOLDER = Path("translations") / LANGUAGE  # under the checkout's root
 BADGE_LINE = re.compile(r"^\[!\[Open in Colab\].*$\n?", flags=re.MULTILINE)
 MARKERS = re.compile(r"^(NBVAL_\w+|noqa\b.*|type:\s*ignore.*)$")
 # What the setup cell of a Chinese lesson adds: the course's language
-LANGUAGE_LINES = ("import snnlab.i18n", f'snnlab.i18n.set_language("{LANGUAGE}")')
+LANGUAGE_SETUP = f'import snnlab.i18n\n\nsnnlab.i18n.set_language("{LANGUAGE}")'
 # The setup cell is the edition's, the same in every lesson: translated here, once (a
 # translation file's entry for it is not used, and its source_sha1 is not compared, so that a
 # fork's URL leaves the translations up to date).
@@ -152,7 +152,7 @@ def setup_cell(english_setup: str) -> str:
     """The Chinese edition's setup cell: the English one with its comments in Chinese, then
     the lines that choose the language."""
     return (translate_code(english_setup, SETUP_COMMENTS, {}) + "\n\n"
-            + f"# {LANGUAGE_COMMENT}\n" + "\n\n".join(LANGUAGE_LINES))
+            + f"# {LANGUAGE_COMMENT}\n{LANGUAGE_SETUP}")
 
 
 def path(root: Path, lesson: str) -> Path:
