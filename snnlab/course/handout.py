@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snnlab import files
+from snnlab import files, fonts
 
 COURSE_TITLE = "snnlab: Spiking Neural Networks"
 VERSIONS = ("student", "instructor")
@@ -327,6 +327,34 @@ math[display="block"] { margin: 0.6em 0; font-size: 1.1em; }
 }
 """
 
+# A Chinese lesson's fonts: common CJK fonts first (Linux, macOS, Windows), so that the HTML
+# shows Chinese wherever it is opened; Latin letters and symbols come from them or from the
+# fonts after them. Code keeps its monospaced font, with a CJK font behind it for comments.
+CJK_FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", '
+             '"Microsoft YaHei", "WenQuanYi Micro Hei"')
+CHINESE_CSS = f"""
+:root {{
+  --jp-content-font-family: {CJK_FONTS}, system-ui, -apple-system, "Segoe UI", sans-serif;
+  --jp-ui-font-family: {CJK_FONTS}, system-ui, -apple-system, "Segoe UI", sans-serif;
+  --jp-code-font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace, {CJK_FONTS};
+}}
+body {{ font-family: var(--jp-content-font-family); }}
+"""
+
+
+def chinese_font_face(font_file: Path) -> str:
+    """CSS that makes "Noto Sans CJK SC" the font file ``font_file``: what Chromium prints a
+    Chinese PDF with, on a machine with no Chinese font of its own."""
+    return ('@font-face { font-family: "Noto Sans CJK SC"; '
+            f'src: url("{font_file.resolve().as_uri()}"); }}\n')
+
+
+def is_chinese(nb: Any) -> bool:
+    """True when the lesson's text is Chinese (a markdown cell has a CJK character)."""
+    return any(cell.cell_type == "markdown" and re.search(r"[\u4e00-\u9fff]", cell.source)
+               for cell in nb.cells)
+
+
 HANDOUT_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -462,8 +490,10 @@ def _add_video_posters(page: str) -> str:
     return re.sub(r"(<video\b[^>]*>)(.*?</video>)", add_poster, page, flags=re.DOTALL)
 
 
-def to_html(nb: Any, lesson: Lesson, version: str) -> str:
-    """A self-contained HTML page: the course header, the lesson, images and videos inline."""
+def to_html(nb: Any, lesson: Lesson, version: str, font_file: Path | None = None) -> str:
+    """A self-contained HTML page: the course header, the lesson, images and videos inline.
+    A Chinese lesson gets a font stack of common CJK fonts, and with ``font_file`` (for
+    printing) that font file as "Noto Sans CJK SC"."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -473,9 +503,12 @@ def to_html(nb: Any, lesson: Lesson, version: str) -> str:
         extra_loaders=[DictLoader({"snnlab_handout.html.j2": HANDOUT_TEMPLATE})],
         embed_images=True,
     )
+    css = HANDOUT_CSS
+    if is_chinese(nb):
+        css += CHINESE_CSS + ("" if font_file is None else chinese_font_face(font_file))
     resources = {
         "metadata": {"name": f"{lesson.heading} | snnlab", "path": str(lesson.path.parent)},
-        "snnlab": {"course": COURSE_TITLE, "lesson": lesson.heading, "css": HANDOUT_CSS,
+        "snnlab": {"course": COURSE_TITLE, "lesson": lesson.heading, "css": css,
                    "version": f"{version.capitalize()} version"},
     }
     nb, formulas = _math_as_mathml(nb)
@@ -587,7 +620,9 @@ def build(path: Path, version: str, to: str, out: Path, execute_first: bool = Fa
     if to != "ipynb":  # (a notebook handout keeps its setup cell: it may be opened in Colab)
         nb = for_print(nb)
 
-    page = None if to == "ipynb" else to_html(nb, lesson, version)
+    # a Chinese PDF is printed with the Noto CJK font file that mplfonts installs
+    font_file = fonts.chinese_font_file() if to == "pdf" and is_chinese(nb) else None
+    page = None if to == "ipynb" else to_html(nb, lesson, version, font_file)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{path.stem}-{version}.{to}"
     try:
