@@ -16,16 +16,19 @@ from pathlib import Path
 
 CHINESE_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CHINESE_FONT = "Noto Sans CJK SC"  # the family name inside that file
+# its monospaced sister (a Chinese character exactly two columns wide), for code in handouts
+CHINESE_MONO_FONT_FILE = "NotoSansMonoCJKsc-Regular.otf"
 
 
-def chinese_font_file() -> Path:
-    """The path of ``NotoSansCJKsc-Regular.otf`` inside the installed ``mplfonts`` package
-    (found without importing it); a clear error when the package is missing."""
+def chinese_font_file(name: str = CHINESE_FONT_FILE) -> Path:
+    """The path of the font file ``name`` (by default ``NotoSansCJKsc-Regular.otf``) inside
+    the installed ``mplfonts`` package (found without importing it); a clear error when the
+    package is missing."""
     spec = importlib.util.find_spec("mplfonts")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("Chinese figures need the font package mplfonts, a dependency "
                                   "of snnlab: pip install mplfonts, then restart the kernel")
-    path = Path(spec.submodule_search_locations[0]) / "fonts" / CHINESE_FONT_FILE
+    path = Path(spec.submodule_search_locations[0]) / "fonts" / name
     if not path.is_file():
         raise FileNotFoundError(f"mplfonts is installed but has no {path}: reinstall it "
                                 "(pip install --force-reinstall mplfonts)")
