@@ -202,3 +202,15 @@ def test_a_stale_or_incomplete_translation_and_a_drifted_edition_each_fail(cours
     cells = _cells(zh_instructor)
     assert "两者的形状" in _source(cells["0c54a897"]) and cells["0c54a897"]["outputs"] == []
     assert "run it to store its outputs" in capsys.readouterr().out
+
+
+def test_a_fork_url_keeps_the_chinese_instructor_editions_outputs(course, capsys):
+    zh_instructor = course / "notebooks" / "zh" / "solutions" / "00_start_here.ipynb"
+    fork = "https://github.com/example-org/snnlab"
+    assert cli.main(["edition", "--repo", fork]) == 0
+    cells = _cells(zh_instructor)
+    assert f'"git+{fork}"' in _source(cells["colab-setup"])
+    assert "github/example-org/snnlab/blob/main/notebooks/zh/solutions/" in _source(
+        cells["f8af13ad"])
+    assert "".join(cells["0c54a897"]["outputs"][0]["text"]).endswith("30 个时间步内共 7 个脉冲\n")
+    assert cli.main(["edition", "--check"]) == 0

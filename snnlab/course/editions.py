@@ -326,8 +326,21 @@ def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> d
         stored = _read_lesson(instructor_path)
         if translations.sources(stored) == translations.sources(instructor):
             instructor, text = stored, instructor_path.read_text()
+        elif _without_url(stored) == _without_url(instructor):
+            # only the repository's URL changed (a fork): in the badge, and in the setup cell,
+            # which does nothing outside Colab; the stored outputs are still this lesson's
+            for cell, new in zip(stored.cells, instructor["cells"], strict=True):
+                cell.source = new["source"]
+            instructor, text = stored, _dump(stored)
     student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup)
     return {instructor_path: text, root / ZH / source.name: _dump(student)}
+
+
+def _without_url(nb: Any) -> list[tuple]:
+    """What :func:`translations.sources` says of ``nb``, less the setup cell and badges."""
+    return [(cid, kind, BADGE_LINE.sub("", source), *rest)
+            for cid, kind, source, *rest in translations.sources(nb)
+            if cid != translations.SETUP_ID]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

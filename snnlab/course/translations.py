@@ -17,7 +17,9 @@ of code. ``translations/zh_CN/NN_name.json`` holds, per cell id, what a translat
   layout stays; markers (``NBVAL_CHECK_OUTPUT``, ``noqa``, ...) are not translated;
 - ``source_sha1`` is the SHA-1 of the English cell's source when it was translated: when the
   English cell changes, :func:`problems` says so, and no Chinese edition is made from it until
-  its translation is brought up to date.
+  its translation is brought up to date. The Colab badge line is the edition's, not the
+  lesson's: the SHA-1 of the title cell without it counts too, so that a fork's URL (``python
+  -m snnlab edition --repo``) leaves the translations up to date.
 
 The Chinese edition's setup cell also chooses the language, ``snnlab.i18n.set_language
 ("zh_CN")``, so that everything the library prints, draws or shows is in Chinese where its
@@ -200,9 +202,11 @@ def problems(english: Any, translation: dict[str, Any]) -> list[str]:
         if done is None:
             found.append(f"cell {cid} ({cell['cell_type']}) has no translation")
             continue
-        if done["source_sha1"] != source_sha1(source):
+        if done["source_sha1"] not in (source_sha1(source),
+                                       source_sha1(BADGE_LINE.sub("", source))):
             found.append(f"cell {cid} changed since it was translated: bring its translation "
-                         f"up to date, then set its source_sha1 to {source_sha1(source)}")
+                         f"up to date, then set its source_sha1 to "
+                         f"{source_sha1(BADGE_LINE.sub('', source))}")
         if cell["cell_type"] == "markdown":
             if not done.get("markdown", "").strip():
                 found.append(f"cell {cid} (markdown) has no Chinese text")
