@@ -45,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
                             description="Export lessons as student or instructor handouts.")
     )
     editions.add_arguments(
-        commands.add_parser("edition", help="regenerate the student edition (and Colab cells)",
+        commands.add_parser("edition", help="regenerate the student and Chinese editions",
                             description="Regenerate notebooks/NN_*.ipynb, the student edition, "
-                                        "from notebooks/solutions/, with Colab badges and "
-                                        "setup cells.")
+                                        "from notebooks/solutions/, and the Chinese editions "
+                                        "in notebooks/zh/ from translations/zh_CN/, with Colab "
+                                        "badges and setup cells.")
     )
     args = parser.parse_args(argv)
     module = {"train": recipes, "handout": handout, "edition": editions}[args.command]

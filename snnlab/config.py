@@ -5,7 +5,8 @@ place that says how small "quick" is: ``QUICK_SIZES``.
 
 The on/off environment variables (``SNNLAB_QUICK`` here, ``SNNLAB_REUSE_MEMORY`` in
 ``snnlab.bptt``) are read by one parser, :func:`env_flag`: it takes the usual spellings and
-refuses anything else, rather than guess.
+refuses anything else, rather than guess. A variable that names one of a few choices
+(``SNNLAB_LANG`` in ``snnlab.i18n``) is read by :func:`env_choice`, which refuses the same way.
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ def env_flag(name: str, default: bool) -> bool:
                      f"write {_either(ON_WORDS)} to switch it on, {_either(OFF_WORDS)} to "
                      f"switch it off (any case), or unset it (default: "
                      f"{'on' if default else 'off'})")
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """The environment variable ``name``, one of ``choices`` (spaces around allowed);
+    ``default`` when it is unset or empty. Any other value is a ValueError naming the variable,
+    its value and the choices (``SNNLAB_LANG=zh`` must not silently mean English)."""
+    value = os.environ.get(name, "")
+    word = value.strip()
+    if word == "":
+        return default
+    if word in choices:
+        return word
+    raise ValueError(f"the environment variable {name}={value!r} is not a choice it knows: "
+                     f"write {_either(choices)}, or unset it (default: {default})")
 
 
 def _either(words: tuple[str, ...]) -> str:

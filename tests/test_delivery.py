@@ -76,6 +76,8 @@ def test_the_wheel_carries_the_checkpoints_and_stays_small(wheel):
     for name in ("fc", "single", "csnn", "sae"):
         for suffix in (".pt", ".history.csv", ".steps.csv", ".metrics.json"):
             assert f"snnlab/course/checkpoints/{name}{suffix}" in names
+    for suffix in (".po", ".mo"):  # the Chinese messages (snnlab.i18n)
+        assert f"snnlab/locale/zh_CN/LC_MESSAGES/snnlab{suffix}" in names
     assert not any(n.endswith(".ipynb") or "/tests/" in n for n in names)
     assert wheel.stat().st_size < 8e6
 

@@ -601,3 +601,40 @@ def test_the_header_says_the_lesson_number_once(heading):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(heading + "\n\nText.")])
     lesson = handout.lesson_info(Path("02_lif_neuron.ipynb"), nb)
     assert lesson.heading == "Lesson 02: The leaky neuron"
+
+
+ZH_LESSON = REPO / "notebooks" / "zh" / "solutions" / "00_start_here.ipynb"
+
+
+def test_a_chinese_handout_declares_cjk_fonts_and_an_english_one_does_not(tmp_path):
+    zh = handout.build(ZH_LESSON, "student", "html", tmp_path / "zh").read_text()
+    assert handout.CJK_FONTS in zh and "从这里开始" in zh
+    assert ('<div class="snnlab-lesson">第 00 课：从这里开始：脉冲神经网络概览</div>' in zh
+            and '<div class="snnlab-version">学生版</div>' in zh)
+    assert "@font-face" not in zh  # no path of this machine in an HTML handout
+    en = handout.build(REPO / "notebooks" / "solutions" / "00_start_here.ipynb", "student",
+                       "html", tmp_path / "en").read_text()
+    assert handout.CJK_FONTS not in en
+
+
+def test_a_chinese_pdf_handout_prints_chinese_text_with_the_noto_font(tmp_path, monkeypatch):
+    try:
+        chromium = handout.find_chromium()
+    except handout.HandoutError as error:
+        pytest.skip(str(error))
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found: apt-get install poppler-utils")
+    pages, real = [], handout.html_to_pdf
+
+    def printing(html_file, pdf_file, browser, timeout=180):  # the page Chromium prints
+        pages.append(html_file.read_text())
+        real(html_file, pdf_file, browser, timeout)
+
+    monkeypatch.setattr(handout, "html_to_pdf", printing)
+    pdf = handout.build(ZH_LESSON, "instructor", "pdf", tmp_path, chromium=chromium)
+    for name in ("NotoSansCJKsc-Regular.otf", "NotoSansMonoCJKsc-Regular.otf"):
+        assert 'src: url("file://' in pages[0] and f'/{name}"); }}' in pages[0]
+    text = subprocess.run(["pdftotext", "-l", "2", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "从这里开始：脉冲神经网络概览" in text and "什么是脉冲神经网络" in text
+

@@ -21,7 +21,18 @@ makes them work wherever they are opened:
 - the diagrams (``![...](../assets/NAME.png)``) embedded as cell attachments, so they show
   in Colab, on GitHub and in exported handouts alike.
 
-The repository both use is ``[project.urls] Repository`` in ``pyproject.toml``, the one place
+A lesson with a translation file (``translations/zh_CN/NN_name.json``) also gets its two
+Chinese editions, made by ``snnlab.course.translations`` from the English instructor edition:
+``notebooks/zh/solutions/NN_name.ipynb`` (instructor) and ``notebooks/zh/NN_name.ipynb``
+(student), with their own badges, and a setup cell that also chooses the language. The
+Chinese instructor edition's outputs come from running it (``jupyter nbconvert --execute``),
+so it counts as up to date when its cells (ids, types, sources, tags, attachments) are what
+the generator makes; the Chinese student edition is made from it as the English student
+edition is made from the English instructor edition. A translation that is out of date (an
+English cell changed since) or incomplete makes no Chinese edition: the command names what
+to translate, leaves that lesson's Chinese files as they are, and exits 1.
+
+The repository all use is ``[project.urls] Repository`` in ``pyproject.toml``, the one place
 it is written. For a fork: ``python -m snnlab edition --repo https://github.com/YOU/snnlab``
 rewrites it there, and every badge and setup cell with it.
 
@@ -41,13 +52,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snnlab.course import handout
+from snnlab.course import handout, translations
 from snnlab.course.handout import BADGE_LINE, CHECK_MARKER, SETUP_TAG
 
 SOLUTION_TAGS = {"solution", "solution-explanation", SETUP_TAG}
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
 URL_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', flags=re.MULTILINE)
+ZH = Path("notebooks") / "zh"  # the Chinese editions, under the checkout's root
 GITHUB = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(\.git)?/?$")
 
 
@@ -198,8 +210,9 @@ def _text(source: str | list[str]) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
-def _with_colab(nb: Any, url: str, notebook: str) -> Any:
-    """``nb`` with its badge (under the first heading) and setup cell (first code cell)."""
+def _with_colab(nb: Any, url: str, notebook: str, setup: str | None = None) -> Any:
+    """``nb`` with its badge (under the first heading) and setup cell (first code cell;
+    ``setup``, by default :func:`setup_source`)."""
     import nbformat
 
     nb = copy.deepcopy(nb)
@@ -209,8 +222,8 @@ def _with_colab(nb: Any, url: str, notebook: str) -> Any:
     rest = lines[1].lstrip("\n") if len(lines) > 1 else ""
     # a blank line after the badge, or Markdown joins it and the text into one paragraph
     title["source"] = lines[0] + "\n\n" + _badge(url, notebook) + ("\n" + rest if rest else "")
-    setup = nbformat.v4.new_code_cell(setup_source(url), id="colab-setup",
-                                      metadata={"tags": [SETUP_TAG]})
+    setup = nbformat.v4.new_code_cell(setup_source(url) if setup is None else setup,
+                                      id="colab-setup", metadata={"tags": [SETUP_TAG]})
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
     cells.insert(first_code, setup)
     nb["cells"] = cells
@@ -238,31 +251,96 @@ def _read_lesson(path: Path) -> Any:
     return nb
 
 
+def _student(instructor: Any, url: str, notebook: str, setup: str) -> Any:
+    """The student edition made from the instructor edition ``instructor``."""
+    student = handout.student_version(instructor, name=Path(notebook).name)
+    student = handout._without_widget_views(student)
+    exercises = _exercise_names(instructor)
+    for cell in student.cells:
+        if handout.is_check_cell(cell):  # its output is the student's, not the reference's
+            cell.source = CHECK_MARKER.sub("", cell.source)
+        elif cell.cell_type == "code" and SOLUTION_TAGS.isdisjoint(_tags(cell)):
+            _wait_for_exercises(cell, exercises)
+    return _with_colab(student, url, notebook, setup)
+
+
+def _sources(root: Path) -> list[Path]:
+    return sorted((root / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _translation(root: Path, source: Path, nb: Any) -> tuple[Any, list[str]]:
+    """The lesson's translation (None when it has no translation file) and its problems."""
+    file = translations.path(root, source.stem)
+    if not file.is_file():
+        return None, []
+    translation = translations.read(file)
+    return translation, translations.problems(nb, translation)
+
+
+def untranslated(root: Path) -> list[str]:
+    """Why a lesson with a translation file gets no Chinese edition, one line per problem
+    (empty when every translation is complete and up to date)."""
+    found = []
+    for source in _sources(root):
+        _, problems = _translation(root, source, _read_lesson(source))
+        file = translations.path(root, source.stem).relative_to(root)
+        found += [f"{file}: {problem}" for problem in problems]
+    return found
+
+
 def editions(root: Path, url: str | None = None) -> dict[Path, str]:
-    """Every file of both editions as it should be, {path: notebook text}, with the
-    repository ``url`` (default: pyproject.toml's). Reads and checks; writes nothing."""
+    """Every file of the editions as it should be, {path: notebook text}, with the
+    repository ``url`` (default: pyproject.toml's): the English student edition, and the two
+    Chinese editions of each lesson whose translation is complete and up to date. Reads and
+    checks; writes nothing."""
     check_checkout(root)
     url = repository(root) if url is None else url
-    sources = sorted((root / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
     wanted = {}
-    for source in sources:
+    for source in _sources(root):
         nb = _read_lesson(source)
+        translation, problems = _translation(root, source, nb)
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 _attach_diagrams(cell, root / "assets", str(source.relative_to(root)))
         instructor = _with_colab(nb, url, f"notebooks/solutions/{source.name}")
         wanted[source] = _dump(instructor)
-        student = handout.student_version(instructor, name=source.name)
-        student = handout._without_widget_views(student)
-        exercises = _exercise_names(instructor)
-        for cell in student.cells:
-            if handout.is_check_cell(cell):  # its output is the student's, not the reference's
-                cell.source = CHECK_MARKER.sub("", cell.source)
-            elif cell.cell_type == "code" and SOLUTION_TAGS.isdisjoint(_tags(cell)):
-                _wait_for_exercises(cell, exercises)
-        student = _with_colab(student, url, f"notebooks/{source.name}")
-        wanted[root / "notebooks" / source.name] = _dump(student)
+        wanted[root / "notebooks" / source.name] = _dump(
+            _student(instructor, url, f"notebooks/{source.name}", setup_source(url)))
+        if translation is not None and not problems:
+            wanted.update(_chinese(root, source, nb, translation, url))
     return wanted
+
+
+def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> dict[Path, str]:
+    """The two Chinese editions of the lesson ``nb`` (its diagrams attached). The stored
+    instructor edition stays, outputs and all, when its cells are what the translation makes."""
+    setup = translations.setup_cell(setup_source(url))
+    zh = translations.chinese_lesson(nb, translation)
+    for cell in zh["cells"]:
+        if cell["cell_type"] == "markdown":
+            _attach_diagrams(cell, root / "assets", str(source.relative_to(root)))
+    instructor_path = root / ZH / "solutions" / source.name
+    instructor = _with_colab(zh, url, f"{ZH.as_posix()}/solutions/{source.name}", setup)
+    text = _dump(instructor)
+    if instructor_path.is_file():
+        stored = _read_lesson(instructor_path)
+        if translations.sources(stored) == translations.sources(instructor):
+            instructor, text = stored, instructor_path.read_text()
+        elif _without_url(stored) == _without_url(instructor):
+            # only the repository's URL changed (a fork): in the badge, and in the setup cell,
+            # which does nothing outside Colab; the stored outputs are still this lesson's
+            for cell, new in zip(stored.cells, instructor["cells"], strict=True):
+                cell.source = new["source"]
+            instructor, text = stored, _dump(stored)
+    student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup)
+    return {instructor_path: text, root / ZH / source.name: _dump(student)}
+
+
+def _without_url(nb: Any) -> list[tuple]:
+    """What :func:`translations.sources` says of ``nb``, less the setup cell and badges."""
+    return [(cid, kind, BADGE_LINE.sub("", source), *rest)
+            for cid, kind, source, *rest in translations.sources(nb)
+            if cid != translations.SETUP_ID]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -288,15 +366,22 @@ def main(args: argparse.Namespace) -> int:
         print(f"pyproject.toml: Repository = {url}")
     stale = [path for path, text in wanted.items()
              if not path.is_file() or path.read_text() != text]
+    untranslated_now = untranslated(root)
+    for problem in untranslated_now:  # that lesson's Chinese editions are left as they are
+        print(f"no Chinese edition: {problem}", file=sys.stderr)
     if args.check:
         for path in stale:
             print(f"out of date: {path.relative_to(root)}", file=sys.stderr)
         if stale:
             print("run `python -m snnlab edition` to regenerate", file=sys.stderr)
-        return 1 if stale else 0
+        return 1 if stale or untranslated_now else 0
     for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(wanted[path])
         print(f"wrote {path.relative_to(root)}")
+        if path.parent == root / ZH / "solutions":
+            print(f"  run it to store its outputs: SNNLAB_QUICK= jupyter nbconvert --execute "
+                  f"--inplace {path.relative_to(root)}, then this command again")
     if not stale:
-        print("both editions are up to date")
-    return 0
+        print("every edition is up to date")
+    return 1 if untranslated_now else 0

@@ -1,7 +1,8 @@
 """The environment check of lesson 00: is everything the course needs here?
 
 ``environment.check()`` prints one line per item, ``OK`` or what is wrong and the exact fix, and
-returns True when nothing essential is missing.
+returns True when nothing essential is missing. Its lines are in the course's language
+(``snnlab.i18n``): English, or Chinese in the Chinese edition.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import unicodedata
 from pathlib import Path
 
 from snnlab import config
+from snnlab.i18n import tr
 
 
 def short_path(path: str | Path) -> str:
@@ -31,6 +34,13 @@ def short_path(path: str | Path) -> str:
     return str(Path("...", *path.parts[-2:])) if len(path.parts) > 3 else str(path)
 
 
+def _python() -> tuple[bool, str]:
+    version, new_enough = sys.version.split()[0], sys.version_info >= (3, 10)
+    return new_enough, (f"Python {version}" if new_enough else
+                        tr("Python {version}. Fix: use Python 3.10 or newer").format(
+                            version=version))
+
+
 def _torch() -> tuple[bool, str]:
     import torch
 
@@ -42,16 +52,17 @@ def _device() -> tuple[bool, str]:
     if dev.type == "cuda":
         import torch
 
-        return True, f"device: GPU ({torch.cuda.get_device_name(0)})"
-    return True, ("device: CPU (fine: every lesson is sized for a CPU; "
-                  "in Colab, Runtime > Change runtime type > GPU makes training faster)")
+        return True, tr("device: GPU ({name})").format(name=torch.cuda.get_device_name(0))
+    return True, tr("device: CPU (fine: every lesson is sized for a CPU; "
+                    "in Colab, Runtime > Change runtime type > GPU makes training faster)")
 
 
 def _widgets() -> tuple[bool, str]:
     try:
         widgets = importlib.import_module("ipywidgets")
     except ImportError:
-        return False, "ipywidgets missing. Fix: pip install ipywidgets, then restart the kernel"
+        return False, tr("ipywidgets missing. Fix: pip install ipywidgets, then restart the "
+                         "kernel")
     return True, f"ipywidgets {widgets.__version__}"
 
 
@@ -60,9 +71,9 @@ def _ffmpeg() -> tuple[bool, str]:
 
     path = animate.ffmpeg_exe()
     if path is None:
-        return False, ("ffmpeg not found, so videos fall back to GIFs. "
-                       "Fix: pip install imageio-ffmpeg, then restart the kernel")
-    return True, f"ffmpeg found ({short_path(path)})"
+        return False, tr("ffmpeg not found, so videos fall back to GIFs. "
+                         "Fix: pip install imageio-ffmpeg, then restart the kernel")
+    return True, tr("ffmpeg found ({path})").format(path=short_path(path))
 
 
 def _mnist() -> tuple[bool, str]:
@@ -72,29 +83,45 @@ def _mnist() -> tuple[bool, str]:
     try:
         test_set = data.mnist(train=False, download=False)
     except data.MNISTNotFoundError:
-        return False, (f"MNIST not found in {short_path(root / 'MNIST' / 'raw')}. Fix: set the "
-                       "environment variable SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ "
-                       "(the four .gz files), or run snnlab.data.mnist(train=False) once with "
-                       "internet access to download it (about 12 MB)")
+        return False, tr("MNIST not found in {path}. Fix: set the environment variable "
+                         "SNNLAB_DATA_DIR to a folder that holds MNIST/raw/ (the four .gz "
+                         "files), or run snnlab.data.mnist(train=False) once with internet "
+                         "access to download it (about 12 MB)"
+                         ).format(path=short_path(root / "MNIST" / "raw"))
     if Path(test_set.root) == data.cache_dir() != root:  # an earlier download, not in root
-        return True, (f"MNIST found ({len(test_set)} test images, downloaded earlier into "
-                      f"{short_path(data.cache_dir())}; {short_path(root)} has none)")
-    return True, f"MNIST found ({len(test_set)} test images under {short_path(root)})"
+        return True, tr("MNIST found ({count} test images, downloaded earlier into {cache}; "
+                        "{root} has none)").format(count=len(test_set),
+                                                   cache=short_path(data.cache_dir()),
+                                                   root=short_path(root))
+    return True, tr("MNIST found ({count} test images under {root})").format(
+        count=len(test_set), root=short_path(root))
 
 
 def _quick() -> tuple[bool, str]:
     if config.QUICK:
-        return True, ("quick mode ON (SNNLAB_QUICK is on): small data, short runs, for tests. "
-                      "Unset SNNLAB_QUICK and restart the kernel for the full lessons")
-    return True, "quick mode off: full lessons (set SNNLAB_QUICK=1 for a fast test run)"
+        return True, tr("quick mode ON (SNNLAB_QUICK is on): small data, short runs, for tests. "
+                        "Unset SNNLAB_QUICK and restart the kernel for the full lessons")
+    return True, tr("quick mode off: full lessons (set SNNLAB_QUICK=1 for a fast test run)")
 
 
-CHECKS = {"Python": lambda: (sys.version_info >= (3, 10),
-                             f"Python {sys.version.split()[0]}" + (
-                                 "" if sys.version_info >= (3, 10)
-                                 else ". Fix: use Python 3.10 or newer")),
-          "torch": _torch, "device": _device, "ipywidgets": _widgets, "ffmpeg": _ffmpeg,
-          "MNIST": _mnist, "quick mode": _quick}
+CHECKS = {"Python": _python, "torch": _torch, "device": _device, "ipywidgets": _widgets,
+          "ffmpeg": _ffmpeg, "MNIST": _mnist, "quick mode": _quick}
+
+
+def _shown(name: str) -> str:
+    """An item's name as the check shows it: the names that are words, translated."""
+    return {"device": tr("device"), "quick mode": tr("quick mode")}.get(name, name)
+
+
+def _width(text: str) -> int:
+    """How many columns ``text`` takes in a monospaced font: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` with spaces after it, to ``width`` columns (``f"{text:<width}"`` for any
+    script)."""
+    return text + " " * max(0, width - _width(text))
 
 
 def check() -> bool:
@@ -106,7 +133,8 @@ def check() -> bool:
         except Exception as error:  # a broken install should be reported, not crash the check
             ok, message = False, f"{type(error).__name__}: {error}"
         all_ok &= ok
-        print(f"{'OK     ' if ok else 'PROBLEM'}  {name:<11} {message}")
-    print("All set: start with lesson 01." if all_ok
-          else "Fix the PROBLEM lines above, restart the kernel, and run this cell again.")
+        status = tr("OK") if ok else tr("PROBLEM")
+        print(f"{_padded(status, 7)}  {_padded(_shown(name), 11)} {message}")
+    print(tr("All set: start with lesson 01.") if all_ok
+          else tr("Fix the PROBLEM lines above, restart the kernel, and run this cell again."))
     return all_ok

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snnlab import files
+from snnlab import files, fonts
 
 COURSE_TITLE = "snnlab: Spiking Neural Networks"
 VERSIONS = ("student", "instructor")
@@ -327,6 +327,44 @@ math[display="block"] { margin: 0.6em 0; font-size: 1.1em; }
 }
 """
 
+# A Chinese lesson's fonts: common CJK fonts first (Linux, macOS, Windows), so that the HTML
+# shows Chinese wherever it is opened; Latin letters and symbols come from them or from the
+# fonts after them. Code is monospaced, in Noto Sans Mono CJK where there is that font (a
+# Chinese character two columns wide, so that printed tables stay aligned).
+CJK_FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", '
+             '"Microsoft YaHei", "WenQuanYi Micro Hei"')
+CHINESE_CSS = f"""
+:root {{
+  --jp-content-font-family: {CJK_FONTS}, system-ui, -apple-system, "Segoe UI", sans-serif;
+  --jp-ui-font-family: {CJK_FONTS}, system-ui, -apple-system, "Segoe UI", sans-serif;
+  --jp-code-font-family: "Noto Sans Mono CJK SC", "DejaVu Sans Mono", Menlo, Consolas,
+                         monospace, {CJK_FONTS};
+}}
+body {{ font-family: var(--jp-content-font-family); }}
+/* the CJK monospaced font is taller than DejaVu's: no scroll bars on printed code and output */
+@media print {{ pre {{ overflow: visible !important; }} }}
+"""
+
+
+CHINESE_HEADER = {"course": "snnlab：脉冲神经网络", "student": "学生版", "instructor": "教师版"}
+
+
+def chinese_font_face(font_file: Path, mono_file: Path) -> str:
+    """CSS that makes "Noto Sans CJK SC" the font file ``font_file``, and "Noto Sans Mono CJK
+    SC" ``mono_file``: what Chromium prints a Chinese PDF with, on a machine with no Chinese
+    font of its own."""
+    return "".join(f'@font-face {{ font-family: "{family}"; '
+                   f'src: url("{file.resolve().as_uri()}"); }}\n'
+                   for family, file in (("Noto Sans CJK SC", font_file),
+                                        ("Noto Sans Mono CJK SC", mono_file)))
+
+
+def is_chinese(nb: Any) -> bool:
+    """True when the lesson's text is Chinese (a markdown cell has a CJK character)."""
+    return any(cell.cell_type == "markdown" and re.search(r"[\u4e00-\u9fff]", cell.source)
+               for cell in nb.cells)
+
+
 HANDOUT_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -462,8 +500,11 @@ def _add_video_posters(page: str) -> str:
     return re.sub(r"(<video\b[^>]*>)(.*?</video>)", add_poster, page, flags=re.DOTALL)
 
 
-def to_html(nb: Any, lesson: Lesson, version: str) -> str:
-    """A self-contained HTML page: the course header, the lesson, images and videos inline."""
+def to_html(nb: Any, lesson: Lesson, version: str,
+            font_files: tuple[Path, Path] | None = None) -> str:
+    """A self-contained HTML page: the course header, the lesson, images and videos inline.
+    A Chinese lesson gets a font stack of common CJK fonts, and with ``font_files`` (for
+    printing) those font files as Noto Sans CJK SC and its monospaced sister."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -473,10 +514,16 @@ def to_html(nb: Any, lesson: Lesson, version: str) -> str:
         extra_loaders=[DictLoader({"snnlab_handout.html.j2": HANDOUT_TEMPLATE})],
         embed_images=True,
     )
+    css, course, heading = HANDOUT_CSS, COURSE_TITLE, lesson.heading
+    label = f"{version.capitalize()} version"
+    if is_chinese(nb):  # the header in the lesson's language
+        css += CHINESE_CSS + ("" if font_files is None else chinese_font_face(*font_files))
+        course, label = CHINESE_HEADER["course"], CHINESE_HEADER[version]
+        if lesson.number:
+            heading = f"第 {lesson.number} 课：{lesson.title}"
     resources = {
-        "metadata": {"name": f"{lesson.heading} | snnlab", "path": str(lesson.path.parent)},
-        "snnlab": {"course": COURSE_TITLE, "lesson": lesson.heading, "css": HANDOUT_CSS,
-                   "version": f"{version.capitalize()} version"},
+        "metadata": {"name": f"{heading} | snnlab", "path": str(lesson.path.parent)},
+        "snnlab": {"course": course, "lesson": heading, "css": css, "version": label},
     }
     nb, formulas = _math_as_mathml(nb)
     page, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -587,7 +634,10 @@ def build(path: Path, version: str, to: str, out: Path, execute_first: bool = Fa
     if to != "ipynb":  # (a notebook handout keeps its setup cell: it may be opened in Colab)
         nb = for_print(nb)
 
-    page = None if to == "ipynb" else to_html(nb, lesson, version)
+    # a Chinese PDF is printed with the Noto CJK font files that mplfonts installs
+    font_files = (fonts.chinese_font_file(), fonts.chinese_font_file(fonts.CHINESE_MONO_FONT_FILE)
+                  ) if to == "pdf" and is_chinese(nb) else None
+    page = None if to == "ipynb" else to_html(nb, lesson, version, font_files)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{path.stem}-{version}.{to}"
     try:
