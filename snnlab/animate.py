@@ -42,6 +42,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from snnlab import checks, files
+from snnlab.i18n import tr
 from snnlab.plot import BAR, HIGHLIGHT, WIDTH, _class_names, _time_by_neuron, to_numpy
 
 try:
@@ -365,7 +366,7 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
     moving: list[Artist] = [image]
     if row:
         ax.set_yticks([])
-        ax.set_xlabel("neuron index")
+        ax.set_xlabel(tr("neuron index"))
         if width <= 20:
             ax.set_xticks(range(width))
         if width <= 100:  # grey borders, so two neighbours spiking together stay two cells
@@ -378,7 +379,8 @@ def spikes(frames: Any, fps: float = 25, title: str | None = None) -> Video:
 
     def draw(t: int) -> list[Artist]:
         image.set_data(a[t])
-        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1})")  # from 0, as rasters
+        # from 0, as rasters
+        label.set_text(prefix + tr("time step {t} (of 0-{last})").format(t=t, last=num_steps - 1))
         return [*moving, label]  # the borders are redrawn over the image
 
     return FigureVideo(fig, draw, num_steps, fps)
@@ -409,8 +411,8 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
                for n in range(num_classes)]
     ax.set_xticks(np.arange(num_classes), names)
     ax.set_ylim(0, max(1, counts[-1].max()) * 1.15)
-    ax.set_xlabel("class (output neuron)")
-    ax.set_ylabel("spike count so far")
+    ax.set_xlabel(tr("class (output neuron)"))
+    ax.set_ylabel(tr("spike count so far"))
     ax.spines[["top", "right"]].set_visible(False)
     prefix = f"{title}\n" if title else ""
     label = ax.set_title(" ", fontsize="medium", y=1.0)  # fixed y: no re-placing per frame
@@ -424,13 +426,14 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
             number.set_position((number.get_position()[0], count))
             number.set_text(str(count))
         if not leaders:
-            standing = "no spikes yet"
+            standing = tr("no spikes yet")
         elif len(leaders) == 1:
-            standing = f"class {names[leaders[0]]} leads"
+            standing = tr("class {name} leads").format(name=names[leaders[0]])
         else:
-            standing = f"tied: {_joined([names[n] for n in leaders])}"
+            standing = tr("tied: {names}").format(names=_joined([names[n] for n in leaders]))
         # time steps from 0, as rasters and tables
-        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1}): {standing}")
+        label.set_text(prefix + tr("time step {t} (of 0-{last}): {standing}").format(
+            t=t, last=num_steps - 1, standing=standing))
         return [*bars, *numbers, label]
 
     return FigureVideo(fig, draw, num_steps, fps)
@@ -438,4 +441,6 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None, fps: float = 
 
 def _joined(names: list[str]) -> str:
     """Names in words: 'a and b', 'a, b and c'."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return tr("{first} and {last}").format(first=", ".join(names[:-1]), last=names[-1])

@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from snnlab import checks
+from snnlab.i18n import tr
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-blindness.
 OKABE_ITO: list[str] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7",
@@ -113,7 +114,7 @@ def _axes_size_points(ax: Axes) -> tuple[float, float]:
 # --------------------------------------------------------------------------------- rasters
 
 def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
-           ylabel: str = "neuron index", color: str | Sequence[str] = INK) -> Axes:
+           ylabel: str | None = None, color: str | Sequence[str] = INK) -> Axes:
     """Raster plot: a mark at (t, n) for every spike of neuron n at time step t.
 
     Neuron 0 is the bottom row, as in every neuron-by-time plot of the course (``layers``,
@@ -122,6 +123,7 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
     Args:
         spikes: ``[T, N]``, or ``[T]`` for one neuron, or ``[T, ...]`` (flattened to ``[T, N]``,
             so a spike-coded image ``[T, 28, 28]`` gives 784 rows). Any nonzero value is a spike.
+        ylabel: the y axis's label (default: "neuron index", in the course's language).
         color: one colour, or one per neuron (cycled).
 
     Lesson 01.
@@ -155,8 +157,8 @@ def raster(spikes: Any, ax: Axes | None = None, *, title: str | None = None,
         ax.set_yticks(range(num_neurons))  # few neurons: label every one
     else:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("time step")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(tr("time step"))
+    ax.set_ylabel(tr("neuron index") if ylabel is None else ylabel)
     if title:
         ax.set_title(title)
     _clean(ax)
@@ -182,8 +184,9 @@ def layers(input_spikes: Any, hidden_spikes: Any, output_spikes: Any,
         _, ax = plt.subplots(3, 1, figsize=(WIDTH, 7), sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": ratios})
     axes = _axes(ax, 3)
-    for axis, a, label in zip(axes, arrays.values(), ["input", "hidden", "output"], strict=True):
-        raster(a, ax=axis, ylabel=f"{label} neuron")
+    labels = [tr("input neuron"), tr("hidden neuron"), tr("output neuron")]
+    for axis, a, label in zip(axes, arrays.values(), labels, strict=True):
+        raster(a, ax=axis, ylabel=label)
     for axis in axes[:-1]:
         axis.set_xlabel("")
     return axes
@@ -202,13 +205,13 @@ def output_spikes(spikes: Any, labels: Sequence[str] | None = None,
     names = _class_names(labels, num_neurons)
     if ax is None:
         _, ax = plt.subplots(figsize=(WIDTH, 0.9 + 0.28 * num_neurons), layout="constrained")
-    raster(s, ax=ax, ylabel="output neuron (class)")
+    raster(s, ax=ax, ylabel=tr("output neuron (class)"))
     rows = np.arange(num_neurons)
     ax.set_yticks(rows, names)
     rates = (s != 0).sum(axis=0) / num_steps
     right = ax.secondary_yaxis("right")
     right.set_yticks(rows, [f"{r:.2f}" for r in rates])
-    right.set_ylabel("firing rate (spikes / step)")
+    right.set_ylabel(tr("firing rate (spikes / step)"))
     right.spines["right"].set_visible(False)
     return ax
 
@@ -245,16 +248,17 @@ def traces(current: Any, membrane: Any, spikes: Any, threshold: float | None = N
     for n in range(i.shape[1]):
         ax_i.plot(t, i[:, n], drawstyle="steps-mid", color=colors[n % len(colors)], lw=1.2)
     for n in range(u.shape[1]):
-        ax_u.plot(t, u[:, n], color=colors[n % len(colors)], lw=1.2, label=f"neuron {n}")
+        ax_u.plot(t, u[:, n], color=colors[n % len(colors)], lw=1.2,
+                  label=tr("neuron {n}").format(n=n))
     if threshold is not None:
         # Labelled just outside the right edge, where it never hides a trace.
         ax_u.axhline(threshold, color=THRESHOLD, ls="--", lw=1)
-        ax_u.text(1.01, threshold, r"threshold $\theta$", transform=ax_u.get_yaxis_transform(),
+        ax_u.text(1.01, threshold, tr(r"threshold $\theta$"), transform=ax_u.get_yaxis_transform(),
                   va="center", ha="left", color=THRESHOLD, fontsize="small")
-    raster(s, ax=ax_s, ylabel="neuron", color=colors)
-    ax_i.set_ylabel("input current I")
-    ax_u.set_ylabel("membrane U")
-    ax_s.set_title("output spikes S", fontsize="medium", loc="left")
+    raster(s, ax=ax_s, ylabel=tr("neuron"), color=colors)
+    ax_i.set_ylabel(tr("input current I"))
+    ax_u.set_ylabel(tr("membrane U"))
+    ax_s.set_title(tr("output spikes S"), fontsize="medium", loc="left")
     for axis in (ax_i, ax_u):
         _clean(axis)
         axis.set_xlabel("")
@@ -274,11 +278,11 @@ def membrane_heatmap(membrane: Any, ax: Axes | None = None) -> Axes:
                              layout="constrained")
     image = ax.imshow(u.T, aspect="auto", origin="lower", cmap=HEATMAP, interpolation="nearest",
                       extent=(-0.5, num_steps - 0.5, -0.5, num_neurons - 0.5))
-    ax.figure.colorbar(image, ax=ax, label="membrane U")
+    ax.figure.colorbar(image, ax=ax, label=tr("membrane U"))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    ax.set_xlabel("time step")
-    ax.set_ylabel("neuron index")
+    ax.set_xlabel(tr("time step"))
+    ax.set_ylabel(tr("neuron index"))
     return ax
 
 
@@ -315,14 +319,15 @@ def spike_counts(spikes: Any, labels: Sequence[str] | None = None,
     colors = [HIGHLIGHT if len(leaders) == 1 and n == leaders[0] else BAR
               for n in range(counts.size)]
     if len(leaders) > 1:
-        ax.set_title("tied: " + ", ".join(names[n] for n in leaders), fontsize="medium")
+        ax.set_title(tr("tied: {names}").format(names=", ".join(names[n] for n in leaders)),
+                     fontsize="medium")
     bars = ax.bar(np.arange(counts.size), counts, color=colors, width=0.7)
     ax.bar_label(bars, labels=[f"{c:g}" for c in counts], fontsize="small", padding=2)
     ax.set_xticks(np.arange(counts.size), names)
     ax.set_ylim(0, max(1.0, counts.max()) * 1.15)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("class (output neuron)")
-    ax.set_ylabel(f"spike count in {s.shape[0]} steps")
+    ax.set_xlabel(tr("class (output neuron)"))
+    ax.set_ylabel(tr("spike count in {steps} steps").format(steps=s.shape[0]))
     _clean(ax)
     return ax
 
@@ -382,40 +387,42 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
             raise TypeError(f"history must be a snnlab.training.History (with .metric, .steps, "
                             f".epochs), got {type(history).__name__} without .{attribute}")
     metric = history.metric
-    metric_label = {"accuracy": "accuracy", "mse": "MSE"}.get(metric, metric)
+    metric_label = {"accuracy": tr("accuracy"), "mse": "MSE"}.get(metric, metric)
     if ax is None:
         _, ax = plt.subplots(2, 2, figsize=(WIDTH, 4.6), layout="constrained")
         ax = ax.ravel()
     ax_loss, ax_metric, ax_epoch_loss, ax_epoch_metric = _axes(ax, 4)
 
     steps = history.steps
-    for axis, key, label in ((ax_loss, "loss", "loss"), (ax_metric, metric, metric_label)):
+    for axis, key, label in ((ax_loss, "loss", tr("loss")), (ax_metric, metric, metric_label)):
         values = np.asarray(steps.get(key, []), dtype=float)
         axis.plot(np.arange(1, values.size + 1), values, color=OKABE_ITO[0], lw=1)
-        axis.set_xlabel("optimizer step")
-        axis.set_ylabel(f"train {label}")
+        axis.set_xlabel(tr("optimizer step"))
+        axis.set_ylabel(tr("train {metric}").format(metric=label))
 
     epochs = history.epochs
     epoch = np.asarray(epochs.get("epoch", []), dtype=float)
-    for axis, key, label in ((ax_epoch_loss, "loss", "loss"),
+    for axis, key, label in ((ax_epoch_loss, "loss", tr("loss")),
                              (ax_epoch_metric, metric, metric_label)):
-        for split, color in (("train", OKABE_ITO[0]), ("test", OKABE_ITO[1])):
+        for split, name, color in (("train", tr("train"), OKABE_ITO[0]),
+                                   ("test", tr("test"), OKABE_ITO[1])):
             values = np.asarray(epochs.get(f"{split}_{key}", []), dtype=float)
             if values.size and not np.isnan(values).all():
-                axis.plot(epoch, values, "o-", color=color, lw=1.2, ms=4, label=split)
+                axis.plot(epoch, values, "o-", color=color, lw=1.2, ms=4, label=name)
         if axis.lines:
             axis.legend(frameon=False, fontsize="small")
         else:
-            axis.text(0.5, 0.5, "no finished epoch", ha="center", va="center",
+            axis.text(0.5, 0.5, tr("no finished epoch"), ha="center", va="center",
                       transform=axis.transAxes, color=THRESHOLD)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_xlabel("epoch")
+        axis.set_xlabel(tr("epoch"))
         axis.set_ylabel(label)
     for axis in (ax_loss, ax_metric, ax_epoch_loss, ax_epoch_metric):
         _clean(axis)
     stopped = getattr(history, "stopped", None)
     if stopped:
-        ax_loss.figure.suptitle(f"stopped early: {stopped}", fontsize="medium")
+        ax_loss.figure.suptitle(tr("stopped early: {reason}").format(reason=stopped),
+                                fontsize="medium")
     return [ax_loss, ax_metric, ax_epoch_loss, ax_epoch_metric]
 
 
@@ -445,25 +452,26 @@ def surrogate(fn: Any, ax: Sequence[Axes] | None = None, x_max: float = 1.0) -> 
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(WIDTH, 2.8), layout="constrained")
     ax_s, ax_d = _axes(ax, 2)
-    ax_s.plot(x, (x > 0).astype(float), color=INK, lw=1.5, label="step H(x): forward")
+    ax_s.plot(x, (x > 0).astype(float), color=INK, lw=1.5, label=tr("step H(x): forward"))
     low, high = float(np.min(smooth)), float(np.max(smooth))
-    smooth_label = f"{fn.name}: backward pretends"
+    smooth_label = tr("{name}: backward pretends").format(name=fn.name)
     if high - low < 0.5:  # e.g. the fast sigmoid, 2/slope high: flat at the step's scale
         smooth = (smooth - low) / (high - low)
-        smooth_label += f"\n(stretched {1 / (high - low):.3g}x)"
+        smooth_label += "\n" + tr("(stretched {factor}x)").format(factor=f"{1 / (high - low):.3g}")
     ax_s.plot(x, smooth, color=OKABE_ITO[1], lw=1.5, ls="--", label=smooth_label)
-    ax_s.set_ylabel("spike S")
-    ax_s.set_title("step and smooth stand-in", fontsize="medium", loc="left")
+    ax_s.set_ylabel(tr("spike S"))
+    ax_s.set_title(tr("step and smooth stand-in"), fontsize="medium", loc="left")
     # The legend goes in headroom above every curve (the top 40% of the panel), so that it
     # covers none of them, however long its labels.
     top, bottom = max(1.0, float(np.max(smooth))), min(0.0, float(np.min(smooth)))
     ax_s.set_ylim(bottom - 0.05 * (top - bottom), top + 0.7 * (top - bottom))
     ax_s.set_yticks([t for t in ax_s.get_yticks() if bottom - 1e-9 <= t <= top + 1e-9])
     ax_s.legend(frameon=False, fontsize="small", loc="upper left")
-    ax_d.plot(x, derivative, color=OKABE_ITO[1], lw=1.5, label=f"{fn.name} derivative")
+    ax_d.plot(x, derivative, color=OKABE_ITO[1], lw=1.5,
+              label=tr("{name} derivative").format(name=fn.name))
     ax_d.set_ylabel("dS/dx")
     ax_d.set_ylim(bottom=0)
-    ax_d.set_title("backward: surrogate derivative", fontsize="medium", loc="left")
+    ax_d.set_title(tr("backward: surrogate derivative"), fontsize="medium", loc="left")
     for axis in (ax_s, ax_d):
         axis.set_xlabel(r"$x = U - \theta$")
         _clean(axis)
@@ -498,8 +506,8 @@ def rate_std(steps: Sequence[int], probabilities: Sequence[float], measured: Any
     ax.plot([], [], color="0.3", lw=1.2, label=r"$\sqrt{p(1-p)/T}$")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("number of steps T")
-    ax.set_ylabel("std of the decoded rate")
+    ax.set_xlabel(tr("number of steps T"))
+    ax.set_ylabel(tr("std of the decoded rate"))
     ax.legend(frameon=False, fontsize="small")
     _clean(ax)
     return ax
@@ -526,13 +534,13 @@ def damage(levels: Sequence[float], errors: dict[str, Any], xlabel: str,
                              f"got {list(e.shape)}")
         color = OKABE_ITO[k % len(OKABE_ITO)]
         ax.plot(x, e.mean(0), "o-", color=color, ms=4, lw=1.5,
-                label=f"{name} ({e.shape[0]} seeds)")
+                label=tr("{name} ({count} seeds)").format(name=name, count=e.shape[0]))
         ax.fill_between(x, e.min(0), e.max(0), color=color, alpha=0.25, lw=0)
     if baseline is not None:
-        ax.axhline(baseline, color=THRESHOLD, ls="--", lw=1, label="every pixel read as black")
+        ax.axhline(baseline, color=THRESHOLD, ls="--", lw=1, label=tr("every pixel read as black"))
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("mean squared error per pixel")
+    ax.set_ylabel(tr("mean squared error per pixel"))
     ax.legend(frameon=False, fontsize="small")
     _clean(ax)
     return ax

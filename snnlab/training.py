@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config, files
+from snnlab.i18n import tr
 from snnlab.losses import LossFn, accuracy
 
 __all__ = ["History", "fit", "evaluate", "chance_warning", "METRICS", "CHANCE_MARGIN"]
@@ -473,7 +474,8 @@ class _Run:
         self.epoch, self.batch, self.start = epoch, 1, time.perf_counter()
         self.loss_sum = self.metric_sum = 0.0
         self.count = 0
-        self.bar = tqdm(loader, desc=f"epoch {epoch}/{self.epochs}", disable=not self.bars)
+        desc = tr("epoch {epoch}/{epochs}").format(epoch=epoch, epochs=self.epochs)
+        self.bar = tqdm(loader, desc=desc, disable=not self.bars)
         for batch in self.bar:
             images, labels = _unpack(batch, "train_loader", self.history.metric)
             yield images.to(device), labels.to(device)
@@ -544,13 +546,14 @@ class _Run:
         if self.checkpoint is None:
             saved = ""
         elif self.saved_epoch is not None:
-            saved = (f" The last checkpoint, {self.checkpoint} (epoch {self.saved_epoch}), is "
-                     "intact.")
+            saved = " " + tr("The last checkpoint, {path} (epoch {epoch}), is intact.").format(
+                path=self.checkpoint, epoch=self.saved_epoch)
         elif reason == "save failed":
-            saved = " No checkpoint of this run is on disk."
+            saved = " " + tr("No checkpoint of this run is on disk.")
         else:
-            saved = " No epoch finished, so no checkpoint was written."
-        print(f"fit: {message} at epoch {self.epoch}, batch {self.batch}; stopped.{saved}")
+            saved = " " + tr("No epoch finished, so no checkpoint was written.")
+        print(tr("fit: {message} at epoch {epoch}, batch {batch}; stopped.").format(
+            message=message, epoch=self.epoch, batch=self.batch) + saved)
         if self.checkpoint is not None:
             _save_history(history, self.checkpoint)
         return history
@@ -572,7 +575,8 @@ def _save_history(history: History, checkpoint: Path) -> None:
         history.to_csv(checkpoint.with_suffix(".history.csv"))
         history.to_csv(checkpoint.with_suffix(".steps.csv"), per="step")
     except OSError as error:
-        print(f"fit: could not write the history beside {checkpoint} ({error})")
+        print(tr("fit: could not write the history beside {checkpoint} ({error})").format(
+            checkpoint=checkpoint, error=error))
 
 
 def _check_arguments(model: object, train_loader: object, loss_fn: object, optimizer: object,
@@ -665,14 +669,17 @@ def _epoch_line(history: History, epochs: int, bars: bool) -> str:
     numbers) the test result; otherwise everything, the training numbers named as what they
     are: means over the epoch's batches, taken while the weights changed."""
     last, metric = history.final(), history.metric
-    epoch = f"epoch {int(last['epoch'])}/{epochs}"
-    test = (f"test loss {last['test_loss']:.4f}, test {metric} {last[f'test_{metric}']:.4f}"
-            if not math.isnan(last["test_loss"]) else "no test set")
+    name = {"accuracy": tr("accuracy"), "mse": tr("mse")}[metric]
+    epoch = tr("epoch {epoch}/{epochs}").format(epoch=int(last["epoch"]), epochs=epochs)
+    test = (tr("test loss {loss}, test {metric} {value}").format(
+                loss=f"{last['test_loss']:.4f}", metric=name, value=f"{last[f'test_{metric}']:.4f}")
+            if not math.isnan(last["test_loss"]) else tr("no test set"))
     if bars:
-        return f"{epoch}: {test}"
-    return (f"{epoch}: train loss {last['train_loss']:.4f}, train {metric} "
-            f"{last[f'train_{metric}']:.4f} (means over the epoch's batches) | {test} | "
-            f"{last['seconds']:.0f} s")
+        return tr("{epoch}: {test}").format(epoch=epoch, test=test)
+    return tr("{epoch}: train loss {loss}, train {metric} {value} (means over the epoch's "
+              "batches) | {test} | {seconds} s").format(
+        epoch=epoch, loss=f"{last['train_loss']:.4f}", metric=name,
+        value=f"{last[f'train_{metric}']:.4f}", test=test, seconds=f"{last['seconds']:.0f}")
 
 
 def chance_warning(accuracy: float, num_classes: int, which: str = "test",
@@ -685,9 +692,16 @@ def chance_warning(accuracy: float, num_classes: int, which: str = "test",
     limit = round(1 / num_classes + CHANCE_MARGIN, 12)  # (0.1 + 0.05 is 0.15000000000000002)
     if math.isnan(accuracy) or accuracy >= limit:
         return None
-    after = f" after epoch {epoch}" if epoch is not None else ""
-    return (f"warning: the {which} accuracy{after}, {accuracy:.4f}, is at chance level (below "
-            f"1/{num_classes} + {CHANCE_MARGIN:g} = {limit:.2f}): the network has not learned. "
-            "Likely causes: a learning rate too high (or too low), beta = 0 (the neurons keep "
-            "nothing from one step to the next) or a threshold that keeps them silent, too few "
-            "time steps, images or epochs.")
+    numbers = {"which": {"test": tr("test"), "train": tr("train")}.get(which, which),
+               "epoch": epoch, "accuracy": f"{accuracy:.4f}", "classes": num_classes,
+               "margin": f"{CHANCE_MARGIN:g}", "limit": f"{limit:.2f}"}
+    if epoch is None:
+        warning = tr("warning: the {which} accuracy, {accuracy}, is at chance level (below "
+                     "1/{classes} + {margin} = {limit}): the network has not learned.")
+    else:
+        warning = tr("warning: the {which} accuracy after epoch {epoch}, {accuracy}, is at chance "
+                     "level (below 1/{classes} + {margin} = {limit}): the network has not learned.")
+    return warning.format(**numbers) + " " + tr(
+        "Likely causes: a learning rate too high (or too low), beta = 0 (the neurons keep "
+        "nothing from one step to the next) or a threshold that keeps them silent, too few "
+        "time steps, images or epochs.")

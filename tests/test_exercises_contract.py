@@ -57,3 +57,33 @@ def test_stub_reports_not_implemented(check, correct, capsys):
 
     assert check(stub) is False
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_the_checkers_shared_lines_speak_chinese(capsys):
+    from snnlab import i18n
+
+    check, correct = CHECKS[0]
+    name = check.__name__
+
+    def broken(*args):
+        raise IndexError("index 7 is out of bounds")
+
+    def stub(*args):
+        raise NotImplementedError
+
+    i18n.set_language("zh_CN")
+    try:
+        results = [check(correct), check(stub), check(broken), check(42)]
+    finally:
+        i18n.set_language("en")
+    lines = capsys.readouterr().out.splitlines()
+    assert results == [True, False, False, False]
+    assert lines[0].startswith(f"✓ {name}：通过了全部 ") and lines[0].endswith(" 个测试用例")
+    assert lines[1].startswith(f"… {name}：还没有实现。把 `raise NotImplementedError` 换成你的代码")
+    assert lines[2].startswith(f"✗ {name}：第 1 个测试用例（")
+    # the frame in Chinese; the case's own words and hint stay English (per lesson)
+    assert "：你的函数抛出了 IndexError：index 7 is out of bounds。 提示：" in lines[2]
+    assert lines[3] == (f"✗ {name}：请传入函数本身（不要调用它），例如 {name}(my_function)；"
+                        "你传入的是 int")
+    check(correct)  # English again, word for word
+    assert capsys.readouterr().out.startswith(f"✓ {name}: passed ")

@@ -490,3 +490,32 @@ def test_damage_lines_are_seed_means_with_min_max_bands(tmp_path):
 def test_digit_name_says_which_test_digit_and_its_label_with_the_right_article():
     assert plot.digit_name(0, 8) == "test digit #0 (an 8)"
     assert plot.digit_name(torch.tensor(3), torch.tensor(1), "digit") == "digit #3 (a 1)"
+
+
+@pytest.fixture
+def chinese():
+    """The language is Chinese during the test, English again after it (snnlab.i18n)."""
+    from snnlab import i18n
+
+    i18n.set_language("zh_CN")
+    yield
+    i18n.set_language("en")
+
+
+def test_figures_speak_chinese_and_keep_their_symbols(chinese, tmp_path):
+    from snnlab import animate
+
+    current = torch.cat([torch.zeros(10), torch.full((40,), 0.3)])
+    membrane, spikes = lif_run(current)
+    axes = plot.traces(current, membrane, spikes, threshold=1.0)
+    assert [a.get_ylabel() for a in axes] == ["输入电流 I", "膜电位 U", "神经元"]
+    assert axes[2].get_xlabel() == "时间步"
+    assert axes[2].get_title(loc="left") == "输出脉冲 S"
+    assert axes[1].texts[0].get_text() == r"阈值 $\theta$"
+    assert dark_fraction(render(axes[0], tmp_path)) > 0.005  # drawn with the Chinese font
+    tie = torch.zeros(20, 4)
+    tie[:7, 1] = tie[:7, 3] = 1
+    ax = plot.spike_counts(tie)
+    assert (ax.get_title(), ax.get_ylabel()) == ("并列：1, 3", "20 个时间步内的脉冲计数")
+    video = animate.spike_counts(tie[:3, :], labels=["a", "b", "c", "d"])
+    assert video.draw(2)[-1].get_text() == "时间步 2（共 0-2）：并列：b 和 d"

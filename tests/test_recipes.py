@@ -378,6 +378,24 @@ def test_careless_publish_and_pretrained_arguments(tmp_path, call, error, messag
     assert not (tmp_path / "assets").exists()
 
 
+def test_load_or_train_says_what_it_does_in_chinese(tmp_path, mnist_root, capsys):
+    from snnlab import i18n
+
+    i18n.set_language("zh_CN")
+    try:
+        _tiny(tmp_path, mnist_root)
+        trained = capsys.readouterr().out
+        _, history = _tiny(tmp_path, mnist_root)
+        loaded = capsys.readouterr().out
+    finally:
+        i18n.set_language("en")
+    run = tmp_path / "run"
+    assert trained.startswith(f"正在训练 fc，结果保存到 {run}。\n")
+    accuracy = history.final()["test_accuracy"]
+    assert loaded == (f"正在加载 {run} 中已完成的运行（测试准确率 {accuracy:.4f}）；"
+                      "要重新训练，请删除那个文件夹。\n")
+
+
 @pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "\xff\xfe"])
 def test_a_damaged_metrics_file_means_no_earlier_run(tmp_path, mnist_root, content, capsys):
     (tmp_path / "run").mkdir()

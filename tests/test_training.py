@@ -812,6 +812,31 @@ def test_fit_prints_one_line_per_epoch_when_nobody_watches(capsys):
     assert "it/s" not in captured.err and "|" not in captured.err  # no bar
 
 
+def test_fit_prints_its_epoch_lines_and_chance_warning_in_chinese(capsys):
+    from snnlab import i18n
+
+    model = _small_fc()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    i18n.set_language("zh_CN")
+    try:
+        history = training.fit(model, _fake_batches(3), losses.ce_rate, optimizer, epochs=2,
+                               test_loader=_fake_batches(2))
+        warning = training.chance_warning(0.1, 10, "test", epoch=3)
+    finally:
+        i18n.set_language("en")
+    last = history.final()
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("第 ")]
+    assert len(lines) == 2
+    assert lines[1].startswith(f"第 2/2 轮：训练损失 {last['train_loss']:.4f}，训练准确率 "
+                               f"{last['train_accuracy']:.4f}（本轮各批次的平均值）| 测试损失 "
+                               f"{last['test_loss']:.4f}，测试准确率 "
+                               f"{last['test_accuracy']:.4f} | ")
+    assert lines[1].endswith(" 秒")
+    assert warning.startswith("警告：第 3 轮之后的测试集准确率 0.1000 处于随机水平"
+                              "（低于 1/10 + 0.05 = 0.15）：网络没有学到东西。 "
+                              "可能的原因：学习率太高")
+
+
 def test_fit_shows_bars_and_the_test_result_where_someone_watches(monkeypatch, capsys):
     monkeypatch.setattr(training, "_watched", lambda: True)
     model = _small_fc()

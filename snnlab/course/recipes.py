@@ -47,6 +47,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config, data, events, files, losses, models, training
+from snnlab.i18n import tr
 
 # The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
 # or a clone alike; how they were made: checkpoints/README.md beside this file).
@@ -404,38 +405,45 @@ def load_or_train(
     out = checkpoint.parent
     earlier = _read_metrics(checkpoint)
     if earlier is None:
-        announce = f"Training {name} into {out}."
+        announce = tr("Training {name} into {out}.").format(name=name, out=out)
     elif {key: earlier.get(key) for key in settings} != json.loads(json.dumps(settings)):
-        announce = f"The run in {out} used other settings; training {name} afresh."
+        announce = tr("The run in {out} used other settings; training {name} afresh.").format(
+            out=out, name=name)
     elif earlier.get("stopped") is None and checkpoint.is_file():
         metric = _recipe(name).metric
-        print(f"Loading the finished run in {out} (test {metric} "
-              f"{_number(earlier.get(f'test_{metric}'))}); delete that folder to train again.")
+        print(tr("Loading the finished run in {out} (test {metric} {value}); delete that "
+                 "folder to train again.").format(
+                     out=out, metric={"accuracy": tr("accuracy"), "mse": tr("mse")}[metric],
+                     value=_number(earlier.get(f"test_{metric}"))))
         model = checkpoints.load_checkpoint(checkpoint, model_class=_recipe(name).model,
                                             device=device)
         return model, training.History.from_csv(checkpoint.with_suffix(".history.csv"),
                                                 checkpoint.with_suffix(".steps.csv"))
     elif earlier.get("stopped") is None:
-        announce = (f"The run in {out} finished, but its checkpoint {checkpoint.name} is gone; "
-                    f"training {name} afresh.")
+        announce = tr("The run in {out} finished, but its checkpoint {file} is gone; "
+                      "training {name} afresh.").format(out=out, file=checkpoint.name, name=name)
     elif earlier["stopped"] != "non-finite" and _finished_epochs(checkpoint) > 0:
         done = _finished_epochs(checkpoint)
         try:
             return _run(name, settings, device, data_dir, checkpoint, progress, resume=True,
-                        announce=f"The run in {out} did not finish ({earlier['stopped']}); "
-                                 f"resuming it from its checkpoint after epoch {done}.")
+                        announce=tr("The run in {out} did not finish ({reason}); resuming it "
+                                    "from its checkpoint after epoch {epoch}.").format(
+                                        out=out, reason=earlier["stopped"], epoch=done))
         except _CannotResume as error:
-            announce = (f"The run in {out} did not finish ({earlier['stopped']}) and cannot be "
-                        f"resumed ({error}); training {name} afresh.")
+            announce = tr("The run in {out} did not finish ({reason}) and cannot be resumed "
+                          "({error}); training {name} afresh.").format(
+                              out=out, reason=earlier["stopped"], error=error, name=name)
     else:
-        announce = (f"The run in {out} did not finish ({earlier['stopped']}, at epoch and batch "
-                    f"{earlier.get('stopped_at')}); training {name} afresh.")
+        announce = tr("The run in {out} did not finish ({reason}, at epoch and batch {where}); "
+                      "training {name} afresh.").format(
+                          out=out, reason=earlier["stopped"], where=earlier.get("stopped_at"),
+                          name=name)
     return _run(name, settings, device, data_dir, checkpoint, progress, resume=False,
                 announce=announce)
 
 
 def _number(value: object) -> str:
-    return f"{value:.4f}" if isinstance(value, int | float) else "not measured"
+    return f"{value:.4f}" if isinstance(value, int | float) else tr("not measured")
 
 
 def _read_metrics(checkpoint: Path) -> dict | None:

@@ -42,6 +42,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from snnlab.i18n import tr
+
 TIME_LIMIT_SECONDS = 10.0
 
 
@@ -281,8 +283,9 @@ def run_cases(name: str, student_fn: Any, cases: list[Case], arg_names: tuple[st
     """
     limit = TIME_LIMIT_SECONDS if time_limit is None else time_limit
     if not callable(student_fn):
-        print(f"✗ {name}: pass your function itself (without calling it), "
-              f"e.g. {name}(my_function); got a {type(student_fn).__name__}")
+        print(tr("✗ {name}: pass your function itself (without calling it), "
+                 "e.g. {name}(my_function); got a {type}").format(
+                     name=name, type=type(student_fn).__name__))
         return False
     # The cases are tiny: one thread runs them fastest, and on a busy machine several threads
     # per tiny operation can be 50 times slower.
@@ -299,32 +302,34 @@ def _run(name: str, student_fn: Callable[..., Any], cases: list[Case],
          limit: float) -> bool:
     for number, case in enumerate(cases, start=1):
         inputs = describe_args(arg_names, case.args)
-        where = f"case {number} ({case.what})"
+        where = tr("case {number} ({what})").format(number=number, what=case.what)
         args = _copy(case.args) if copy_inputs else case.args
         status, received = call_with_time_limit(student_fn, args, limit)
         if status == "raised" and isinstance(received, NotImplementedError):
-            print(f"… {name}: not implemented yet. Replace `raise NotImplementedError` with your "
-                  "code, run that cell, then run this check again.")
+            print(tr("… {name}: not implemented yet. Replace `raise NotImplementedError` with "
+                     "your code, run that cell, then run this check again.").format(name=name))
             return False
         if status in ("stopped", "running"):
-            still = (" It is stuck inside one long torch operation and keeps running in the "
-                     "background." if status == "running" else "")
-            print(f"✗ {name}: {where} with {inputs}: your function ran longer than the "
-                  f"{limit:g} s time limit (the reference takes well under a second), so it was "
-                  f"stopped. Look for a loop that never ends, or a loop over every element "
-                  f"where a tensor operation would do.{still}")
+            still = (" " + tr("It is stuck inside one long torch operation and keeps running "
+                              "in the background.") if status == "running" else "")
+            print(tr("✗ {name}: {where} with {inputs}: your function ran longer than the "
+                     "{limit} s time limit (the reference takes well under a second), so it was "
+                     "stopped. Look for a loop that never ends, or a loop over every element "
+                     "where a tensor operation would do.").format(
+                         name=name, where=where, inputs=inputs, limit=f"{limit:g}") + still)
             return False
         known = [*case.mistakes, *mistakes]
         try:
             if status == "raised":
                 mistake = _matching_mistake(known, Raised(received), case.args)
                 problem = (mistake.message if mistake else
-                           f"your function raised {type(received).__name__}: "
-                           f"{_first_line(received)}")
+                           tr("your function raised {type}: {message}").format(
+                               type=type(received).__name__, message=_first_line(received)))
                 named = mistake is not None
             else:
                 # NaN first: it is never right, whatever a judge's comparison would say
-                problem = (f"your answer contains NaN: {fmt(received)}" if has_nan(received)
+                problem = (tr("your answer contains NaN: {value}").format(value=fmt(received))
+                           if has_nan(received)
                            else case.judge(received))
                 named = False
                 if problem is not None:
@@ -332,16 +337,18 @@ def _run(name: str, student_fn: Callable[..., Any], cases: list[Case],
                     if mistake is not None:
                         problem, named = mistake.message, True
         except Exception as error:  # the answer broke the judge itself: say so, never raise
-            problem = (f"your answer could not be checked ({type(error).__name__}: "
-                       f"{_first_line(error)}); return what the exercise asks for, "
-                       f"of the type and shape it names")
+            problem = tr("your answer could not be checked ({type}: {message}); return what "
+                         "the exercise asks for, of the type and shape it names").format(
+                             type=type(error).__name__, message=_first_line(error))
             named = False
         if problem is not None:
-            if named:
-                print(f"✗ {name}: {where} with {inputs}: {problem}")
+            if named:  # the mistake's message is a whole sentence
+                print(tr("✗ {name}: {where} with {inputs}: {problem}").format(
+                    name=name, where=where, inputs=inputs, problem=problem))
             else:
-                hint = f" Hint: {case.hint}" if case.hint else ""
-                print(f"✗ {name}: {where} with {inputs}: {problem}.{hint}")
+                hint = " " + tr("Hint: {hint}").format(hint=case.hint) if case.hint else ""
+                print(tr("✗ {name}: {where} with {inputs}: {problem}.").format(
+                    name=name, where=where, inputs=inputs, problem=problem) + hint)
             return False
-    print(f"✓ {name}: passed {len(cases)} cases")
+    print(tr("✓ {name}: passed {count} cases").format(name=name, count=len(cases)))
     return True
