@@ -192,3 +192,13 @@ def test_english_again_takes_the_chinese_font_out(chinese):
     assert "DejaVu Sans" in matplotlib.rcParams["font.sans-serif"]  # the fallback stays
     i18n.set_language("en")
     assert fonts.CHINESE_FONT not in matplotlib.rcParams["font.sans-serif"]
+
+
+def test_the_english_prose_finder_finds_sentences_and_leaves_terms():
+    from chinese import english_prose, has_chinese
+
+    assert english_prose("✗ beta_from_tau：you returned a tensor") == ["you returned a tensor"]
+    assert english_prose("✓ check_beta：6 个用例全部通过") == []
+    assert english_prose("返回了 tensor([1., 2.])，类型 float32，NotImplementedError") == []
+    assert english_prose("写成 `return the membrane itself` 即可") == []
+    assert has_chinese("膜电位 U") and not has_chinese("membrane U")
