@@ -25,6 +25,7 @@ draw with real glyphs. Errors raised for programming mistakes stay English, as t
 from __future__ import annotations
 
 import gettext
+import unicodedata
 from pathlib import Path
 
 from snnlab import checks, config, fonts
@@ -57,9 +58,25 @@ def language() -> str:
     return _language
 
 
-def tr(message: str) -> str:
-    """``message`` in the current language (as it is, where the catalogue has no entry)."""
-    return _catalogue.gettext(message)
+def tr(message: str, context: str | None = None) -> str:
+    """``message`` in the current language (as it is, where the catalogue has no entry).
+
+    ``context`` tells apart two uses of the same English words that Chinese says differently
+    (gettext's ``msgctxt``): ``tr("rate", context="encoding")``."""
+    if context is None:
+        return _catalogue.gettext(message)
+    return _catalogue.pgettext(context, message)
+
+
+def width(text: str) -> int:
+    """How many columns ``text`` takes in a monospaced font: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """``text`` with spaces after it, to ``columns`` columns: ``f"{text:<columns}"`` for any
+    script, so that tables of Chinese and English line up."""
+    return text + " " * max(0, columns - width(text))
 
 
 set_language(config.env_choice("SNNLAB_LANG", LANGUAGES, default="en"))

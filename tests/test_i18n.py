@@ -202,3 +202,14 @@ def test_the_english_prose_finder_finds_sentences_and_leaves_terms():
     assert english_prose("返回了 tensor([1., 2.])，类型 float32，NotImplementedError") == []
     assert english_prose("写成 `return the membrane itself` 即可") == []
     assert has_chinese("膜电位 U") and not has_chinese("membrane U")
+
+
+def test_width_counts_a_chinese_character_as_two_columns_and_pad_lines_up_both_scripts():
+    assert i18n.width("LIF") == 3
+    assert i18n.width("膜电位") == 6
+    assert i18n.width("U 膜电位") == 8
+    assert i18n.pad("阈值", 6) == "阈值  "
+    assert i18n.pad("theta", 6) == "theta "
+    assert i18n.pad("脉冲神经网络", 4) == "脉冲神经网络"  # never cut, only padded
+    rows = [i18n.pad(name, 8) + "|" for name in ("膜电位", "U", "spikes")]
+    assert {i18n.width(row) for row in rows} == {9}

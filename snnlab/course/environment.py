@@ -10,11 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import unicodedata
 from pathlib import Path
 
 from snnlab import config
-from snnlab.i18n import tr
+from snnlab.i18n import pad, tr
 
 
 def short_path(path: str | Path) -> str:
@@ -113,17 +112,6 @@ def _shown(name: str) -> str:
     return {"device": tr("device"), "quick mode": tr("quick mode")}.get(name, name)
 
 
-def _width(text: str) -> int:
-    """How many columns ``text`` takes in a monospaced font: a Chinese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _padded(text: str, width: int) -> str:
-    """``text`` with spaces after it, to ``width`` columns (``f"{text:<width}"`` for any
-    script)."""
-    return text + " " * max(0, width - _width(text))
-
-
 def check() -> bool:
     """Print one line per check: ``OK`` or ``PROBLEM`` with the fix; True if all are OK."""
     all_ok = True
@@ -134,7 +122,7 @@ def check() -> bool:
             ok, message = False, f"{type(error).__name__}: {error}"
         all_ok &= ok
         status = tr("OK") if ok else tr("PROBLEM")
-        print(f"{_padded(status, 7)}  {_padded(_shown(name), 11)} {message}")
+        print(f"{pad(status, 7)}  {pad(_shown(name), 11)} {message}")
     print(tr("All set: start with lesson 01.") if all_ok
           else tr("Fix the PROBLEM lines above, restart the kernel, and run this cell again."))
     return all_ok
