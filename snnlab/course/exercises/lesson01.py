@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, Mistake, fmt, gives, run_cases, same_tensor
+from snnlab.i18n import tr
 
 # ------------------------------------------------------------------------------ rate code
 
@@ -130,42 +131,42 @@ def _rate_mistakes() -> list[Mistake]:
 
     normal_cdf = torch.special.ndtr
     return [
-        Mistake("you returned the probabilities gain * images, not spikes: draw a 0/1 sample "
-                "for every entry (torch.bernoulli, or torch.rand(...) < p)", probabilities),
-        Mistake("your spikes have an integer or bool dtype: spikes are floats 0.0 / 1.0 "
-                "(add .float())", wrong_dtype),
-        Mistake("time is the last dimension of your spikes; snnlab is time-first: the result "
-                "must be [num_steps, *images.shape]", time_last),
-        Mistake("time is the second dimension of your spikes (stacked along dim=1?); snnlab is "
-                "time-first: the result must be [num_steps, *images.shape]", time_second),
-        Mistake("your spikes are [num_steps, number of pixels]: keep the images' own shape "
-                "after the time dimension, [num_steps, *images.shape]", flattened),
-        Mistake("you returned one value per pixel (a count or a rate?), not a spike train: "
-                "return all the steps, [num_steps, *images.shape]", per_pixel),
-        Mistake("every step of yours is the same as the first, so each pixel fires at every "
+        Mistake(tr("you returned the probabilities gain * images, not spikes: draw a 0/1 sample "
+                "for every entry (torch.bernoulli, or torch.rand(...) < p)"), probabilities),
+        Mistake(tr("your spikes have an integer or bool dtype: spikes are floats 0.0 / 1.0 "
+                "(add .float())"), wrong_dtype),
+        Mistake(tr("time is the last dimension of your spikes; snnlab is time-first: the result "
+                "must be [num_steps, *images.shape]"), time_last),
+        Mistake(tr("time is the second dimension of your spikes (stacked along dim=1?); snnlab is "
+                "time-first: the result must be [num_steps, *images.shape]"), time_second),
+        Mistake(tr("your spikes are [num_steps, number of pixels]: keep the images' own shape "
+                "after the time dimension, [num_steps, *images.shape]"), flattened),
+        Mistake(tr("you returned one value per pixel (a count or a rate?), not a spike train: "
+                "return all the steps, [num_steps, *images.shape]"), per_pixel),
+        Mistake(tr("every step of yours is the same as the first, so each pixel fires at every "
                 "step or never (one sample repeated over time, or a fixed rule such as p > 0.5): "
                 "draw a fresh random 0/1 sample with probability p at every time step (give "
-                "torch.bernoulli a tensor that already has the time dimension)", repeated),
-        Mistake("your pixels share their random numbers: pixels of the same value fire or stay "
+                "torch.bernoulli a tensor that already has the time dimension)"), repeated),
+        Mistake(tr("your pixels share their random numbers: pixels of the same value fire or stay "
                 "silent together at every step, so they are not independent (one uniform "
                 "number per step broadcast over the pixels?). Give every pixel and step its "
-                "own draw, e.g. torch.rand(num_steps, *images.shape)", shared),
-        Mistake("your pixels fire with probability `pixel`, whatever the gain: the gain factor "
-                "is missing (p = gain * pixel)",
+                "own draw, e.g. torch.rand(num_steps, *images.shape)"), shared),
+        Mistake(tr("your pixels fire with probability `pixel`, whatever the gain: the gain factor "
+                "is missing (p = gain * pixel)"),
                 rate_is(lambda x, g: x if g != 1 else None)),
-        Mistake("your pixels fire with probability pixel / gain: the probability is "
-                "gain * pixel", rate_is(lambda x, g: x / g if 0 < g < 1 else None)),
-        Mistake("your pixels fire with probability 1 - p: a spike is when the uniform number "
-                "is *below* p (u < p)", rate_is(lambda x, g: 1 - g * x)),
-        Mistake("torch.randn draws normal (Gaussian) numbers, so P(randn < p) is not p: "
-                "compare with torch.rand, uniform on [0, 1)",
+        Mistake(tr("your pixels fire with probability pixel / gain: the probability is "
+                "gain * pixel"), rate_is(lambda x, g: x / g if 0 < g < 1 else None)),
+        Mistake(tr("your pixels fire with probability 1 - p: a spike is when the uniform number "
+                "is *below* p (u < p)"), rate_is(lambda x, g: 1 - g * x)),
+        Mistake(tr("torch.randn draws normal (Gaussian) numbers, so P(randn < p) is not p: "
+                "compare with torch.rand, uniform on [0, 1)"),
                 rate_is(lambda x, g: normal_cdf(g * x))),
-        Mistake("your pixels fire half the time whatever their value (a fair coin): the "
-                "probability of a spike must be gain * pixel",
+        Mistake(tr("your pixels fire half the time whatever their value (a fair coin): the "
+                "probability of a spike must be gain * pixel"),
                 rate_is(lambda x, g: torch.full_like(x, 0.5))),
-        Mistake("a Poisson count clamped to 1 fires with probability 1 - e^(-p), not p (a "
+        Mistake(tr("a Poisson count clamped to 1 fires with probability 1 - e^(-p), not p (a "
                 "white pixel misses a third of its steps): draw a Bernoulli sample, "
-                "torch.bernoulli(p) or torch.rand(...) < p",
+                "torch.bernoulli(p) or torch.rand(...) < p"),
                 rate_is(lambda x, g: -torch.expm1(-g * x))),
     ]
 
@@ -227,13 +228,13 @@ def check_rate_code(rate_code: Callable[[Tensor, int, float], Tensor]) -> bool:
     """
     cases = []
     for what, images, num_steps, gain in [
-        ("time comes first in the shape", torch.full((2, 3), 0.5), 7, 1.0),
-        ("black pixels never fire, white ones always do", torch.tensor([0.0, 1.0, 0.0]), 400,
+        (tr("time comes first in the shape"), torch.full((2, 3), 0.5), 7, 1.0),
+        (tr("black pixels never fire, white ones always do"), torch.tensor([0.0, 1.0, 0.0]), 400,
          1.0),
-        ("the firing rate equals the pixel value", torch.tensor([0.1, 0.5, 0.8]), 4000, 1.0),
-        ("gain scales the firing rate", torch.tensor([0.2, 0.6, 1.0]), 4000, 0.5),
-        ("gain 0 silences every pixel", torch.tensor([0.3, 1.0]), 50, 0.0),
-        ("400 pixels of one grey value fire independently of each other",
+        (tr("the firing rate equals the pixel value"), torch.tensor([0.1, 0.5, 0.8]), 4000, 1.0),
+        (tr("gain scales the firing rate"), torch.tensor([0.2, 0.6, 1.0]), 4000, 0.5),
+        (tr("gain 0 silences every pixel"), torch.tensor([0.3, 1.0]), 50, 0.0),
+        (tr("400 pixels of one grey value fire independently of each other"),
          torch.full(INDEPENDENCE_SHAPE, 0.5), INDEPENDENCE_STEPS, 1.0),
     ]:
         judge = _judge_rate_code(images, num_steps, gain)
@@ -383,57 +384,57 @@ def _latency_mistakes() -> list[Mistake]:
                 and same_tensor(got, reference_latency_code(images, num_steps, tau, threshold)))
 
     return [
-        Mistake("time is the last dimension of your spikes; snnlab is time-first: "
-                "[num_steps, *images.shape]", time_last),
-        Mistake("you returned one value per pixel (the spike times?), not a spike train: "
-                "return [num_steps, *images.shape] with a 1.0 at each pixel's spike step",
+        Mistake(tr("time is the last dimension of your spikes; snnlab is time-first: "
+                "[num_steps, *images.shape]"), time_last),
+        Mistake(tr("you returned one value per pixel (the spike times?), not a spike train: "
+                "return [num_steps, *images.shape] with a 1.0 at each pixel's spike step"),
                 spike_times),
-        Mistake("your spikes have an integer or bool dtype: spikes are floats 0.0 / 1.0 "
-                "(add .float())", wrong_dtype),
-        Mistake("your spike times are not scaled by tau: the membrane's time constant sets "
-                "the time scale, t = tau * (...)", gives(_latency_variant(_no_tau))),
-        Mistake("your spike times come out negative, so the bright pixels never fire: the "
+        Mistake(tr("your spikes have an integer or bool dtype: spikes are floats 0.0 / 1.0 "
+                "(add .float())"), wrong_dtype),
+        Mistake(tr("your spike times are not scaled by tau: the membrane's time constant sets "
+                "the time scale, t = tau * (...)"), gives(_latency_variant(_no_tau))),
+        Mistake(tr("your spike times come out negative, so the bright pixels never fire: the "
                 "ratio inside the log is upside down (a sign error); solve "
-                "x (1 - e^(-t/tau)) = threshold for t again",
+                "x (1 - e^(-t/tau)) = threshold for t again"),
                 gives(_latency_variant(_upside_down))),
-        Mistake("those are the times of the linear code, tau * (1 - x): this exercise asks for "
-                "the RC (log) code you derive from U(t)", gives(_latency_variant(_linear))),
-        Mistake("your times solve x e^(-t/tau) = threshold, a membrane that starts at x and "
-                "decays; this one charges from U(0) = 0: U(t) = x (1 - e^(-t/tau))",
+        Mistake(tr("those are the times of the linear code, tau * (1 - x): this exercise asks for "
+                "the RC (log) code you derive from U(t)"), gives(_latency_variant(_linear))),
+        Mistake(tr("your times solve x e^(-t/tau) = threshold, a membrane that starts at x and "
+                "decays; this one charges from U(0) = 0: U(t) = x (1 - e^(-t/tau))"),
                 gives(_latency_variant(_decaying))),
-        Mistake("your times use log10 (base 10): the inverse of e^(-t/tau) is the natural "
-                "logarithm, torch.log", gives(_latency_variant(_log10))),
-        Mistake("your times are the approximation tau * threshold / x, close only for "
-                "x >> threshold: use the exact solution of x (1 - e^(-t/tau)) = threshold",
+        Mistake(tr("your times use log10 (base 10): the inverse of e^(-t/tau) is the natural "
+                "logarithm, torch.log"), gives(_latency_variant(_log10))),
+        Mistake(tr("your times are the approximation tau * threshold / x, close only for "
+                "x >> threshold: use the exact solution of x (1 - e^(-t/tau)) = threshold"),
                 gives(_latency_variant(_approximate))),
-        Mistake("your spikes come one step early: round the time to the nearest step "
-                "(torch.round), don't floor or truncate it (int(), .long())",
+        Mistake(tr("your spikes come one step early: round the time to the nearest step "
+                "(torch.round), don't floor or truncate it (int(), .long())"),
                 gives(_latency_variant(_spike_time, to_step=torch.floor))),
-        Mistake("your spikes come one step late: round the time to the nearest step "
-                "(torch.round), don't ceil it", gives(_latency_variant(
+        Mistake(tr("your spikes come one step late: round the time to the nearest step "
+                "(torch.round), don't ceil it"), gives(_latency_variant(
                     _spike_time, to_step=torch.ceil))),
-        Mistake("your spikes come one step late: steps are counted from 0, so a spike time "
-                "of 0.3 is step 0", gives(_latency_variant(_spike_time, shift=1))),
-        Mistake("pixels at or below the threshold fire at the last step in yours: they never "
-                "reach the threshold, so they must not fire at all",
+        Mistake(tr("your spikes come one step late: steps are counted from 0, so a spike time "
+                "of 0.3 is step 0"), gives(_latency_variant(_spike_time, shift=1))),
+        Mistake(tr("pixels at or below the threshold fire at the last step in yours: they never "
+                "reach the threshold, so they must not fire at all"),
                 gives(_latency_variant(_spike_time, never="last"))),
-        Mistake("pixels at or below the threshold fire at step 0 in yours (an undefined time "
-                "replaced by 0?): they never reach the threshold, so they must not fire at all",
+        Mistake(tr("pixels at or below the threshold fire at step 0 in yours (an undefined time "
+                "replaced by 0?): they never reach the threshold, so they must not fire at all"),
                 _never_fire("zero")),
-        Mistake("a pixel exactly at the threshold fires (late) in yours: at x = threshold the "
+        Mistake(tr("a pixel exactly at the threshold fires (late) in yours: at x = threshold the "
                 "membrane only reaches it as t -> infinity, so it never fires; only "
-                "x > threshold fire", _never_fire("at threshold")),
-        Mistake("pixels at or below the threshold fire late in yours (x clamped to just above "
+                "x > threshold fire"), _never_fire("at threshold")),
+        Mistake(tr("pixels at or below the threshold fire late in yours (x clamped to just above "
                 "the threshold, as encoding.latency does without clip=True?): their membrane "
-                "never reaches the threshold, so they must not fire at all",
+                "never reaches the threshold, so they must not fire at all"),
                 _never_fire("late")),
-        Mistake("a spike later than the last step should be dropped, but yours is moved onto "
-                "the last step", gives(_latency_variant(_spike_time, late="moved"))),
-        Mistake("your pixels keep firing at every step after their spike time: a latency code "
-                "fires once, at the step where the membrane first reaches the threshold",
+        Mistake(tr("a spike later than the last step should be dropped, but yours is moved onto "
+                "the last step"), gives(_latency_variant(_spike_time, late="moved"))),
+        Mistake(tr("your pixels keep firing at every step after their spike time: a latency code "
+                "fires once, at the step where the membrane first reaches the threshold"),
                 gives(_latency_variant(_spike_time, fire="after"))),
-        Mistake("your pixels fire at every step up to their spike time: a latency code fires "
-                "once, at the step where the membrane first reaches the threshold",
+        Mistake(tr("your pixels fire at every step up to their spike time: a latency code fires "
+                "once, at the step where the membrane first reaches the threshold"),
                 gives(_latency_variant(_spike_time, fire="before"))),
     ]
 
@@ -449,19 +450,19 @@ def check_latency_code(latency_code: Callable[[Tensor, int, float, float], Tenso
     generator = torch.Generator().manual_seed(1)
     cases = []
     for what, images, num_steps, tau, threshold, hint in [
-        ("brighter pixels fire earlier, each once", torch.tensor([1.0, 0.5, 0.3]), 10, 5.0, 0.2,
+        (tr("brighter pixels fire earlier, each once"), torch.tensor([1.0, 0.5, 0.3]), 10, 5.0, 0.2,
          "solve U(t) = x (1 - exp(-t / tau)) = threshold for t"),
-        ("time comes first (an image [2, 3])",
+        (tr("time comes first (an image [2, 3])"),
          torch.tensor([[0.9, 0.45, 0.25], [0.6, 0.35, 0.7]]), 12, 4.0, 0.15, ""),
-        ("the time scales with tau", torch.tensor([1.0, 0.5, 0.3]), 40, 20.0, 0.2, ""),
-        ("pixels at or below the threshold never fire",
+        (tr("the time scales with tau"), torch.tensor([1.0, 0.5, 0.3]), 40, 20.0, 0.2, ""),
+        (tr("pixels at or below the threshold never fire"),
          torch.tensor([0.0, 0.05, 0.1, 0.4]), 30, 3.0, 0.1, ""),
-        ("the lesson's setting: at or below the threshold means no spike, even where a late "
-         "one would fit in the window",
+        (tr("the lesson's setting: at or below the threshold means no spike, even where a late "
+         "one would fit in the window"),
          torch.tensor([0.0, 0.005, 0.01, 0.0101, 0.02, 0.5, 1.0]), 100, 5.0, 0.01, ""),
-        ("a spike after the last step is dropped", torch.tensor([0.95, 0.21, 0.6]), 6, 3.0, 0.2,
+        (tr("a spike after the last step is dropped"), torch.tensor([0.95, 0.21, 0.6]), 6, 3.0, 0.2,
          ""),
-        ("a batch of random pixels", torch.rand(4, 6, generator=generator), 25, 6.0, 0.1, ""),
+        (tr("a batch of random pixels"), torch.rand(4, 6, generator=generator), 25, 6.0, 0.1, ""),
     ]:
         expected = reference_latency_code(images, num_steps, tau, threshold)
 

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, gives, run_cases
+from snnlab.i18n import tr
 
 # ------------------------------------------------------------------------------ exact beta
 
@@ -95,44 +96,45 @@ def _beta_mistakes() -> list[Mistake]:
         return any(_close(got, sum(terms[:n])) for n in (3, 4))  # up to x^2, x^3
 
     return [
-        Mistake("you returned a tensor: beta here is one Python float (math.exp, or .item() on "
-                "a one-element tensor)", is_tensor),
-        Mistake("you returned a NumPy number that is not a Python float (e.g. np.float32): "
-                "return float(...) of it, or use math.exp", float32),
-        Mistake("that is Euler's beta, 1 - dt/tau, the first two terms of the Taylor series: "
-                "the exact decay solves U(t) = U(0) e^(-t/tau) over one step",
+        Mistake(tr("you returned a tensor: beta here is one Python float (math.exp, or .item() on "
+                "a one-element tensor)"), is_tensor),
+        Mistake(tr("you returned a NumPy number that is not a Python float (e.g. np.float32): "
+                "return float(...) of it, or use math.exp"), float32),
+        Mistake(tr("that is Euler's beta, 1 - dt/tau, the first two terms of the Taylor series: "
+                "the exact decay solves U(t) = U(0) e^(-t/tau) over one step"),
                 _same_as(lambda tau, dt: 1 - dt / tau)),
-        Mistake("that is the implicit (backward) Euler step, 1 / (1 + dt/tau): still an "
-                "approximation; the exact decay solves U(t) = U(0) e^(-t/tau) over one step",
+        Mistake(tr("that is the implicit (backward) Euler step, 1 / (1 + dt/tau): still an "
+                "approximation; the exact decay solves U(t) = U(0) e^(-t/tau) over one step"),
                 _same_as(lambda tau, dt: 1 / (1 + dt / tau))),
-        Mistake("that is the Taylor series of e^(-x), x = dt/tau, cut after a few terms "
+        Mistake(tr("that is the Taylor series of e^(-x), x = dt/tau, cut after a few terms "
                 "(1 - x + x^2/2 ...): close for small steps, but the exact decay is the whole "
-                "exponential, math.exp", series),
-        Mistake("the ratio is upside down: the exponent is -dt/tau (time over time constant), "
+                "exponential, math.exp"), series),
+        Mistake(tr("the ratio is upside down: the exponent is -dt/tau (time over time constant), "
                 "not -tau/dt. If your formula reads exp(-dt / tau), check the order of the "
-                "arguments: beta_from_tau(tau, dt), tau first",
+                "arguments: beta_from_tau(tau, dt), tau first"),
                 _same_as(lambda tau, dt: math.exp(-tau / dt))),
-        Mistake("a sign error: exp(+dt/tau) is larger than 1, so the membrane would grow; "
-                "a leak shrinks it", _same_as(lambda tau, dt: math.exp(dt / tau))),
-        Mistake("dt is missing: the decay over one step depends on how long the step is",
+        Mistake(tr("a sign error: exp(+dt/tau) is larger than 1, so the membrane would grow; "
+                "a leak shrinks it"), _same_as(lambda tau, dt: math.exp(dt / tau))),
+        Mistake(tr("dt is missing: the decay over one step depends on how long the step is"),
                 _same_as(lambda tau, dt: math.exp(-1 / tau))),
-        Mistake("you multiplied dt by tau: the exponent is -dt / tau, a time divided by a time "
-                "constant (no units left)", _same_as(lambda tau, dt: math.exp(-dt * tau))),
-        Mistake("that is 1 - beta, the fraction of the membrane that leaks away in one step; "
-                "beta is the fraction that stays",
+        Mistake(tr("you multiplied dt by tau: the exponent is -dt / tau, a time divided by a time "
+                "constant (no units left)"), _same_as(lambda tau, dt: math.exp(-dt * tau))),
+        Mistake(tr("that is 1 - beta, the fraction of the membrane that leaks away in one step; "
+                "beta is the fraction that stays"),
                 _same_as(lambda tau, dt: 1 - math.exp(-dt / tau))),
-        Mistake("you returned the exponent itself: beta is e to that power, math.exp(-dt / tau)",
+        Mistake(tr("you returned the exponent itself: beta is e to that power, "
+                   "math.exp(-dt / tau)"),
                 _same_as(lambda tau, dt: -dt / tau)),
-        Mistake("you returned the ratio dt / tau: beta is math.exp(-dt / tau)",
+        Mistake(tr("you returned the ratio dt / tau: beta is math.exp(-dt / tau)"),
                 _same_as(lambda tau, dt: dt / tau)),
-        Mistake("only dt is in the exponent: exp(-dt) / tau divides after the exponential. "
-                "Put the whole ratio inside, math.exp(-dt / tau)",
+        Mistake(tr("only dt is in the exponent: exp(-dt) / tau divides after the exponential. "
+                "Put the whole ratio inside, math.exp(-dt / tau)"),
                 _same_as(lambda tau, dt: math.exp(-dt) / tau)),
-        Mistake("your e is rounded (a power of 2.718... with too few digits): use math.exp, "
-                "which is exact to float precision", _power_of(ROUNDED_E)),
-        Mistake("your power has base 2 or 10: the decay is e^(-dt/tau), math.exp(-dt / tau)",
+        Mistake(tr("your e is rounded (a power of 2.718... with too few digits): use math.exp, "
+                "which is exact to float precision"), _power_of(ROUNDED_E)),
+        Mistake(tr("your power has base 2 or 10: the decay is e^(-dt/tau), math.exp(-dt / tau)"),
                 _power_of((2.0, 10.0))),
-        Mistake("your answer is rounded: return the float itself, without round()", _rounded),
+        Mistake(tr("your answer is rounded: return the float itself, without round()"), _rounded),
     ]
 
 
@@ -142,12 +144,12 @@ def check_beta(beta_from_tau: Callable[[float, float], float]) -> bool:
     arithmetic such as ``torch.exp(torch.tensor(-dt / tau)).item()`` passes)."""
     cases = []
     for what, tau, dt in [
-        ("tau = 5 ms, dt = 1 ms", 5e-3, 1e-3),
-        ("a step as long as tau", 2e-3, 2e-3),
-        ("a slow membrane barely decays", 0.1, 1e-3),
-        ("a coarse step, dt = tau / 2", 5.0, 2.5),
-        ("a step three times tau (Euler's beta would be negative)", 1.0, 3.0),
-        ("whole numbers in, a float out", 20, 1),
+        (tr("tau = 5 ms, dt = 1 ms"), 5e-3, 1e-3),
+        (tr("a step as long as tau"), 2e-3, 2e-3),
+        (tr("a slow membrane barely decays"), 0.1, 1e-3),
+        (tr("a coarse step, dt = tau / 2"), 5.0, 2.5),
+        (tr("a step three times tau (Euler's beta would be negative)"), 1.0, 3.0),
+        (tr("whole numbers in, a float out"), 20, 1),
     ]:
         expected = math.exp(-dt / tau)
 
@@ -260,52 +262,53 @@ def _lif_mistakes() -> list[Mistake]:
         return pair(got) and all(isinstance(g, Tensor) and tuple(g.shape) == shape for g in got)
 
     return [
-        Mistake("you returned (membrane, spikes): return (spikes, membrane)", swapped),
-        Mistake("time is not the first dimension of your outputs: stack the steps along dim 0, "
-                "[num_steps, ...] like the currents", not_time_first),
-        Mistake("you returned Python lists: torch.stack them into tensors [num_steps, ...]",
+        Mistake(tr("you returned (membrane, spikes): return (spikes, membrane)"), swapped),
+        Mistake(tr("time is not the first dimension of your outputs: stack the steps along dim 0, "
+                "[num_steps, ...] like the currents"), not_time_first),
+        Mistake(tr("you returned Python lists: torch.stack them into tensors [num_steps, ...]"),
                 lists),
-        Mistake("your spikes are bool or int: return them as floats 0.0 / 1.0 (.float())",
+        Mistake(tr("your spikes are bool or int: return them as floats 0.0 / 1.0 (.float())"),
                 bool_spikes),
-        Mistake("your outputs have one step fewer than the currents: run and record every step, "
-                "t = 0 ... num_steps - 1, starting from U[-1] = 0", one_step_short),
-        Mistake("your neuron is reset in the same step it spikes: the reset was computed from "
+        Mistake(tr("your outputs have one step fewer than the currents: run and record every step, "
+                "t = 0 ... num_steps - 1, starting from U[-1] = 0"), one_step_short),
+        Mistake(tr("your neuron is reset in the same step it spikes: the reset was computed from "
                 "the current membrane. Use the previous step's, reset[t] = H(U[t-1] - theta), "
-                "so U[t] stays above theta at the step of the spike",
+                "so U[t] stays above theta at the step of the spike"),
                 gives(_lif_variant(reset="current"))),
-        Mistake("your reset is multiplied by beta (you subtracted theta before the leak): "
-                "U[t] = beta U[t-1] + I[t] - reset[t] theta, the whole theta at once",
+        Mistake(tr("your reset is multiplied by beta (you subtracted theta before the leak): "
+                "U[t] = beta U[t-1] + I[t] - reset[t] theta, the whole theta at once"),
                 gives(_lif_variant(reset="decayed"))),
-        Mistake("a membrane exactly at the threshold spikes in yours: use > (strictly above), "
-                "not >=", gives(_lif_variant(strict=False))),
-        Mistake("the leak is missing: multiply the previous membrane by beta",
+        Mistake(tr("a membrane exactly at the threshold spikes in yours: use > (strictly above), "
+                "not >="), gives(_lif_variant(strict=False))),
+        Mistake(tr("the leak is missing: multiply the previous membrane by beta"),
                 gives(_lif_variant(leak="none"))),
-        Mistake("your leak shrinks the input too, beta (U[t-1] + I[t]): only the previous "
-                "membrane decays, U[t] = beta U[t-1] + I[t]",
+        Mistake(tr("your leak shrinks the input too, beta (U[t-1] + I[t]): only the previous "
+                "membrane decays, U[t] = beta U[t-1] + I[t]"),
                 gives(_lif_variant(leak="input too"))),
-        Mistake("your input is scaled by (1 - beta): in this lesson's update the input is added "
-                "as it is, U[t] = beta U[t-1] + I[t]", gives(_lif_variant(leak="scaled input"))),
-        Mistake("that is reset to zero; this exercise asks for reset by subtraction "
-                "(U[t] = beta U[t-1] + I[t] - reset[t] theta)", gives(_lif_variant(reset="zero"))),
-        Mistake("your membrane is never reset: after a spike subtract theta at the next step",
+        Mistake(tr("your input is scaled by (1 - beta): in this lesson's update the input is added "
+                "as it is, U[t] = beta U[t-1] + I[t]"), gives(_lif_variant(leak="scaled input"))),
+        Mistake(tr("that is reset to zero; this exercise asks for reset by subtraction "
+                "(U[t] = beta U[t-1] + I[t] - reset[t] theta)"), gives(_lif_variant(reset="zero"))),
+        Mistake(tr("your membrane is never reset: after a spike subtract theta at the next step"),
                 gives(_lif_variant(reset="none"))),
-        Mistake("your reset subtracts 1: subtract the threshold theta (the argument)",
+        Mistake(tr("your reset subtracts 1: subtract the threshold theta (the argument)"),
                 gives(_lif_variant(subtract_one=True))),
-        Mistake("your membrane is one step behind (off by one in time): record U[t] after "
-                "this step's update, not before", gives(_lif_variant(lag="membrane"))),
-        Mistake("your spikes are one step late (off by one in time): S[t] = H(U[t] - theta) "
-                "comes from this step's membrane", gives(_lif_variant(lag="spikes"))),
-        Mistake("your threshold is fixed at 1: use the threshold argument",
+        Mistake(tr("your membrane is one step behind (off by one in time): record U[t] after "
+                "this step's update, not before"), gives(_lif_variant(lag="membrane"))),
+        Mistake(tr("your spikes are one step late (off by one in time): S[t] = H(U[t] - theta) "
+                "comes from this step's membrane"), gives(_lif_variant(lag="spikes"))),
+        Mistake(tr("your threshold is fixed at 1: use the threshold argument"),
                 gives(_lif_variant(threshold_is_one=True))),
-        Mistake("your beta is fixed at 0.9: use the beta argument",
+        Mistake(tr("your beta is fixed at 0.9: use the beta argument"),
                 gives(_lif_variant(fixed_beta=0.9))),
-        Mistake("your membrane never goes below 0: nothing in the update clips it; a negative "
-                "(inhibitory) input pushes U below rest", gives(_lif_variant(clip=True))),
-        Mistake("your membrane does not start at rest: U[-1] = 0 (torch.zeros_like(currents[0])), "
-                "so the first step gives U[0] = I[0]", gives(_lif_variant(start="input"))),
-        Mistake("every step of your membrane holds the last step's values: you changed the "
+        Mistake(tr("your membrane never goes below 0: nothing in the update clips it; a negative "
+                "(inhibitory) input pushes U below rest"), gives(_lif_variant(clip=True))),
+        Mistake(tr("your membrane does not start at rest: U[-1] = 0 "
+                "(torch.zeros_like(currents[0])), so the first step gives U[0] = I[0]"),
+                gives(_lif_variant(start="input"))),
+        Mistake(tr("every step of your membrane holds the last step's values: you changed the "
                 "membrane tensor in place (mem *= beta, mem += ...) after appending it. Write "
-                "mem = beta * mem + ... (a new tensor each step), or append mem.clone()",
+                "mem = beta * mem + ... (a new tensor each step), or append mem.clone()"),
                 gives(_lif_variant(in_place=True))),
     ]
 
@@ -330,16 +333,17 @@ def check_lif_layer(lif_layer: Callable[[Tensor, float, float], tuple[Tensor, Te
     generator = torch.Generator().manual_seed(2)
     cases = []
     for what, currents, beta, threshold in [
-        ("below threshold the membrane leaks and integrates", torch.full((6, 1), 0.2), 0.9, 1.0),
-        ("the first spike, then the reset", torch.full((8, 1), 0.3), 0.9, 1.0),
-        ("exactly at the threshold is not above it (twice: before and after a reset)",
+        (tr("below threshold the membrane leaks and integrates"), torch.full((6, 1), 0.2), 0.9,
+         1.0),
+        (tr("the first spike, then the reset"), torch.full((8, 1), 0.3), 0.9, 1.0),
+        (tr("exactly at the threshold is not above it (twice: before and after a reset)"),
          torch.full((6, 1), 0.5), 1.0, 1.0),
-        ("exactly at the threshold with a leak, beta = 0.5",
+        (tr("exactly at the threshold with a leak, beta = 0.5"),
          _dyadic([1.0, 0.5, 0.75, 0.5, 0.25, 0.0]), 0.5, 1.0),
-        ("a strong input", torch.full((6, 1), 2.5), 0.9, 1.0),
-        ("inhibition: a negative input pushes the membrane below rest",
+        (tr("a strong input"), torch.full((6, 1), 2.5), 0.9, 1.0),
+        (tr("inhibition: a negative input pushes the membrane below rest"),
          _dyadic([0.75, 0.5, -1.5, -0.5, 1.0, 1.0, 1.0]), 0.75, 1.0),
-        ("a batch, time first [num_steps, batch, neurons]",
+        (tr("a batch, time first [num_steps, batch, neurons]"),
          1.2 * torch.rand(12, 2, 3, generator=generator), 0.8, 1.5),
     ]:
         want_spikes, want_mem = reference_lif_layer(currents, beta, threshold)

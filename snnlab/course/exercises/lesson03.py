@@ -41,6 +41,7 @@ from snnlab.course.exercises.judge import (
     has_nan,
     run_cases,
 )
+from snnlab.i18n import tr
 
 # ------------------------------------------------------------------------------ atan derivative
 
@@ -58,33 +59,35 @@ def _atan_mistakes() -> list[Mistake]:
         return math.pi / 2 * alpha * x
 
     return [
-        Mistake("the chain-rule factor is missing: d/dx arctan(z) = z'(x) / (1 + z^2), and "
-                "z'(x) = pi/2 * alpha", gives(lambda x, a: 1 / (math.pi * (1 + z(x, a) ** 2)))),
-        Mistake("the 1/pi in front of the arctan is missing",
+        Mistake(tr("the chain-rule factor is missing: d/dx arctan(z) = z'(x) / (1 + z^2), and "
+                "z'(x) = pi/2 * alpha"), gives(lambda x, a: 1 / (math.pi * (1 + z(x, a) ** 2)))),
+        Mistake(tr("the 1/pi in front of the arctan is missing"),
                 gives(lambda x, a: (math.pi / 2 * a) / (1 + z(x, a) ** 2))),
-        Mistake("inside the arctan it is z = (pi/2) * alpha * x: the pi/2 is missing from z",
+        Mistake(tr("inside the arctan it is z = (pi/2) * alpha * x: the pi/2 is missing from z"),
                 gives(lambda x, a: (a / 2) / (1 + (a * x) ** 2))),
-        Mistake("d/dz arctan(z) = 1 / (1 + z^2), with a plus", gives(
+        Mistake(tr("d/dz arctan(z) = 1 / (1 + z^2), with a plus"), gives(
             lambda x, a: (a / 2) / (1 - z(x, a) ** 2))),
-        Mistake("a sign error: the smooth curve rises, so its derivative is positive",
+        Mistake(tr("a sign error: the smooth curve rises, so its derivative is positive"),
                 gives(lambda x, a: -(a / 2) / (1 + z(x, a) ** 2))),
-        Mistake("you returned the smooth curve itself, 1/2 + arctan(z)/pi: differentiate it",
+        Mistake(tr("you returned the smooth curve itself, 1/2 + arctan(z)/pi: differentiate it"),
                 gives(lambda x, a: 0.5 + torch.atan(z(x, a)) / math.pi)),
-        Mistake("both factors in front are missing: d/dx [arctan(z) / pi] = (1/pi) * z'(x) / "
-                "(1 + z^2), with z'(x) = pi/2 * alpha", gives(lambda x, a: 1 / (1 + z(x, a) ** 2))),
-        Mistake("only x is squared in the denominator: it is 1 + z^2 with z = (pi/2 * alpha * x),"
-                " the whole product squared", gives(
+        Mistake(tr("both factors in front are missing: d/dx [arctan(z) / pi] = (1/pi) * z'(x) / "
+                "(1 + z^2), with z'(x) = pi/2 * alpha"),
+                gives(lambda x, a: 1 / (1 + z(x, a) ** 2))),
+        Mistake(tr("only x is squared in the denominator: it is 1 + z^2 with z = (pi/2 * alpha * "
+                "x), the whole product squared"), gives(
                     lambda x, a: (a / 2) / (1 + math.pi / 2 * a * x ** 2))),
-        Mistake("z is not squared: d/dz arctan(z) = 1 / (1 + z^2)",
+        Mistake(tr("z is not squared: d/dz arctan(z) = 1 / (1 + z^2)"),
                 gives(lambda x, a: (a / 2) / (1 + z(x, a)))),
-        Mistake("the square is over the whole denominator: d/dz arctan(z) = 1 / (1 + z^2), not "
-                "1 / (1 + z)^2", gives(lambda x, a: (a / 2) / (1 + z(x, a)) ** 2)),
-        Mistake("the denominator uses x instead of z = pi/2 * alpha * x: the chain rule keeps z "
-                "inside 1 / (1 + z^2)", gives(lambda x, a: (a / 2) / (1 + x ** 2))),
-        Mistake("the factor in front is alpha, not alpha / 2: (1/pi) * (pi/2 * alpha) = alpha / 2",
+        Mistake(tr("the square is over the whole denominator: d/dz arctan(z) = 1 / (1 + z^2), not "
+                "1 / (1 + z)^2"), gives(lambda x, a: (a / 2) / (1 + z(x, a)) ** 2)),
+        Mistake(tr("the denominator uses x instead of z = pi/2 * alpha * x: the chain rule keeps z "
+                "inside 1 / (1 + z^2)"), gives(lambda x, a: (a / 2) / (1 + x ** 2))),
+        Mistake(tr("the factor in front is alpha, not alpha / 2: (1/pi) * (pi/2 * alpha) = alpha "
+                   "/ 2"),
                 gives(lambda x, a: a / (1 + z(x, a) ** 2))),
-        Mistake("the right values in another dtype: keep x's dtype (float64 here), computing "
-                "from x with tensor operations, without converting", lambda got, x, a: (
+        Mistake(tr("the right values in another dtype: keep x's dtype (float64 here), computing "
+                "from x with tensor operations, without converting"), lambda got, x, a: (
                     isinstance(got, Tensor) and got.dtype != x.dtype
                     and gives(lambda x, a: (a / 2) / (1 + z(x, a) ** 2))(got, x, a))),
     ]
@@ -99,10 +102,10 @@ def check_atan_derivative(derivative: Callable[[Tensor, float], Tensor]) -> bool
     grid = torch.linspace(-1.0, 1.0, 6, dtype=torch.float64).reshape(2, 3)
     cases = []
     for what, x, alpha in [
-        ("alpha = 2", points, 2.0),
-        ("a wider surrogate, alpha = 0.5", points, 0.5),
-        ("a narrower surrogate, alpha = 10", points, 10.0),
-        ("x of shape [2, 3] in float64, alpha = 1", grid, 1.0),
+        (tr("alpha = 2"), points, 2.0),
+        (tr("a wider surrogate, alpha = 0.5"), points, 0.5),
+        (tr("a narrower surrogate, alpha = 10"), points, 10.0),
+        (tr("x of shape [2, 3] in float64, alpha = 1"), grid, 1.0),
     ]:
         expected = (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2)
         cases.append(Case(what, (x, alpha),
@@ -254,56 +257,56 @@ def _spike_mistakes(spike_class: Any) -> list[Mistake]:
         return own is not None and bool((own[X.abs() >= 0.05] == 0).all())
 
     return [
-        Mistake("forward must take x only (apply(x)): keep your surrogate's parameter in the "
-                "class, e.g. a class attribute WIDTH = 0.5", raised("forward()", "missing")),
-        Mistake("backward must return exactly one gradient per input of forward: forward(ctx, x) "
-                "has one input, so return one tensor", raised("incorrect number of gradients")),
-        Mistake("backward returned a gradient of the wrong shape: it must have x's shape "
-                "(grad_output times the surrogate derivative, elementwise)",
+        Mistake(tr("forward must take x only (apply(x)): keep your surrogate's parameter in the "
+                "class, e.g. a class attribute WIDTH = 0.5"), raised("forward()", "missing")),
+        Mistake(tr("backward must return exactly one gradient per input of forward: forward(ctx, "
+                "x) has one input, so return one tensor"), raised("incorrect number of gradients")),
+        Mistake(tr("backward returned a gradient of the wrong shape: it must have x's shape "
+                "(grad_output times the surrogate derivative, elementwise)"),
                 raised("invalid gradient")),
-        Mistake("your forward pass does not return spikes autograd can follow: return floats "
-                "0.0 / 1.0 of x's dtype, (x > 0).to(x.dtype), and keep the gradient to backward",
+        Mistake(tr("your forward pass does not return spikes autograd can follow: return floats "
+                "0.0 / 1.0 of x's dtype, (x > 0).to(x.dtype), and keep the gradient to backward"),
                 raised("does not require grad")),
-        Mistake("x = 0 is not above the threshold: the step is x > 0, not x >= 0",
+        Mistake(tr("x = 0 is not above the threshold: the step is x > 0, not x >= 0"),
                 forward(lambda v: v >= 0)),
-        Mistake("at x = 0 exactly your step gives 0.5 (torch.heaviside's second argument?): x = 0 "
-                "is no spike, use (x > 0)", forward(lambda v: (v > 0) + 0.5 * (v == 0))),
-        Mistake("your step is upside down: a spike is x > 0 (the membrane above the threshold)",
+        Mistake(tr("at x = 0 exactly your step gives 0.5 (torch.heaviside's second argument?): x "
+                "= 0 is no spike, use (x > 0)"), forward(lambda v: (v > 0) + 0.5 * (v == 0))),
+        Mistake(tr("your step is upside down: a spike is x > 0 (the membrane above the threshold)"),
                 forward(lambda v: v < 0)),
-        Mistake("x is already U - theta: spike where x > 0, not where x > 1",
+        Mistake(tr("x is already U - theta: spike where x > 0, not where x > 1"),
                 forward(lambda v: v > 1)),
-        Mistake("forward must be the exact step H(x), 0.0 or 1.0: the smooth curve is only what "
-                "backward pretends", forward_smooth),
-        Mistake("your spikes are bool or int: return floats of x's dtype, (x > 0).to(x.dtype)",
+        Mistake(tr("forward must be the exact step H(x), 0.0 or 1.0: the smooth curve is only what "
+                "backward pretends"), forward_smooth),
+        Mistake(tr("your spikes are bool or int: return floats of x's dtype, (x > 0).to(x.dtype)"),
                 forward_bool),
-        Mistake("your spikes have another dtype than x (x is float64 here): return "
-                "(x > 0).to(x.dtype), not .float()", forward_other_dtype),
-        Mistake("your gradient contains NaN or inf: the formula in your backward produces it "
+        Mistake(tr("your spikes have another dtype than x (x is float64 here): return "
+                "(x > 0).to(x.dtype), not .float()"), forward_other_dtype),
+        Mistake(tr("your gradient contains NaN or inf: the formula in your backward produces it "
                 "for some x, e.g. a division by x or |x| (inf at x = 0, and 0/0 = NaN), inf * 0, "
                 "or the log or square root of a negative number; write the derivative with "
-                "operations that are finite for every x", not_finite),
-        Mistake("your backward ignores grad_output: by the chain rule it must return "
-                "grad_output * (your surrogate derivative)", no_chain_rule),
-        Mistake("a sign error: your surrogate derivative is negative; the smooth curve rises "
-                "through the threshold, so its derivative is >= 0", derivative(flipped)),
-        Mistake("your derivative goes negative far from x = 0 (a triangle 1 - |x|/WIDTH needs "
-                "clamping at 0 beyond its width): a surrogate derivative is never negative",
+                "operations that are finite for every x"), not_finite),
+        Mistake(tr("your backward ignores grad_output: by the chain rule it must return "
+                "grad_output * (your surrogate derivative)"), no_chain_rule),
+        Mistake(tr("a sign error: your surrogate derivative is negative; the smooth curve rises "
+                "through the threshold, so its derivative is >= 0"), derivative(flipped)),
+        Mistake(tr("your derivative goes negative far from x = 0 (a triangle 1 - |x|/WIDTH needs "
+                "clamping at 0 beyond its width): a surrogate derivative is never negative"),
                 derivative(negative_far)),
-        Mistake("your derivative is computed from the spike, not from x: it takes one value for "
+        Mistake(tr("your derivative is computed from the spike, not from x: it takes one value for "
                 "every x <= 0 and another for every x > 0. Save x (or |x|) in forward and "
-                "compute the derivative from it", derivative(from_the_spike)),
-        Mistake("your derivative is 0 wherever the neuron did not spike (x <= 0): a neuron "
-                "below its threshold must get a gradient too, or it can never learn to spike",
+                "compute the derivative from it"), derivative(from_the_spike)),
+        Mistake(tr("your derivative is 0 wherever the neuron did not spike (x <= 0): a neuron "
+                "below its threshold must get a gradient too, or it can never learn to spike"),
                 derivative(only_where_spiking)),
-        Mistake("your backward returns grad_output unchanged: that is the straight-through "
-                "estimator; this exercise asks for a bump, largest at x = 0",
+        Mistake(tr("your backward returns grad_output unchanged: that is the straight-through "
+                "estimator; this exercise asks for a bump, largest at x = 0"),
                 derivative(constant)),
-        Mistake("your backward returns zeros: that is the true derivative of the step, the "
-                "dead-neuron problem; return a surrogate derivative that is large near x = 0",
+        Mistake(tr("your backward returns zeros: that is the true derivative of the step, the "
+                "dead-neuron problem; return a surrogate derivative that is large near x = 0"),
                 derivative(zero)),
-        Mistake("with your surrogate the layer does not learn: your derivative is exactly 0 for "
+        Mistake(tr("with your surrogate the layer does not learn: your derivative is exactly 0 for "
                 "every |x| >= 0.05, so almost no membrane is close enough to the threshold to "
-                "get a gradient. Make it wider", narrow),
+                "get a gradient. Make it wider"), narrow),
     ]
 
 
@@ -359,14 +362,14 @@ def check_spike_function(spike_class: Any) -> bool:
 
     x64 = torch.tensor([-1.0, -1e-6, 0.0, 1e-6, 1.0], dtype=torch.float64)
     cases = [
-        Case("forward is the exact step (x = 0 is no spike)", ("forward", x), judge_forward(x)),
-        Case("forward keeps x's dtype (float64) and fires just above 0", ("forward", x64),
+        Case(tr("forward is the exact step (x = 0 is no spike)"), ("forward", x), judge_forward(x)),
+        Case(tr("forward keeps x's dtype (float64) and fires just above 0"), ("forward", x64),
              judge_forward(x64)),
-        Case("backward: a surrogate derivative, largest at the threshold", ("derivative", x),
+        Case(tr("backward: a surrogate derivative, largest at the threshold"), ("derivative", x),
              judge_derivative),
-        Case("backward: the chain rule multiplies by grad_output", ("chain rule", x),
+        Case(tr("backward: the chain rule multiplies by grad_output"), ("chain rule", x),
              judge_chain_rule),
-        Case("trains lesson 03's LIF layer for 100 steps", ("training", x), judge_training,
+        Case(tr("trains lesson 03's LIF layer for 100 steps"), ("training", x), judge_training,
              "plot your derivative over x in [-1, 1]: which membranes get a gradient?"),
     ]
     with torch.random.fork_rng(devices=[]):
@@ -437,32 +440,32 @@ def _bptt_mistakes() -> list[Mistake]:
             x, w, beta, theta, derivative, **how))
 
     return [
-        Mistake("the answer is 0: that is the step's true derivative, H'(x) = 0 almost everywhere;"
-                " use the surrogate derivative, g[t] = derivative(U[t] - theta)",
+        Mistake(tr("the answer is 0: that is the step's true derivative, H'(x) = 0 almost "
+                "everywhere; use the surrogate derivative, g[t] = derivative(U[t] - theta)"),
                 number(lambda *args: 0.0)),
-        Mistake("the reset path is missing: U[t] contains -theta * S[t-1], and S[t-1] depends on "
-                "U[t-1] through the surrogate, so dU[t]/dU[t-1] = beta - theta * g[t-1]",
+        Mistake(tr("the reset path is missing: U[t] contains -theta * S[t-1], and S[t-1] depends "
+                "on U[t-1] through the surrogate, so dU[t]/dU[t-1] = beta - theta * g[t-1]"),
                 wrong(reset_path=False)),
-        Mistake("the beta path is missing: U[t] = beta * U[t-1] + ..., so dU[t]/dU[t-1] contains "
-                "beta (plus the reset's -theta * g[t-1])", wrong(beta_path=False)),
-        Mistake("only the direct path is there: U[t] depends on w also through U[t-1] (beta and "
-                "the reset), so dU[t]/dw = x[t] + (beta - theta * g[t-1]) * dU[t-1]/dw",
+        Mistake(tr("the beta path is missing: U[t] = beta * U[t-1] + ..., so dU[t]/dU[t-1] "
+                "contains beta (plus the reset's -theta * g[t-1])"), wrong(beta_path=False)),
+        Mistake(tr("only the direct path is there: U[t] depends on w also through U[t-1] (beta and "
+                "the reset), so dU[t]/dw = x[t] + (beta - theta * g[t-1]) * dU[t-1]/dw"),
                 wrong(direct_only=True)),
-        Mistake("a step off in time: the reset subtracted at step t comes from the spike of step "
-                "t-1, so its derivative is g[t-1], not g[t]", wrong(reset_factor="current")),
-        Mistake("the reset's sign: U[t] contains MINUS theta * S[t-1], so its path gives "
-                "-theta * g[t-1]", wrong(reset_sign=1.0)),
-        Mistake("the reset path lacks theta: d(-theta * S[t-1])/dU[t-1] = -theta * g[t-1]",
+        Mistake(tr("a step off in time: the reset subtracted at step t comes from the spike of "
+                "step t-1, so its derivative is g[t-1], not g[t]"), wrong(reset_factor="current")),
+        Mistake(tr("the reset's sign: U[t] contains MINUS theta * S[t-1], so its path gives "
+                "-theta * g[t-1]"), wrong(reset_sign=1.0)),
+        Mistake(tr("the reset path lacks theta: d(-theta * S[t-1])/dU[t-1] = -theta * g[t-1]"),
                 wrong(theta_in_reset=False)),
-        Mistake("the surrogate is a function of x = U - theta: g[t] = derivative(U[t] - theta), "
-                "not derivative(U[t])", wrong(surrogate_at="U")),
-        Mistake("only the last step counts in your answer: L = S[0] + S[1] + S[2], so dL/dw sums "
-                "g[t] * dU[t]/dw over every step", wrong(last_only=True)),
-        Mistake("U[t] = theta exactly is no spike (S = H(U - theta) with H(0) = 0): use >, not >=,"
-                " in the forward pass", wrong(compare=">=")),
-        Mistake("the input's derivative: I[t] = w * x[t], so dI[t]/dw = x[t], not w",
+        Mistake(tr("the surrogate is a function of x = U - theta: g[t] = derivative(U[t] - theta), "
+                "not derivative(U[t])"), wrong(surrogate_at="U")),
+        Mistake(tr("only the last step counts in your answer: L = S[0] + S[1] + S[2], so dL/dw "
+                "sums g[t] * dU[t]/dw over every step"), wrong(last_only=True)),
+        Mistake(tr("U[t] = theta exactly is no spike (S = H(U - theta) with H(0) = 0): use >, "
+                "not >=, in the forward pass"), wrong(compare=">=")),
+        Mistake(tr("the input's derivative: I[t] = w * x[t], so dI[t]/dw = x[t], not w"),
                 wrong(input_factor="w")),
-        Mistake("you returned one value per step: dL/dw is one number, their sum",
+        Mistake(tr("you returned one value per step: dL/dw is one number, their sum"),
                 per_step),
     ]
 
@@ -505,11 +508,11 @@ def check_bptt_grad(grad_w: Callable[..., Any]) -> bool:
              _Derivative(surrogate.atan(2.0)))  # U[0] = 1.5 > 1.2: a spike, then a reset
     cases = []
     for what, args in [
-        ("a spike at step 0, then a reset, atan surrogate", spiky),
-        ("fresh numbers, fast sigmoid (slope 2)", fresh(2.0)),
-        ("fresh numbers, fast sigmoid (slope 5)", fresh(5.0)),
-        ("U[0] exactly at the threshold (no spike)", exact),
-        ("fresh numbers, fast sigmoid (slope 1)", fresh(1.0)),
+        (tr("a spike at step 0, then a reset, atan surrogate"), spiky),
+        (tr("fresh numbers, fast sigmoid (slope 2)"), fresh(2.0)),
+        (tr("fresh numbers, fast sigmoid (slope 5)"), fresh(5.0)),
+        (tr("U[0] exactly at the threshold (no spike)"), exact),
+        (tr("fresh numbers, fast sigmoid (slope 1)"), fresh(1.0)),
     ]:
         expected = bptt_grad_w(*args)
         cases.append(Case(what, args, lambda got, e=expected: _judge_float(got, e, "dL/dw")))
