@@ -99,8 +99,11 @@ def fmt(value: Any) -> str:
             flat = value.detach().cpu().reshape(-1)
             shown = ", ".join(fmt(v) for v in flat[:8].tolist())
             more = ", ..." if flat.numel() > 8 else ""
-            shape = f" (shape {list(value.shape)})" if value.dim() != 1 or flat.numel() > 8 else ""
-            return f"[{shown}{more}]{shape}"
+            values = f"[{shown}{more}]"
+            if value.dim() != 1 or flat.numel() > 8:
+                return tr("{values} (shape {shape})").format(values=values,
+                                                              shape=list(value.shape))
+            return values
         if isinstance(value, bool):
             return str(value)
         if isinstance(value, float):
@@ -154,13 +157,20 @@ def compare_tensor(received: Any, expected: Tensor, label: str, atol: float = 1e
     """None if ``received`` is a tensor equal to ``expected`` (same shape, values within atol,
     infinities in the same places; a NaN is never equal); else a sentence saying what differs."""
     if not isinstance(received, Tensor):
-        return f"{label} should be a torch.Tensor, but you returned a {type(received).__name__}"
+        return tr("{label} should be a torch.Tensor, but you returned a {type}").format(
+            label=label, type=type(received).__name__)
     if tuple(received.shape) != tuple(expected.shape):
-        return (f"{label} should have shape {list(expected.shape)}, "
-                f"but yours has shape {list(received.shape)}")
+        return tr("{label} should have shape {expected}, but yours has shape {received}").format(
+            label=label, expected=list(expected.shape), received=list(received.shape))
     if not same_tensor(received, expected, atol):
-        return f"{label} should be {fmt(expected)}, but yours is {fmt(received)}"
+        return should_be(label, fmt(expected), fmt(received))
     return None
+
+
+def should_be(label: str, expected: str, received: str) -> str:
+    """The sentence "<label> should be <expected>, but yours is <received>" (values as text)."""
+    return tr("{label} should be {expected}, but yours is {received}").format(
+        label=label, expected=expected, received=received)
 
 
 def judge_int(expected: int, label: str, why: str) -> Callable[[Any], str | None]:
@@ -168,12 +178,17 @@ def judge_int(expected: int, label: str, why: str) -> Callable[[Any], str | None
 
     def judge(got: Any) -> str | None:
         if isinstance(got, int) and not isinstance(got, bool):
-            return None if got == expected else f"{label} should be {expected}, but yours is {got}"
+            return None if got == expected else should_be(label, str(expected), str(got))
         if isinstance(got, float) and got != expected:
-            return f"{label} should be {expected}, but yours is {fmt(got)}"
-        shown = (f"the float {got!r}" if isinstance(got, float) else f"the tensor {fmt(got)}"
-                 if isinstance(got, Tensor) else f"a {type(got).__name__}")
-        return f"return an int ({why}), but yours is {shown}"
+            return should_be(label, str(expected), fmt(got))
+        if isinstance(got, float):
+            shown = tr("the float {value}").format(value=repr(got))
+        elif isinstance(got, Tensor):
+            shown = tr("the tensor {value}").format(value=fmt(got))
+        else:
+            shown = tr("a {type}", context="an object of this type").format(
+                type=type(got).__name__)
+        return tr("return an int ({why}), but yours is {shown}").format(why=why, shown=shown)
 
     return judge
 

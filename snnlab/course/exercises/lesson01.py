@@ -46,6 +46,21 @@ INDEPENDENCE_STEPS = 800
 INDEPENDENCE_LIMIT = 1.5  # D / T above this fails
 
 
+def _not_a_tensor(got: Any) -> str:
+    return tr("expected a torch.Tensor of spikes, but you returned a {type}").format(
+        type=type(got).__name__)
+
+
+def _wrong_shape(shape: list[int], got: Tensor) -> str:
+    return tr("the spikes should have shape {expected} (time first), but yours have shape "
+              "{received}").format(expected=shape, received=list(got.shape))
+
+
+def _not_float(got: Tensor) -> str:
+    return tr("spikes should be a float tensor (0.0 and 1.0), but yours are {dtype}").format(
+        dtype=got.dtype)
+
+
 def _rates(spikes: Tensor) -> Tensor:
     return spikes.detach().to(torch.float64).mean(dim=0)
 
@@ -179,15 +194,14 @@ def _judge_rate_code(images: Tensor, num_steps: int, gain: float) -> Callable[[A
 
     def judge(spikes: Any) -> str | None:
         if not isinstance(spikes, Tensor):
-            return f"expected a torch.Tensor of spikes, but you returned a {type(spikes).__name__}"
+            return _not_a_tensor(spikes)
         if list(spikes.shape) != want_shape:
-            return (f"the spikes should have shape {want_shape} (time first), "
-                    f"but yours have shape {list(spikes.shape)}")
+            return _wrong_shape(want_shape, spikes)
         if not spikes.is_floating_point():
-            return f"spikes should be a float tensor (0.0 and 1.0), but yours are {spikes.dtype}"
+            return _not_float(spikes)
         if not bool(((spikes == 0) | (spikes == 1)).all()):
-            return ("every entry should be a spike (1.0) or no spike (0.0), but yours include "
-                    f"{fmt(spikes[(spikes != 0) & (spikes != 1)][:4])}")
+            return tr("every entry should be a spike (1.0) or no spike (0.0), but yours include "
+                      "{values}").format(values=fmt(spikes[(spikes != 0) & (spikes != 1)][:4]))
         rate = _rates(spikes)
         # Over 4000 steps a rate's standard error is <= 0.0079, so allow 0.05 (6.3 standard
         # errors at worst: a false failure below 1e-9 per pixel). Over fewer steps only certain
@@ -199,19 +213,21 @@ def _judge_rate_code(images: Tensor, num_steps: int, gain: float) -> Callable[[A
             judged = (probability == 0) | (probability == 1)
             tolerance = 0.0
         if not bool(((rate - probability).abs() <= tolerance)[judged].all()):
-            return (f"the firing rate of each pixel (mean over time) should be about "
-                    f"{fmt(probability)}, but yours is {fmt(rate)}")
+            return tr("the firing rate of each pixel (mean over time) should be about "
+                      "{expected}, but yours is {received}").format(
+                          expected=fmt(probability), received=fmt(rate))
         if equal:
             p = float(probability.flatten()[0])
             spread = dispersion(spikes, p)
             if spread > INDEPENDENCE_LIMIT:
                 count = spikes.detach().reshape(num_steps, -1).sum(1)
                 pixels = probability.numel()
-                return (f"{pixels} pixels of value {p:g} should fire independently, so that "
-                        f"each step's spike count among them is about {pixels * p:g} "
-                        f"+- {math.sqrt(pixels * p * (1 - p)):.0f}"
-                        f"; yours are {fmt(count)} (their variance is {spread:.1f} times the "
-                        f"independent one)")
+                return tr("{pixels} pixels of value {p} should fire independently, so that "
+                          "each step's spike count among them is about {mean} +- {sd}; yours "
+                          "are {counts} (their variance is {ratio} times the independent "
+                          "one)").format(pixels=pixels, p=f"{p:g}", mean=f"{pixels * p:g}",
+                                         sd=f"{math.sqrt(pixels * p * (1 - p)):.0f}",
+                                         counts=fmt(count), ratio=f"{spread:.1f}")
         return None
 
     return judge
@@ -451,7 +467,7 @@ def check_latency_code(latency_code: Callable[[Tensor, int, float, float], Tenso
     cases = []
     for what, images, num_steps, tau, threshold, hint in [
         (tr("brighter pixels fire earlier, each once"), torch.tensor([1.0, 0.5, 0.3]), 10, 5.0, 0.2,
-         "solve U(t) = x (1 - exp(-t / tau)) = threshold for t"),
+         tr("solve U(t) = x (1 - exp(-t / tau)) = threshold for t")),
         (tr("time comes first (an image [2, 3])"),
          torch.tensor([[0.9, 0.45, 0.25], [0.6, 0.35, 0.7]]), 12, 4.0, 0.15, ""),
         (tr("the time scales with tau"), torch.tensor([1.0, 0.5, 0.3]), 40, 20.0, 0.2, ""),
@@ -468,15 +484,15 @@ def check_latency_code(latency_code: Callable[[Tensor, int, float, float], Tenso
 
         def judge(got: Any, e: Tensor = expected) -> str | None:
             if not isinstance(got, Tensor):
-                return f"expected a torch.Tensor of spikes, but you returned a {type(got).__name__}"
+                return _not_a_tensor(got)
             if list(got.shape) != list(e.shape):
-                return (f"the spikes should have shape {list(e.shape)} (time first), "
-                        f"but yours have shape {list(got.shape)}")
+                return _wrong_shape(list(e.shape), got)
             if not got.is_floating_point():
-                return f"spikes should be a float tensor (0.0 and 1.0), but yours are {got.dtype}"
+                return _not_float(got)
             if not same_tensor(got, e):
-                return (f"the spike steps should be {_steps(e)}, but yours are {_steps(got)} "
-                        "(one entry per pixel: the step it fires at, None if silent)")
+                return tr("the spike steps should be {expected}, but yours are {received} (one "
+                          "entry per pixel: the step it fires at, None if silent)").format(
+                              expected=_steps(e), received=_steps(got))
             return None
 
         cases.append(Case(what, (images, num_steps, tau, threshold), judge, hint))

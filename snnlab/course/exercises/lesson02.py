@@ -155,15 +155,18 @@ def check_beta(beta_from_tau: Callable[[float, float], float]) -> bool:
 
         def judge(got: Any, e: float = expected) -> str | None:
             if isinstance(got, bool) or not isinstance(got, (int, float)):
-                return f"return a Python float, but yours is {fmt(got)} ({type(got).__name__})"
+                return tr("return a Python float, but yours is {value} ({type})").format(
+                    value=fmt(got), type=type(got).__name__)
             if not math.isclose(got, e, rel_tol=BETA_RTOL):  # False for NaN too
                 off = abs(got - e) / e
-                return (f"beta should be {e!r}, but yours is {float(got)!r} (off by {off:.1e} "
-                        f"of beta; allowed: {BETA_RTOL:g})")
+                return tr("beta should be {expected}, but yours is {received} (off by {off} of "
+                          "beta; allowed: {allowed})").format(
+                              expected=repr(e), received=repr(float(got)), off=f"{off:.1e}",
+                              allowed=f"{BETA_RTOL:g}")
             return None
 
         cases.append(Case(what, (tau, dt), judge,
-                          "compare U(t + dt) with U(t) for U(t) = U(0) e^(-t/tau)"))
+                          tr("compare U(t + dt) with U(t) for U(t) = U(0) e^(-t/tau)")))
     return run_cases("check_beta", beta_from_tau, cases, ("tau", "dt"), _beta_mistakes())
 
 
@@ -350,15 +353,17 @@ def check_lif_layer(lif_layer: Callable[[Tensor, float, float], tuple[Tensor, Te
 
         def judge(got: Any, s: Tensor = want_spikes, m: Tensor = want_mem) -> str | None:
             if not (isinstance(got, tuple) and len(got) == 2):
-                return f"return a tuple (spikes, membrane), but yours is {fmt(got)}"
+                return tr("return a tuple (spikes, membrane), but yours is {value}").format(
+                    value=fmt(got))
             spikes, membrane = got
             if isinstance(spikes, Tensor) and not spikes.is_floating_point():
-                return f"spikes should be floats 0.0 / 1.0, but yours are {spikes.dtype}"
-            return (compare_tensor(membrane, m, "the membrane", atol=1e-4)
-                    or compare_tensor(spikes, s, "the spikes"))
+                return tr("spikes should be floats 0.0 / 1.0, but yours are {dtype}").format(
+                    dtype=spikes.dtype)
+            return (compare_tensor(membrane, m, tr("the membrane"), atol=1e-4)
+                    or compare_tensor(spikes, s, tr("the spikes")))
 
         cases.append(Case(what, (currents, beta, threshold), judge,
-                          "reset[t] = H(U[t-1] - theta), U[t] = beta U[t-1] + I[t] - reset[t] "
-                          "theta, S[t] = H(U[t] - theta), from U[-1] = 0"))
+                          tr("reset[t] = H(U[t-1] - theta), U[t] = beta U[t-1] + I[t] - reset[t] "
+                             "theta, S[t] = H(U[t] - theta), from U[-1] = 0")))
     return run_cases("check_lif_layer", lif_layer, cases, ("currents", "beta", "threshold"),
                      _lif_mistakes(), copy_inputs=True)

@@ -40,6 +40,7 @@ from snnlab.course.exercises.judge import (
     gives,
     has_nan,
     run_cases,
+    should_be,
 )
 from snnlab.i18n import tr
 
@@ -50,7 +51,8 @@ def _same_dtype(got: Any, expected: Tensor) -> str | None:
     """A sentence when ``got`` is a tensor of the right shape but another dtype, else None."""
     if (isinstance(got, Tensor) and got.shape == expected.shape
             and got.dtype != expected.dtype):
-        return f"the result should have x's dtype, {expected.dtype}, but yours is {got.dtype}"
+        return tr("the result should have x's dtype, {expected}, but yours is {received}").format(
+            expected=expected.dtype, received=got.dtype)
     return None
 
 
@@ -110,9 +112,9 @@ def check_atan_derivative(derivative: Callable[[Tensor, float], Tensor]) -> bool
         expected = (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2)
         cases.append(Case(what, (x, alpha),
                           lambda got, e=expected: _same_dtype(got, e) or compare_tensor(
-                              got, e, "the derivative"),
-                          "differentiate 1/2 + arctan(z)/pi with z = pi/2 * alpha * x; "
-                          "at x = 0 it should be alpha / 2"))
+                              got, e, tr("the derivative")),
+                          tr("differentiate 1/2 + arctan(z)/pi with z = pi/2 * alpha * x; "
+                             "at x = 0 it should be alpha / 2")))
     return run_cases("check_atan_derivative", derivative, cases, ("x", "alpha"), _atan_mistakes(),
                      copy_inputs=True)
 
@@ -324,40 +326,44 @@ def check_spike_function(spike_class: Any) -> bool:
     steps, target 5 spikes each) with it for 100 Adam steps: the loss must fall below half.
     """
     if not (isinstance(spike_class, type) and issubclass(spike_class, torch.autograd.Function)):
-        print("✗ check_spike_function: pass your class itself (a subclass of torch.autograd."
-              f"Function), e.g. check_spike_function(MySpike); got {fmt(spike_class)}")
+        print(tr("✗ check_spike_function: pass your class itself (a subclass of "
+                 "torch.autograd.Function), e.g. check_spike_function(MySpike); got "
+                 "{value}").format(value=fmt(spike_class)))
         return False
     x = X
 
     def judge_forward(x: Tensor) -> Callable[[Any], str | None]:
         def judge(got: Any) -> str | None:
             if isinstance(got, Tensor) and got.dtype != x.dtype:
-                return f"the spikes should be {x.dtype} like x, but yours are {got.dtype}"
-            return compare_tensor(got, (x > 0).to(x.dtype), "the spikes")
+                return tr("the spikes should be {expected} like x, but yours are "
+                          "{received}").format(expected=x.dtype, received=got.dtype)
+            return compare_tensor(got, (x > 0).to(x.dtype), tr("the spikes"))
         return judge
 
     def judge_derivative(got: Any) -> str | None:
-        problem = compare_tensor(got, torch.zeros_like(x), "the gradient") if not isinstance(
+        problem = compare_tensor(got, torch.zeros_like(x), tr("the gradient")) if not isinstance(
             got, Tensor) or got.shape != x.shape else None
         if problem:
             return problem
         if not bool(torch.isfinite(got).all()) or bool((got < 0).any()):
-            return f"the surrogate derivative should be finite and >= 0, but yours is {fmt(got)}"
+            return tr("the surrogate derivative should be finite and >= 0, but yours is "
+                      "{value}").format(value=fmt(got))
         centre, edges = got[CENTRE], torch.stack([got[0], got[-1]])
         if not (centre > 0 and bool((got <= centre + 1e-6).all()) and bool((edges < centre).all())):
-            return ("the surrogate derivative should be largest at x = 0 and smaller far from "
-                    f"it, but yours at x = {fmt(x)} is {fmt(got)}")
+            return tr("the surrogate derivative should be largest at x = 0 and smaller far from "
+                      "it, but yours at x = {x} is {value}").format(x=fmt(x), value=fmt(got))
         return None
 
     def judge_chain_rule(got: Any) -> str | None:
         reference = _probe(spike_class)("derivative", x)
         upstream = torch.linspace(-2.0, 2.0, x.numel())
-        return compare_tensor(got, upstream * reference, "grad_output * derivative")
+        return compare_tensor(got, upstream * reference, tr("grad_output * derivative"))
 
     def judge_training(got: Any) -> str | None:
         first, last = got
         if not (last < 0.5 * first):  # False for NaN
-            return f"the loss went from {first:.3g} to {last:.3g} in 100 steps"
+            return tr("the loss went from {first} to {last} in 100 steps").format(
+                first=f"{first:.3g}", last=f"{last:.3g}")
         return None
 
     x64 = torch.tensor([-1.0, -1e-6, 0.0, 1e-6, 1.0], dtype=torch.float64)
@@ -370,7 +376,7 @@ def check_spike_function(spike_class: Any) -> bool:
         Case(tr("backward: the chain rule multiplies by grad_output"), ("chain rule", x),
              judge_chain_rule),
         Case(tr("trains lesson 03's LIF layer for 100 steps"), ("training", x), judge_training,
-             "plot your derivative over x in [-1, 1]: which membranes get a gradient?"),
+             tr("plot your derivative over x in [-1, 1]: which membranes get a gradient?")),
     ]
     with torch.random.fork_rng(devices=[]):
         return run_cases("check_spike_function", _probe(spike_class), cases, ("test", "x"),
@@ -526,7 +532,8 @@ def _judge_float(got: Any, expected: float, label: str) -> str | None:
     if isinstance(got, Tensor) and got.numel() == 1 and got.is_floating_point():
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, (int, float)):
-        return f"{label} should be a number (a float), but you returned {fmt(got)}"
+        return tr("{label} should be a number (a float), but you returned {value}").format(
+            label=label, value=fmt(got))
     if not abs(got - expected) <= 1e-6 * (1 + abs(expected)):  # False for NaN
-        return f"{label} should be {expected:.6g}, but yours is {got:.6g}"
+        return should_be(label, f"{expected:.6g}", f"{got:.6g}")
     return None
