@@ -119,6 +119,15 @@ def fmt(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def sentences(*parts: str) -> str:
+    """The non-empty ``parts`` in a row: a space after an English sentence, none after a
+    Chinese one (Chinese puts no space after 。)."""
+    text = ""
+    for part in filter(None, parts):
+        text += (" " if text and text[-1].isascii() else "") + part
+    return text
+
+
 def describe_args(names: tuple[str, ...], args: tuple) -> str:
     return ", ".join(f"{name}={fmt(arg)}" for name, arg in zip(names, args, strict=False))
 
@@ -325,13 +334,13 @@ def _run(name: str, student_fn: Callable[..., Any], cases: list[Case],
                      "your code, run that cell, then run this check again.").format(name=name))
             return False
         if status in ("stopped", "running"):
-            still = (" " + tr("It is stuck inside one long torch operation and keeps running "
-                              "in the background.") if status == "running" else "")
-            print(tr("✗ {name}: {where} with {inputs}: your function ran longer than the "
+            still = (tr("It is stuck inside one long torch operation and keeps running "
+                        "in the background.") if status == "running" else "")
+            print(sentences(tr("✗ {name}: {where} with {inputs}: your function ran longer than the "
                      "{limit} s time limit (the reference takes well under a second), so it was "
                      "stopped. Look for a loop that never ends, or a loop over every element "
                      "where a tensor operation would do.").format(
-                         name=name, where=where, inputs=inputs, limit=f"{limit:g}") + still)
+                         name=name, where=where, inputs=inputs, limit=f"{limit:g}"), still))
             return False
         known = [*case.mistakes, *mistakes]
         try:
@@ -361,9 +370,9 @@ def _run(name: str, student_fn: Callable[..., Any], cases: list[Case],
                 print(tr("✗ {name}: {where} with {inputs}: {problem}").format(
                     name=name, where=where, inputs=inputs, problem=problem))
             else:
-                hint = " " + tr("Hint: {hint}").format(hint=case.hint) if case.hint else ""
-                print(tr("✗ {name}: {where} with {inputs}: {problem}.").format(
-                    name=name, where=where, inputs=inputs, problem=problem) + hint)
+                hint = tr("Hint: {hint}").format(hint=case.hint) if case.hint else ""
+                print(sentences(tr("✗ {name}: {where} with {inputs}: {problem}.").format(
+                    name=name, where=where, inputs=inputs, problem=problem), hint))
             return False
     print(tr("✓ {name}: passed {count} cases").format(name=name, count=len(cases)))
     return True

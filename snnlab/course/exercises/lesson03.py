@@ -521,7 +521,8 @@ def check_bptt_grad(grad_w: Callable[..., Any]) -> bool:
         (tr("fresh numbers, fast sigmoid (slope 1)"), fresh(1.0)),
     ]:
         expected = bptt_grad_w(*args)
-        cases.append(Case(what, args, lambda got, e=expected: _judge_float(got, e, "dL/dw")))
+        cases.append(Case(what, args, lambda got, e=expected: _judge_float(
+            got, e, tr("dL/dw", context="the value of dL/dw"))))
     return run_cases("check_bptt_grad", grad_w, cases, ("x", "w", "beta", "theta", "derivative"),
                      _bptt_mistakes(), copy_inputs=True)
 
