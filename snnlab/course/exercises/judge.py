@@ -16,6 +16,10 @@ case fails, the student's result is compared with what each mistake would have r
 same input; the first one that matches is named. Only when none matches does the line fall
 back to input / expected / received.
 
+In the course's language: every sentence (a case's description, a mistake, a hint, a judge's
+verdict) goes through :func:`snnlab.i18n.tr` when the checker runs, because each ``check_<name>``
+builds its cases and mistakes inside itself; after ``set_language("zh_CN")`` the line is Chinese.
+
 Safe on anything a student writes. A checker never raises and never hangs:
 
 - the function runs on copies of the inputs (when the checker asks for it), in a helper thread;
