@@ -81,8 +81,8 @@ def test_the_checkers_shared_lines_speak_chinese(capsys):
     assert lines[0].startswith(f"✓ {name}：通过了全部 ") and lines[0].endswith(" 个测试用例")
     assert lines[1].startswith(f"… {name}：还没有实现。把 `raise NotImplementedError` 换成你的代码")
     assert lines[2].startswith(f"✗ {name}：第 1 个测试用例（")
-    # the frame in Chinese; the case's own words and hint stay English (per lesson)
-    assert "：你的函数抛出了 IndexError：index 7 is out of bounds。 提示：" in lines[2]
+    # the frame in Chinese (no space after 。); the case's own words and hint are the lesson's
+    assert "：你的函数抛出了 IndexError：index 7 is out of bounds。提示：" in lines[2]
     assert lines[3] == (f"✗ {name}：请传入函数本身（不要调用它），例如 {name}(my_function)；"
                         "你传入的是 int")
     check(correct)  # English again, word for word
