@@ -106,10 +106,31 @@ def test_every_wrong_answer_is_diagnosed_in_chinese(check, answer, words, chines
         assert tr(english[0]) != english[0]
 
 
-def test_every_named_mistake_and_case_has_a_chinese_sentence(chinese):
+def test_every_named_mistake_has_a_chinese_sentence(chinese):
     for messages in MISTAKES.values():
         for message in messages:
             assert_chinese(tr(message))
+
+
+@pytest.mark.parametrize("module, check, answer", [
+    (lesson01, check_rate_code, l01.rate_bernoulli),
+    (lesson01, check_latency_code, l01.latency_where),
+    (lesson02, check_beta, l02.beta_math),
+    (lesson02, check_lif_layer, l02.lif_loop),
+    (lesson03, check_atan_derivative, l03.atan_derivative),
+    (lesson03, check_spike_function, l03.spike_class()),
+    (lesson03, check_bptt_grad, l03.bptt_grad_w),
+])
+def test_every_case_description_and_hint_is_chinese(module, check, answer, chinese, monkeypatch):
+    built = []
+    monkeypatch.setattr(module, "run_cases", lambda name, fn, cases, *a, **k: built.extend(cases))
+    check(answer)
+    assert built
+    for case in built:
+        assert english_prose(case.what) == [] and english_prose(case.hint) == [], case
+        formulas = ("alpha = 2", "tau = 5 ms，dt = 1 ms")  # nothing else to say in Chinese
+        assert has_chinese(case.what) or case.what in formulas, case.what
+        assert case.hint == "" or has_chinese(case.hint), case.hint
 
 
 # ------------------------------------------------------------------ named mistakes, in full
