@@ -187,7 +187,7 @@ WRONG = {
         ["第 1 个测试用例", "给出了错误率，即预测错误的样本所占的比例"]),
     "accuracy: a string": (
         lesson04.check_accuracy, lambda s, t: "0.5",
-        ["准确率应当是 Python 浮点数，你返回的却是 str"]),
+        ["准确率应当是 Python 浮点数，而你返回的是 str"]),
     "mse_rate: RMSE": (
         lesson04.check_mse_rate, lambda s, t: mse_rate(s, t).sqrt(),
         ["第 2 个测试用例（输出层完全静默：损失为 1 / 10）", "开了平方根（RMSE）；损失是均方误差"]),
@@ -243,7 +243,7 @@ WRONG = {
     "dead_and_saturated: dead as a tensor": (
         lesson05.check_dead_and_saturated,
         lambda s: (torch.tensor(dead_and_saturated(s)[0]), dead_and_saturated(s)[1]),
-        ["dead（死神经元比例）应当是 Python 浮点数，你的结果却是张量 0.3333；最后加上 `.item()`"]),
+        ["dead（死神经元比例）应当是 Python 浮点数，而你的是张量 0.3333；最后加上 `.item()`"]),
     "transposed size: no - 1": (
         lesson06.check_transposed_output_size, lambda n, k, s, p, op: n * s - 2 * p + k + op,
         ["第 1 个测试用例（步幅 3，填充 2，6x6 卷积核：9 -> 26）",
@@ -278,7 +278,7 @@ WRONG = {
          "少了 + 0.1"]),
     "camera: bool events": (
         lesson07.check_camera_events, _events,
-        ["事件应当和帧一样是浮点张量（0.0 / 1.0），你的却是 torch.bool"]),
+        ["事件应当和帧一样是浮点张量（0.0 / 1.0），而你的是 torch.bool"]),
     "recurrent: V untransposed": (
         lesson07.check_recurrent_step,
         lambda c, s, m, V, b, th: recurrent_step(c, s, m, V.T, b, th),
@@ -300,7 +300,7 @@ WRONG = {
          "你的 snn_acs 漏掉了 out_features"]),
     "linear ops: one number": (
         lesson07.check_linear_ops, lambda s, o: linear_ops(s, o)[0],
-        ["请返回二元组 (snn_acs, ann_macs)，你的结果却是 6。"]),
+        ["请返回二元组 (snn_acs, ann_macs)，而你的是 6"]),
 }
 
 
@@ -352,8 +352,8 @@ def test_the_regulariser_verdict_in_chinese(outcome, line, chinese, capsys, monk
     (lambda L: rate_regulariser(L).detach(),
      "你的损失项没有把梯度传回脉冲，加到损失上不起任何作用"),
     (lambda L: rate_regulariser(L).item(), "你的函数返回了 Python 数 "),
-    (lambda L: torch.ones(76, requires_grad=True), "你的结果形状却是 [76]"),
-    (lambda L: "regularise", "请把这一损失项作为只含一个数的 torch 张量返回，你的结果却是 "
+    (lambda L: torch.ones(76, requires_grad=True), "而你的形状是 [76]"),
+    (lambda L: "regularise", "请把这一损失项作为只含一个数的 torch 张量返回，而你的是 "
                              "'regularise'（类型为 str）"),
 ])
 def test_the_regulariser_probe_in_chinese(answer, said, chinese, capsys, monkeypatch):
