@@ -200,9 +200,9 @@ DEAD_WRONG = {
 CATALOGUE = [(check_flat_features, n, *e) for n, e in FLAT_WRONG.items()]
 CATALOGUE += [(check_run_stateful, n, *e) for n, e in RUN_WRONG.items()]
 CATALOGUE += [(check_dead_and_saturated, n, *e) for n, e in DEAD_WRONG.items()]
-MISTAKES = {check_flat_features: lesson05.FLAT_FEATURES_MISTAKES,
-            check_run_stateful: lesson05.RUN_STATEFUL_MISTAKES,
-            check_dead_and_saturated: lesson05.DEAD_AND_SATURATED_MISTAKES}
+MISTAKES = {check_flat_features: lesson05._flat_features_mistakes(),
+            check_run_stateful: lesson05._run_stateful_mistakes(),
+            check_dead_and_saturated: lesson05._dead_and_saturated_mistakes()}
 GENERIC = ("should be", "your function raised", "should have shape", "return a tuple")
 
 

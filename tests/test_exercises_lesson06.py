@@ -169,9 +169,9 @@ LOSS_WRONG = {
 CATALOGUE = [(check_transposed_output_size, n, *e) for n, e in TRANSPOSED_WRONG.items()]
 CATALOGUE += [(check_leaky_readout, n, *e) for n, e in READOUT_WRONG.items()]
 CATALOGUE += [(check_mean_step_loss, n, *e) for n, e in LOSS_WRONG.items()]
-MISTAKES = {check_transposed_output_size: lesson06.TRANSPOSED_SIZE_MISTAKES,
-            check_leaky_readout: lesson06.LEAKY_READOUT_MISTAKES,
-            check_mean_step_loss: lesson06.MEAN_STEP_LOSS_MISTAKES}
+MISTAKES = {check_transposed_output_size: lesson06._transposed_size_mistakes(),
+            check_leaky_readout: lesson06._leaky_readout_mistakes(),
+            check_mean_step_loss: lesson06._mean_step_loss_mistakes()}
 GENERIC = ("should be", "your function raised", "should have shape")
 TABLES = [(check_transposed_output_size, TRANSPOSED_WRONG), (check_leaky_readout, READOUT_WRONG),
           (check_mean_step_loss, LOSS_WRONG)]

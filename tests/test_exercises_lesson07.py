@@ -201,9 +201,9 @@ OPS_WRONG = {
 CATALOGUE = [(check_camera_events, n, *e) for n, e in CAMERA_WRONG.items()]
 CATALOGUE += [(check_recurrent_step, n, *e) for n, e in STEP_WRONG.items()]
 CATALOGUE += [(check_linear_ops, n, *e) for n, e in OPS_WRONG.items()]
-MISTAKES = {check_camera_events: lesson07._CAMERA_MISTAKES,
-            check_recurrent_step: lesson07._STEP_MISTAKES,
-            check_linear_ops: lesson07._OPS_MISTAKES}
+MISTAKES = {check_camera_events: lesson07._camera_mistakes(),
+            check_recurrent_step: lesson07._step_mistakes(),
+            check_linear_ops: lesson07._ops_mistakes()}
 GENERIC = ("should be", "your function raised", "should have shape", "return the pair")
 TABLES = [(check_camera_events, CAMERA_WRONG), (check_recurrent_step, STEP_WRONG),
           (check_linear_ops, OPS_WRONG)]

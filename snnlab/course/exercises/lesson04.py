@@ -32,6 +32,7 @@ from snnlab.course.exercises.judge import (
     has_nan,
     run_cases,
 )
+from snnlab.i18n import tr
 
 
 def named(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
@@ -47,7 +48,8 @@ def named(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
             return False
         return gives(lambda *_: answer)(received)
 
-    mistake = Mistake(f"your answer is what you get when you {what}; {fix}", matches)
+    mistake = Mistake(tr("your answer is what you get when you {what}; {fix}").format(
+        what=what, fix=fix), matches)
     mistake.wrong = wrong  # type: ignore[attr-defined]  # for tell_apart
     return mistake
 
@@ -128,14 +130,16 @@ def _judge_float(expected: float, label: str) -> Callable[[Any], str | None]:
     def judge(got: Any) -> str | None:
         if isinstance(got, Tensor):
             if got.dim() > 0:
-                return (f"{label} is one number, but you returned a tensor of shape "
-                        f"{list(got.shape)}")
-            return (f"{label} should be a Python float, but you returned a 0-dim tensor, "
-                    f"{fmt(got)}")
+                return tr("{label} is one number, but you returned a tensor of shape "
+                          "{shape}").format(label=label, shape=list(got.shape))
+            return tr("{label} should be a Python float, but you returned a 0-dim tensor, "
+                      "{value}").format(label=label, value=fmt(got))
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return f"{label} should be a Python float, but you returned a {type(got).__name__}"
+            return tr("{label} should be a Python float, but you returned a {type}").format(
+                label=label, type=type(got).__name__)
         if abs(got - expected) > 1e-6:
-            return f"{label} should be {fmt(float(expected))}, but yours is {fmt(got)}"
+            return tr("{label} should be {expected}, but yours is {received}").format(
+                label=label, expected=fmt(float(expected)), received=fmt(got))
         return None
 
     return judge
@@ -155,7 +159,8 @@ def raises_like(what: str, fix: str, wrong: Callable[..., Any]) -> Mistake:
                     and _sizes(str(error)) == _sizes(str(received.error)))
         return False
 
-    mistake = Mistake(f"your function raised {what}; {fix}", matches)
+    mistake = Mistake(tr("your function raised {what}; {fix}").format(what=what, fix=fix),
+                      matches)
     mistake.wrong = wrong  # type: ignore[attr-defined]  # for tell_apart
     return mistake
 
@@ -170,48 +175,54 @@ def _predicted(counts: Tensor, targets: Tensor) -> Tensor:
     return (counts.argmax(-1) == targets).float()
 
 
-ACCURACY_MISTAKES = [
-    named("count the correct samples but do not divide by the batch size",
-            "take the mean of the matches, (predictions == targets).float().mean()",
-            lambda s, t: _predicted(s.sum(0), t).sum().item()),
-    named("give a percentage", "return a fraction between 0 and 1, not a percentage",
-            lambda s, t: 100 * _predicted(s.sum(0), t).mean().item()),
-    named("read only the last time step, spikes[-1]",
-            "count the spikes over all steps first, spikes.sum(0), then argmax(-1)",
-            lambda s, t: _predicted(s[-1], t).mean().item()),
-    named("read only the first time step, spikes[0]",
-            "count the spikes over all steps first, spikes.sum(0), then argmax(-1)",
-            lambda s, t: _predicted(s[0], t).mean().item()),
-    named("take the maximum over time (did the neuron fire at all?), spikes.max(0)",
-            "the prediction is the neuron with the MOST spikes: spikes.sum(0), then argmax(-1)",
-            lambda s, t: _predicted(s.max(0).values, t).mean().item()),
-    raises_like("the error of spikes.sum(1), a sum over the batch as if the batch came first",
-                "time is the first dimension: spikes.sum(0) has shape [batch, classes]",
-                lambda s, t: _predicted(s.sum(1), t).mean().item()),
-    raises_like("the error of argmax(0), an argmax over the wrong dimension (the samples)",
-                "argmax(-1) picks the class with the most spikes for each sample",
-                lambda s, t: (s.sum(0).argmax(0) == t).float().mean().item()),
-    named("give ties to the last class of equal counts",
-            "argmax(-1) gives a tie to the lowest class, as the exercise asks",
-            lambda s, t: ((s.shape[-1] - 1 - s.sum(0).flip(-1).argmax(-1)) == t)
-            .float().mean().item()),
-    named("compare predictions of shape [batch, 1] (keepdim=True) with targets [batch]: "
-          "that broadcasts to a [batch, batch] table of every prediction against every target",
-            "compare two [batch] tensors: spikes.sum(0).argmax(-1) == targets",
-            lambda s, t: (s.sum(0).argmax(-1, keepdim=True) == t).float().mean().item()),
-    named("give the error rate, the fraction of samples predicted wrongly",
-            "return the fraction predicted correctly: (predictions == targets) matches",
-            lambda s, t: 1 - _predicted(s.sum(0), t).mean().item()),
-    named("divide the number of correct samples by the number of time steps",
-            "divide by the batch size, or take .float().mean() of the matches",
-            lambda s, t: _predicted(s.sum(0), t).sum().item() / s.shape[0]),
-    named("compare each sample but never take the mean (one match per sample)",
-            "average the matches over the batch, then .item()",
-            lambda s, t: _predicted(s.sum(0), t)),
-    named("return the tensor instead of a Python float",
-            "end with .item(): the accuracy is one Python float",
-            lambda s, t: _predicted(s.sum(0), t).mean()),
-]
+def _accuracy_mistakes() -> list[Mistake]:
+    """Built when the checker runs, so that the messages are in the current language."""
+    return [
+        named(tr("count the correct samples but do not divide by the batch size"),
+              tr("take the mean of the matches, (predictions == targets).float().mean()"),
+              lambda s, t: _predicted(s.sum(0), t).sum().item()),
+        named(tr("give a percentage"),
+              tr("return a fraction between 0 and 1, not a percentage"),
+              lambda s, t: 100 * _predicted(s.sum(0), t).mean().item()),
+        named(tr("read only the last time step, spikes[-1]"),
+              tr("count the spikes over all steps first, spikes.sum(0), then argmax(-1)"),
+              lambda s, t: _predicted(s[-1], t).mean().item()),
+        named(tr("read only the first time step, spikes[0]"),
+              tr("count the spikes over all steps first, spikes.sum(0), then argmax(-1)"),
+              lambda s, t: _predicted(s[0], t).mean().item()),
+        named(tr("take the maximum over time (did the neuron fire at all?), spikes.max(0)"),
+              tr("the prediction is the neuron with the MOST spikes: spikes.sum(0), then "
+                 "argmax(-1)"),
+              lambda s, t: _predicted(s.max(0).values, t).mean().item()),
+        raises_like(tr("the error of spikes.sum(1), a sum over the batch as if the batch came "
+                       "first"),
+                    tr("time is the first dimension: spikes.sum(0) has shape [batch, classes]"),
+                    lambda s, t: _predicted(s.sum(1), t).mean().item()),
+        raises_like(tr("the error of argmax(0), an argmax over the wrong dimension (the samples)"),
+                    tr("argmax(-1) picks the class with the most spikes for each sample"),
+                    lambda s, t: (s.sum(0).argmax(0) == t).float().mean().item()),
+        named(tr("give ties to the last class of equal counts"),
+              tr("argmax(-1) gives a tie to the lowest class, as the exercise asks"),
+              lambda s, t: ((s.shape[-1] - 1 - s.sum(0).flip(-1).argmax(-1)) == t)
+              .float().mean().item()),
+        named(tr("compare predictions of shape [batch, 1] (keepdim=True) with targets [batch]: "
+                 "that broadcasts to a [batch, batch] table of every prediction against every "
+                 "target"),
+              tr("compare two [batch] tensors: spikes.sum(0).argmax(-1) == targets"),
+              lambda s, t: (s.sum(0).argmax(-1, keepdim=True) == t).float().mean().item()),
+        named(tr("give the error rate, the fraction of samples predicted wrongly"),
+              tr("return the fraction predicted correctly: (predictions == targets) matches"),
+              lambda s, t: 1 - _predicted(s.sum(0), t).mean().item()),
+        named(tr("divide the number of correct samples by the number of time steps"),
+              tr("divide by the batch size, or take .float().mean() of the matches"),
+              lambda s, t: _predicted(s.sum(0), t).sum().item() / s.shape[0]),
+        named(tr("compare each sample but never take the mean (one match per sample)"),
+              tr("average the matches over the batch, then .item()"),
+              lambda s, t: _predicted(s.sum(0), t)),
+        named(tr("return the tensor instead of a Python float"),
+              tr("end with .item(): the accuracy is one Python float"),
+              lambda s, t: _predicted(s.sum(0), t).mean()),
+    ]
 
 
 def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
@@ -221,29 +232,29 @@ def check_accuracy(accuracy: Callable[[Tensor, Tensor], float]) -> bool:
     output neuron with the most spikes over all steps (a tie goes to the lowest class, as
     ``argmax`` does); the result is the fraction of samples predicted correctly, a Python float.
     """
-    hint = ("the prediction is spikes.sum(0).argmax(-1) (the most spikes over all steps); "
-            "the accuracy is the fraction of predictions equal to the targets")
+    hint = tr("the prediction is spikes.sum(0).argmax(-1) (the most spikes over all steps); "
+              "the accuracy is the fraction of predictions equal to the targets")
     cases = []
     for what, counts, num_steps, targets, seed in [
-        ("a batch of 4: the class with the most spikes wins",
+        (tr("a batch of 4: the class with the most spikes wins"),
          [[1, 3, 0], [2, 0, 1], [0, 1, 3], [3, 1, 0]], 5, [1, 0, 1, 0], 11),
-        ("a batch of 3: the fraction of samples predicted correctly",
+        (tr("a batch of 3: the fraction of samples predicted correctly"),
          [[4, 1, 0], [0, 2, 1], [1, 1, 3]], 5, [0, 1, 1], 1),
-        ("the counts over all steps decide, not the first or last step",
+        (tr("the counts over all steps decide, not the first or last step"),
          [[1, 5, 0], [2, 0, 6]], 7, [1, 2], 0),
-        ("time is the first dimension (6 steps, 3 samples, 4 classes)",
+        (tr("time is the first dimension (6 steps, 3 samples, 4 classes)"),
          [[0, 5, 1, 0], [2, 0, 0, 3], [1, 1, 4, 0]], 6, [1, 3, 2], 7),
-        ("a tie goes to the lowest class, like argmax", [[2, 2, 1], [0, 3, 3]], 4, [0, 1], 1),
-        ("a silent output layer predicts class 0 for every sample",
+        (tr("a tie goes to the lowest class, like argmax"), [[2, 2, 1], [0, 3, 3]], 4, [0, 1], 1),
+        (tr("a silent output layer predicts class 0 for every sample"),
          [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], 5, [0, 1, 0, 2], 0),
     ]:
         spikes = _spikes_from_counts(counts, num_steps, seed)
         targets_t = torch.tensor(targets)
         expected = (spikes.sum(0).argmax(-1) == targets_t).float().mean().item()
-        what = f"{what}; spike counts per sample {counts}"
-        cases.append(Case(what, (spikes, targets_t), _judge_float(expected, "the accuracy"),
-                          hint))
-    return run_cases("check_accuracy", accuracy, tell_apart(cases, ACCURACY_MISTAKES),
+        what = tr("{what}; spike counts per sample {counts}").format(what=what, counts=counts)
+        cases.append(Case(what, (spikes, targets_t),
+                          _judge_float(expected, tr("the accuracy")), hint))
+    return run_cases("check_accuracy", accuracy, tell_apart(cases, _accuracy_mistakes()),
                      ("spikes", "targets"))
 
 
@@ -258,44 +269,52 @@ def _one_hot(targets: Tensor, classes: int) -> Tensor:
     return torch.nn.functional.one_hot(targets, classes).float()
 
 
-MSE_RATE_MISTAKES = [
-    named("use the spike counts, spikes.sum(0), instead of the firing rates",
-            "the firing rate is the mean over time, spikes.mean(0): a neuron that fires at "
-            "every step has rate 1, like its one-hot target",
-            lambda s, t: ((s.sum(0) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    named("use the last step's spikes, spikes[-1], instead of the firing rates",
-            "the firing rate is the mean over all steps, spikes.mean(0)",
-            lambda s, t: ((s[-1] - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    named("average over the batch too, spikes.mean((0, 1)), before comparing with the labels",
-            "average the spikes over time only, spikes.mean(0) (shape [batch, classes]): each "
-            "sample is compared with its own label; the batch mean comes last, in the loss",
-            lambda s, t: ((s.mean((0, 1)) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    raises_like("the error of spikes.mean(1), an average along dim 1 as if the batch came "
-                "first", "time is the first dimension: spikes.mean(0)",
-                lambda s, t: ((s.mean(1) - _one_hot(t, s.shape[-1])) ** 2).mean()),
-    named("sum the squared errors over the classes instead of averaging",
-            "average over the batch AND the classes: .mean() of the [batch, classes] errors "
-            "(F.mse_loss does that)",
-            lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum(-1).mean()),
-    named("sum the squared errors instead of averaging them",
-            "average over the batch and the classes with .mean(), not .sum()",
-            lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum()),
-    named("take the absolute error instead of the squared one",
-            "square the difference: (rate - one_hot) ** 2",
-            lambda s, t: (s.mean(0) - _one_hot(t, s.shape[-1])).abs().mean()),
-    named("take the square root (RMSE)", "the loss is the mean squared error, no square root",
-            lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).mean().sqrt()),
-    named("return a Python number (.item())",
-            "return the 0-dim tensor itself: loss.backward() needs it",
-            lambda s, t: _expected_mse_rate(s, t).item()),
-    raises_like("the error of one-hot labels with 10 classes against rates of another number "
-                "of classes", "take the number of classes from the spikes, spikes.shape[-1]",
-                lambda s, t: ((s.mean(0) - _one_hot(t, 10)) ** 2).mean()),
-    raises_like("the error of F.one_hot(targets) without num_classes: it makes only "
-                "max(targets) + 1 classes", "give it the number of classes, "
-                "F.one_hot(targets, spikes.shape[-1])",
-                lambda s, t: ((s.mean(0) - torch.nn.functional.one_hot(t).float()) ** 2).mean()),
-]
+def _mse_rate_mistakes() -> list[Mistake]:
+    """Built when the checker runs, so that the messages are in the current language."""
+    return [
+        named(tr("use the spike counts, spikes.sum(0), instead of the firing rates"),
+              tr("the firing rate is the mean over time, spikes.mean(0): a neuron that fires at "
+                 "every step has rate 1, like its one-hot target"),
+              lambda s, t: ((s.sum(0) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+        named(tr("use the last step's spikes, spikes[-1], instead of the firing rates"),
+              tr("the firing rate is the mean over all steps, spikes.mean(0)"),
+              lambda s, t: ((s[-1] - _one_hot(t, s.shape[-1])) ** 2).mean()),
+        named(tr("average over the batch too, spikes.mean((0, 1)), before comparing with the "
+                 "labels"),
+              tr("average the spikes over time only, spikes.mean(0) (shape [batch, classes]): "
+                 "each sample is compared with its own label; the batch mean comes last, in the "
+                 "loss"),
+              lambda s, t: ((s.mean((0, 1)) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+        raises_like(tr("the error of spikes.mean(1), an average along dim 1 as if the batch came "
+                       "first"),
+                    tr("time is the first dimension: spikes.mean(0)"),
+                    lambda s, t: ((s.mean(1) - _one_hot(t, s.shape[-1])) ** 2).mean()),
+        named(tr("sum the squared errors over the classes instead of averaging"),
+              tr("average over the batch AND the classes: .mean() of the [batch, classes] errors "
+                 "(F.mse_loss does that)"),
+              lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum(-1).mean()),
+        named(tr("sum the squared errors instead of averaging them"),
+              tr("average over the batch and the classes with .mean(), not .sum()"),
+              lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).sum()),
+        named(tr("take the absolute error instead of the squared one"),
+              tr("square the difference: (rate - one_hot) ** 2"),
+              lambda s, t: (s.mean(0) - _one_hot(t, s.shape[-1])).abs().mean()),
+        named(tr("take the square root (RMSE)"),
+              tr("the loss is the mean squared error, no square root"),
+              lambda s, t: ((s.mean(0) - _one_hot(t, s.shape[-1])) ** 2).mean().sqrt()),
+        named(tr("return a Python number (.item())"),
+              tr("return the 0-dim tensor itself: loss.backward() needs it"),
+              lambda s, t: _expected_mse_rate(s, t).item()),
+        raises_like(tr("the error of one-hot labels with 10 classes against rates of another "
+                       "number of classes"),
+                    tr("take the number of classes from the spikes, spikes.shape[-1]"),
+                    lambda s, t: ((s.mean(0) - _one_hot(t, 10)) ** 2).mean()),
+        raises_like(tr("the error of F.one_hot(targets) without num_classes: it makes only "
+                       "max(targets) + 1 classes"),
+                    tr("give it the number of classes, F.one_hot(targets, spikes.shape[-1])"),
+                    lambda s, t: ((s.mean(0) - torch.nn.functional.one_hot(t).float()) ** 2)
+                    .mean()),
+    ]
 
 
 def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
@@ -306,21 +325,22 @@ def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
     gradients flow through.
     """
     generator = torch.Generator().manual_seed(4)
-    hint = ("r = spikes.mean(0) [batch, classes]; the loss is the mean over the batch and the "
-            "classes of (r - one_hot(targets, classes))^2")
+    hint = tr("r = spikes.mean(0) [batch, classes]; the loss is the mean over the batch and "
+              "the classes of (r - one_hot(targets, classes))^2")
     cases = []
     for what, spikes, targets in [
-        ("the correct neuron fires at every step, the others never: loss 0",
+        (tr("the correct neuron fires at every step, the others never: loss 0"),
          torch.eye(10)[[3]].expand(5, 1, 10).clone(), torch.tensor([3])),
-        ("a silent output layer: loss 1 / 10", torch.zeros(6, 2, 10), torch.tensor([2, 7])),
-        ("the number of classes comes from the spikes (7 classes)",
+        (tr("a silent output layer: loss 1 / 10"), torch.zeros(6, 2, 10), torch.tensor([2, 7])),
+        (tr("the number of classes comes from the spikes (7 classes)"),
          (torch.rand(8, 3, 7, generator=generator) < 0.3).float(), torch.tensor([5, 0, 4])),
-        ("a batch of two, 4 steps",
+        (tr("a batch of two, 4 steps"),
          _spikes_from_counts([[2, 0, 4], [1, 3, 0]], 4, 1), torch.tensor([2, 0])),
     ]:
         expected = _expected_mse_rate(spikes, targets)
         cases.append(Case(what, (spikes, targets),
-                          lambda got, e=expected: compare_tensor(got, e, "the loss"), hint))
+                          lambda got, e=expected: compare_tensor(got, e, tr("the loss")),
+                          hint))
 
     # Gradients must flow: the loss of a differentiable spike tensor, then backward.
     spikes = torch.rand(5, 2, 3, generator=generator).requires_grad_()
@@ -330,15 +350,16 @@ def check_mse_rate(mse_rate: Callable[[Tensor, Tensor], Tensor]) -> bool:
 
     def judge_gradient(got: Any) -> str | None:
         if not isinstance(got, Tensor) or not got.requires_grad:
-            return ("the loss must be a tensor that gradients flow through; build it from "
-                    "spikes with torch operations (no .item(), .detach() or torch.tensor(...))")
+            return tr("the loss must be a tensor that gradients flow through; build it from "
+                      "spikes with torch operations (no .item(), .detach() or "
+                      "torch.tensor(...))")
         spikes.grad = None
         got.backward()
         return compare_tensor(spikes.grad, reference.grad, "d loss / d spikes")
 
-    cases.append(Case("gradients flow back to the spikes", (spikes, targets), judge_gradient,
-                      hint))
-    return run_cases("check_mse_rate", mse_rate, tell_apart(cases, MSE_RATE_MISTAKES),
+    cases.append(Case(tr("gradients flow back to the spikes"), (spikes, targets),
+                      judge_gradient, hint))
+    return run_cases("check_mse_rate", mse_rate, tell_apart(cases, _mse_rate_mistakes()),
                      ("spikes", "targets"))
 
 
@@ -422,14 +443,15 @@ def check_train_step(train_step: Callable[..., float]) -> bool:
     named_losses = [_NamedLoss(losses.ce_rate, "losses.ce_rate"),
                     _NamedLoss(losses.ce_membrane, "losses.ce_membrane"),
                     _NamedLoss(losses.mse_rate, "losses.mse_rate")]
-    hint = ("forward, loss = loss_fn(spikes, membrane, labels), optimizer.zero_grad(), "
-            "loss.backward(), optimizer.step(), return loss.item()")
+    hint = tr("forward, loss = loss_fn(spikes, membrane, labels), optimizer.zero_grad(), "
+              "loss.backward(), optimizer.step(), return loss.item()")
     cases = []
     for number, (what, loss_fn, stale_gradients) in enumerate([
-        ("one step with ce_rate; return the loss before the update", named_losses[0], False),
-        ("old gradients of an earlier batch still sit in .grad", named_losses[0], True),
-        ("another loss function: use the loss_fn you are given", named_losses[1], True),
-        ("another loss function, another batch", named_losses[2], False),
+        (tr("one step with ce_rate; return the loss before the update"), named_losses[0],
+         False),
+        (tr("old gradients of an earlier batch still sit in .grad"), named_losses[0], True),
+        (tr("another loss function: use the loss_fn you are given"), named_losses[1], True),
+        (tr("another loss function, another batch"), named_losses[2], False),
     ]):
         images = torch.rand(4, 12, generator=generator)
         labels = torch.randint(0, 3, (4,), generator=generator)
@@ -456,15 +478,17 @@ def check_train_step(train_step: Callable[..., float]) -> bool:
             into.append((wrong, message))
 
         if stale is not None:
-            wrong_step("your step also used the old gradients left in .grad (they add up): "
-                       "call optimizer.zero_grad() before loss.backward()", False, lr)
-        wrong_step("your weights moved twice as far as one SGD step: optimizer.step() (or "
-                   "loss.backward()) ran twice; call each once per training step", True, lr, 2)
+            wrong_step(tr("your step also used the old gradients left in .grad (they add "
+                          "up): call optimizer.zero_grad() before loss.backward()"), False, lr)
+        wrong_step(tr("your weights moved twice as far as one SGD step: optimizer.step() (or "
+                      "loss.backward()) ran twice; call each once per training step"),
+                   True, lr, 2)
         for other in named_losses:
             if other is not loss_fn:
-                wrong_step(f"your step followed the gradient of {other!r}, not of the loss_fn "
-                           f"you were given ({loss_fn!r}): loss = loss_fn(spikes, membrane, "
-                           f"labels)", True, lr, 1, 1, loss=other)
+                wrong_step(tr("your step followed the gradient of {other}, not of the loss_fn "
+                              "you were given ({given}): loss = loss_fn(spikes, membrane, "
+                              "labels)").format(other=repr(other), given=repr(loss_fn)),
+                           True, lr, 1, 1, loss=other)
 
         def judge(got: Any, model: torch.nn.Module = model, initial: list[Tensor] = initial,
                   reference: torch.nn.Module = reference,
@@ -475,30 +499,35 @@ def check_train_step(train_step: Callable[..., float]) -> bool:
             if all(torch.equal(p.detach(), p0) for p, p0 in zip(parameters, initial,
                                                                  strict=True)):
                 if all(p.grad is None or not p.grad.any() for p in parameters):
-                    return ("the weights did not change, and no gradient is left in .grad: "
-                            "call loss.backward() after optimizer.zero_grad(), then "
-                            "optimizer.step()")
-                return ("the weights did not change, although .grad holds gradients: call "
-                        "optimizer.step() after loss.backward()")
+                    return tr("the weights did not change, and no gradient is left in .grad: "
+                              "call loss.backward() after optimizer.zero_grad(), then "
+                              "optimizer.step()")
+                return tr("the weights did not change, although .grad holds gradients: call "
+                          "optimizer.step() after loss.backward()")
             name, difference = _weights_differ(model, reference)
             if difference > 1e-5:
                 for wrong, message in wrong_steps:
                     if _weights_differ(model, wrong)[1] <= 1e-5:
                         return message
-                return (f"after your step, {name} differs from one SGD step on this batch's "
-                        f"loss by up to {fmt(difference)}")
+                return tr("after your step, {name} differs from one SGD step on this "
+                          "batch's loss by up to {difference}").format(
+                              name=name, difference=fmt(difference))
             if isinstance(got, Tensor):
-                return ("return the loss as a Python float, loss.item(); you returned the "
-                        "tensor (which keeps the graph of every time step in memory)")
+                return tr("return the loss as a Python float, loss.item(); you returned the "
+                          "tensor (which keeps the graph of every time step in memory)")
+            if got is None:
+                return tr("return the loss as a Python float (loss.item()), but you "
+                          "returned nothing (None)")
             if isinstance(got, bool) or not isinstance(got, (int, float)):
-                return ("return the loss as a Python float (loss.item()), but you returned "
-                        + ("nothing (None)" if got is None else f"a {type(got).__name__}"))
+                return tr("return the loss as a Python float (loss.item()), but you "
+                          "returned a {type}").format(type=type(got).__name__)
             if abs(got - expected_loss) > 1e-5 * (1 + abs(expected_loss)):
                 if abs(got - loss_after) <= 1e-5 * (1 + abs(loss_after)):
-                    return (f"you returned the loss after the update ({fmt(got)}); return the "
-                            f"loss you called backward on, {fmt(expected_loss)}")
-                return (f"the returned loss should be {fmt(expected_loss)}, "
-                        f"but yours is {fmt(got)}")
+                    return tr("you returned the loss after the update ({received}); return "
+                              "the loss you called backward on, {expected}").format(
+                                  received=fmt(got), expected=fmt(expected_loss))
+                return tr("the returned loss should be {expected}, but yours is "
+                          "{received}").format(expected=fmt(expected_loss), received=fmt(got))
             return None
 
         cases.append(Case(what, (model, images, labels, loss_fn, _SGD(model.parameters(), lr=lr)),

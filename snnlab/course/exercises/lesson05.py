@@ -23,6 +23,7 @@ from snnlab.course.exercises.judge import (
     run_cases,
 )
 from snnlab.course.exercises.lesson04 import named, tell_apart
+from snnlab.i18n import tr
 from snnlab.neurons import LIF, reset_states
 
 
@@ -47,40 +48,44 @@ def _side_after(image_size: int, kernel_sizes: list[int], pool: int, trim: int =
     return side
 
 
-FLAT_FEATURES_MISTAKES = [
-    named("shrink the side by the kernel size instead of kernel - 1",
-            "a k x k convolution without padding has s - k + 1 positions along a side",
-            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=0) ** 2),
-    named("shrink the side by kernel + 1 instead of kernel - 1",
-            "a k x k convolution without padding has s - k + 1 positions along a side",
-            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=-1) ** 2),
-    named("divide with / and round only at the end",
-            "round down after every pooling, with // (floor division)",
-            lambda n, ks, p, c: int(c[-1] * _side_after(n, ks, p, round_down=False) ** 2)),
-    named("round up (or to the nearest) after the pooling",
-            "max pooling drops a leftover row and column: round down, with // (floor division)",
-            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, up=True) ** 2),
-    named("use kernel_sizes[0] for every layer", "layer i has its own kernel, kernel_sizes[i]: "
-            "loop over the kernel sizes",
-            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, first_kernel=True) ** 2),
-    named("let the convolutions keep the side (only the pooling shrinks it)",
-            "a k x k convolution without padding has s - k + 1 positions along a side",
-            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, conv=False) ** 2),
-    named("forget the channels", "multiply by the last layer's channels, channels[-1]",
-            lambda n, ks, p, c: _side_after(n, ks, p) ** 2),
-    named("multiply by the first layer's channels",
-            "the values that reach nn.Linear come from the last layer: channels[-1]",
-            lambda n, ks, p, c: c[0] * _side_after(n, ks, p) ** 2),
-    named("add up the channels of every layer",
-            "only the last layer's maps reach nn.Linear: channels[-1] * side * side",
-            lambda n, ks, p, c: sum(c) * _side_after(n, ks, p) ** 2),
-    named("multiply the channels by the side once, not by side * side",
-            "each map is side x side: channels[-1] * side * side",
-            lambda n, ks, p, c: c[-1] * _side_after(n, ks, p)),
-    named("return the side, not the number of values",
-            "the answer counts every value: channels[-1] * side * side",
-            lambda n, ks, p, c: _side_after(n, ks, p)),
-]
+def _flat_features_mistakes() -> list[Mistake]:
+    """Built when the checker runs, so that the messages are in the current language."""
+    return [
+        named(tr("shrink the side by the kernel size instead of kernel - 1"),
+              tr("a k x k convolution without padding has s - k + 1 positions along a side"),
+              lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=0) ** 2),
+        named(tr("shrink the side by kernel + 1 instead of kernel - 1"),
+              tr("a k x k convolution without padding has s - k + 1 positions along a side"),
+              lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, trim=-1) ** 2),
+        named(tr("divide with / and round only at the end"),
+              tr("round down after every pooling, with // (floor division)"),
+              lambda n, ks, p, c: int(c[-1] * _side_after(n, ks, p, round_down=False) ** 2)),
+        named(tr("round up (or to the nearest) after the pooling"),
+              tr("max pooling drops a leftover row and column: round down, with // (floor "
+                 "division)"),
+              lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, up=True) ** 2),
+        named(tr("use kernel_sizes[0] for every layer"),
+              tr("layer i has its own kernel, kernel_sizes[i]: loop over the kernel sizes"),
+              lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, first_kernel=True) ** 2),
+        named(tr("let the convolutions keep the side (only the pooling shrinks it)"),
+              tr("a k x k convolution without padding has s - k + 1 positions along a side"),
+              lambda n, ks, p, c: c[-1] * _side_after(n, ks, p, conv=False) ** 2),
+        named(tr("forget the channels"),
+              tr("multiply by the last layer's channels, channels[-1]"),
+              lambda n, ks, p, c: _side_after(n, ks, p) ** 2),
+        named(tr("multiply by the first layer's channels"),
+              tr("the values that reach nn.Linear come from the last layer: channels[-1]"),
+              lambda n, ks, p, c: c[0] * _side_after(n, ks, p) ** 2),
+        named(tr("add up the channels of every layer"),
+              tr("only the last layer's maps reach nn.Linear: channels[-1] * side * side"),
+              lambda n, ks, p, c: sum(c) * _side_after(n, ks, p) ** 2),
+        named(tr("multiply the channels by the side once, not by side * side"),
+              tr("each map is side x side: channels[-1] * side * side"),
+              lambda n, ks, p, c: c[-1] * _side_after(n, ks, p)),
+        named(tr("return the side, not the number of values"),
+              tr("the answer counts every value: channels[-1] * side * side"),
+              lambda n, ks, p, c: _side_after(n, ks, p)),
+    ]
 
 
 def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]], int]) -> bool:
@@ -90,26 +95,27 @@ def check_flat_features(flat_features: Callable[[int, list[int], int, list[int]]
     max pooling: side -> (side - kernel + 1) // pool. The answer is the number of values
     after the last layer, channels[-1] * side * side (64 * 4 * 4 = 1024 for the lesson's CSNN).
     """
-    hint = ("each layer: side -> (side - kernel_sizes[i] + 1) // pool; the answer is "
-            "channels[-1] * side * side")
+    hint = tr("each layer: side -> (side - kernel_sizes[i] + 1) // pool; the answer is "
+              "channels[-1] * side * side")
     cases = []
     for what, args in [
-        ("no pooling (pool 1): a 3x3 convolution trims 2 pixels, 20 -> 18",
+        (tr("no pooling (pool 1): a 3x3 convolution trims 2 pixels, 20 -> 18"),
          (20, [3], 1, [5])),
-        ("one layer: 28 -> 24 -> 12, then 12 channels of 12x12", (28, [5], 2, [12])),
-        ("the lesson's CSNN on 28x28 MNIST: 28 -> 24 -> 12 -> 8 -> 4", (28, [5, 5], 2, [12, 64])),
-        ("32x32 images", (32, [5, 5], 2, [12, 64])),
-        ("an odd side is rounded down by the pooling: 28 -> 26 -> 13 -> 11 -> 5",
+        (tr("one layer: 28 -> 24 -> 12, then 12 channels of 12x12"), (28, [5], 2, [12])),
+        (tr("the lesson's CSNN on 28x28 MNIST: 28 -> 24 -> 12 -> 8 -> 4"),
+         (28, [5, 5], 2, [12, 64])),
+        (tr("32x32 images"), (32, [5, 5], 2, [12, 64])),
+        (tr("an odd side is rounded down by the pooling: 28 -> 26 -> 13 -> 11 -> 5"),
          (28, [3, 3], 2, [8, 16])),
-        ("three layers, three kernel sizes, other channels", (64, [5, 3, 3], 2, [4, 8, 16])),
-        ("a 3x3 pooling, two odd leftovers", (30, [3, 4], 3, [6, 10])),
+        (tr("three layers, three kernel sizes, other channels"), (64, [5, 3, 3], 2, [4, 8, 16])),
+        (tr("a 3x3 pooling, two odd leftovers"), (30, [3, 4], 3, [6, 10])),
     ]:
         expected = _flat_features_of_layers(*args)
 
-        judge = judge_int(expected, "the size", "nn.Linear needs one")
+        judge = judge_int(expected, tr("the size"), tr("nn.Linear needs one"))
         cases.append(Case(what, args, judge, hint))
     return run_cases("check_flat_features", flat_features,
-                     tell_apart(cases, FLAT_FEATURES_MISTAKES),
+                     tell_apart(cases, _flat_features_mistakes()),
                      ("image_size", "kernel_sizes", "pool", "channels"))
 
 
@@ -164,46 +170,53 @@ def _run_steps(net: torch.nn.Module, x: Tensor, num_steps: int, reset_every_step
     return torch.stack(outputs, dim=dim)
 
 
-RUN_STATEFUL_MISTAKES = [
-    named("reset the state at every step",
-            "reset once, before the loop: within a sample the membrane must carry over from "
-            "one step to the next",
-            lambda net, x, n: _run_steps(net, x, n, reset_every_step=True)),
-    named("stack the outputs batch-first, torch.stack(outputs, dim=1)",
-            "stack time-first, torch.stack(outputs) (dim=0): [num_steps, batch, ...]",
-            lambda net, x, n: _run_steps(net, x, n, dim=1)),
-    named("join the outputs with torch.cat, which puts the steps one after another along the "
-          "batch", "torch.stack(outputs) adds a new first dimension: [num_steps, batch, ...]",
-            lambda net, x, n: torch.cat(list(_run_steps(net, x, n)))),
-    named("add up the outputs of all steps instead of stacking them",
-            "keep every step: torch.stack(outputs) gives [num_steps, batch, ...]",
-            lambda net, x, n: _run_steps(net, x, n).sum(0)),
-    named("return only the last step's output",
-            "keep every step: torch.stack(outputs) gives [num_steps, batch, ...]",
-            lambda net, x, n: _run_steps(net, x, n)[-1]),
-    named("run one step too few", "call net(x) num_steps times",
-            lambda net, x, n: _run_steps(net, x, n - 1)),
-    named("run one step too many", "call net(x) num_steps times",
-            lambda net, x, n: _run_steps(net, x, n + 1)),
-]
+def _run_stateful_mistakes() -> list[Mistake]:
+    """Built when the checker runs, so that the messages are in the current language."""
+    return [
+        named(tr("reset the state at every step"),
+              tr("reset once, before the loop: within a sample the membrane must carry over from "
+                 "one step to the next"),
+              lambda net, x, n: _run_steps(net, x, n, reset_every_step=True)),
+        named(tr("stack the outputs batch-first, torch.stack(outputs, dim=1)"),
+              tr("stack time-first, torch.stack(outputs) (dim=0): [num_steps, batch, ...]"),
+              lambda net, x, n: _run_steps(net, x, n, dim=1)),
+        named(tr("join the outputs with torch.cat, which puts the steps one after another along "
+                 "the batch"),
+              tr("torch.stack(outputs) adds a new first dimension: [num_steps, batch, ...]"),
+              lambda net, x, n: torch.cat(list(_run_steps(net, x, n)))),
+        named(tr("add up the outputs of all steps instead of stacking them"),
+              tr("keep every step: torch.stack(outputs) gives [num_steps, batch, ...]"),
+              lambda net, x, n: _run_steps(net, x, n).sum(0)),
+        named(tr("return only the last step's output"),
+              tr("keep every step: torch.stack(outputs) gives [num_steps, batch, ...]"),
+              lambda net, x, n: _run_steps(net, x, n)[-1]),
+        named(tr("run one step too few"),
+              tr("call net(x) num_steps times"),
+              lambda net, x, n: _run_steps(net, x, n - 1)),
+        named(tr("run one step too many"),
+              tr("call net(x) num_steps times"),
+              lambda net, x, n: _run_steps(net, x, n + 1)),
+    ]
 
 
 def _without_reset(net: torch.nn.Module, x: Tensor, num_steps: int) -> list[Mistake]:
     """The missing reset, for a net that holds an earlier batch's membrane: run on a copy now,
     since the leftover membrane is gone once the student's function has run."""
-    what = ("your function did not reset the network: it went on from the membrane the "
-            "earlier batch left behind")
-    fix = "call snnlab.neurons.reset_states(net) once, before the first step"
+    what = tr("your function did not reset the network: it went on from the membrane the "
+              "earlier batch left behind")
+    fix = tr("call snnlab.neurons.reset_states(net) once, before the first step")
     stale = copy.deepcopy(net)
     try:
         with torch.no_grad():
             outputs = torch.stack([stale(x) for _ in range(num_steps)])
     except Exception as error:  # noqa: BLE001 - a batch of another size: the LIF says so
-        return [Mistake(f"{what} (its membrane has another batch size, so the LIF raised "
-                        f"{type(error).__name__}); {fix}",
+        return [Mistake(tr("{what} (its membrane has another batch size, so the LIF raised "
+                           "{type}); {fix}").format(what=what, type=type(error).__name__,
+                                                    fix=fix),
                         lambda got, *args, e=error: isinstance(got, Raised)
                         and type(got.error) is type(e) and str(got.error) == str(e))]
-    return [Mistake(f"{what}; {fix}", gives(lambda *args: outputs))]
+    return [Mistake(tr("{what}; {fix}", context="a mistake and its fix").format(
+        what=what, fix=fix), gives(lambda *args: outputs))]
 
 
 def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Tensor]) -> bool:
@@ -214,14 +227,14 @@ def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Te
     then ``net(x)`` once per step, the outputs stacked time-first.
     """
     generator = torch.Generator().manual_seed(5)
-    hint = ("reset_states(net) once, then net(x) once per step, the outputs stacked "
-            "time-first with torch.stack")
+    hint = tr("reset_states(net) once, then net(x) once per step, the outputs stacked "
+              "time-first with torch.stack")
     cases = []
     for what, conv, batch, earlier_batch, num_steps in [
-        ("a fresh network", False, 4, None, 8),
-        ("a network holding the membrane of an earlier batch of the same size", False, 4, 4, 8),
-        ("a network holding the membrane of an earlier batch of another size", False, 2, 4, 5),
-        ("a convolutional network holding an earlier batch's membrane", True, 3, 3, 6),
+        (tr("a fresh network"), False, 4, None, 8),
+        (tr("a network holding the membrane of an earlier batch of the same size"), False, 4, 4, 8),
+        (tr("a network holding the membrane of an earlier batch of another size"), False, 2, 4, 5),
+        (tr("a convolutional network holding an earlier batch's membrane"), True, 3, 3, 6),
     ]:
         net = _stateful_net(conv, seed=len(cases))
         shape = (1, 6, 6) if conv else (6,)
@@ -238,20 +251,23 @@ def check_run_stateful(run_stateful: Callable[[torch.nn.Module, Tensor, int], Te
         stale = _without_reset(net, x, num_steps) if earlier_batch is not None else []
         cases.append(Case(what, (net, x, num_steps), _judge_time_first(expected), hint, stale))
     return run_cases("check_run_stateful", run_stateful,
-                     tell_apart(cases, RUN_STATEFUL_MISTAKES), ("net", "x", "num_steps"))
+                     tell_apart(cases, _run_stateful_mistakes()), ("net", "x", "num_steps"))
 
 
 def _judge_time_first(expected: Tensor) -> Callable[[Any], str | None]:
     """Compare outputs [T, B, ...] step by step and name the first step that differs."""
 
     def judge(got: Any) -> str | None:
-        problem = compare_tensor(got, expected, "the outputs [num_steps, batch, outputs]")
+        problem = compare_tensor(got, expected, tr("the outputs [num_steps, batch, outputs]"))
         if problem is None or not isinstance(got, Tensor) or got.shape != expected.shape:
             return problem
         for t, (mine, right) in enumerate(zip(got.detach().cpu(), expected, strict=True)):
             if not torch.allclose(mine.to(right.dtype), right):
-                where = f"outputs[0:{t}] are right; " if t else ""
-                return f"{where}outputs[{t}] should be {fmt(right)}, but yours is {fmt(mine)}"
+                wrong = tr("outputs[{t}] should be {expected}, but yours is {received}").format(
+                    t=t, expected=fmt(right), received=fmt(mine))
+                if t == 0:
+                    return wrong
+                return tr("outputs[0:{t}] are right; {wrong}").format(t=t, wrong=wrong)
         return problem
 
     return judge
@@ -275,37 +291,41 @@ def _rate(spikes: Tensor) -> Tensor:
     return spikes.flatten(2).mean(dim=(0, 1))
 
 
-DEAD_AND_SATURATED_MISTAKES = [
-    named("judge each image on its own and average (silent or saturated per image)",
-            "count each neuron over the steps AND the images (dims 0 and 1): dead means no "
-            "spike on any image, saturated a spike at every step of every image",
-            _per_image),
-    named("call a neuron dead when it is silent on at least one image",
-            "dead means no spike at any step of ANY image: its total over dims 0 and 1 is 0",
-            lambda s: ((s.flatten(2).sum(0) == 0).any(0).float().mean().item(),
-                       _dead_and_saturated(s)[1])),
-    named("call a neuron saturated when it fires T times in total (instead of T * B)",
-            "saturated means a spike at every step of every image: a total of T * B",
-            lambda s: (_dead_and_saturated(s)[0],
-                       (s.flatten(2).sum(dim=(0, 1)) >= s.shape[0]).float().mean().item())),
-    named("call a neuron saturated when it fires at most steps (a rate above 0.9, not 1)",
-            "saturated means a spike at EVERY step of every image: a rate of exactly 1 (total "
-            "T * B)",
-            lambda s: (_dead_and_saturated(s)[0], (_rate(s) > 0.9).float().mean().item())),
-    named("call a neuron dead when it rarely fires (a rate below 1%, not 0)",
-            "dead means NO spike at all: a total of exactly 0",
-            lambda s: ((_rate(s) < 0.01).float().mean().item(), _dead_and_saturated(s)[1])),
-    named("count the neurons instead of taking fractions",
-            "divide by the number of neurons: .float().mean() of the [N] yes/no tensor",
-            lambda s: tuple(float(v * s[0, 0].numel()) for v in _dead_and_saturated(s))),
-    named("give percentages", "return fractions between 0 and 1",
-            lambda s: tuple(100 * v for v in _dead_and_saturated(s))),
-    named("return (saturated, dead), the wrong order", "return (dead, saturated)",
-            lambda s: _dead_and_saturated(s)[::-1]),
-    named("return tensors instead of Python floats",
-            "end each fraction with .item(): return two Python floats",
-            lambda s: tuple(torch.tensor(v) for v in _dead_and_saturated(s))),
-]
+def _dead_and_saturated_mistakes() -> list[Mistake]:
+    """Built when the checker runs, so that the messages are in the current language."""
+    return [
+        named(tr("judge each image on its own and average (silent or saturated per image)"),
+              tr("count each neuron over the steps AND the images (dims 0 and 1): dead means no "
+                 "spike on any image, saturated a spike at every step of every image"),
+              _per_image),
+        named(tr("call a neuron dead when it is silent on at least one image"),
+              tr("dead means no spike at any step of ANY image: its total over dims 0 and 1 is 0"),
+              lambda s: ((s.flatten(2).sum(0) == 0).any(0).float().mean().item(),
+                         _dead_and_saturated(s)[1])),
+        named(tr("call a neuron saturated when it fires T times in total (instead of T * B)"),
+              tr("saturated means a spike at every step of every image: a total of T * B"),
+              lambda s: (_dead_and_saturated(s)[0],
+                         (s.flatten(2).sum(dim=(0, 1)) >= s.shape[0]).float().mean().item())),
+        named(tr("call a neuron saturated when it fires at most steps (a rate above 0.9, not 1)"),
+              tr("saturated means a spike at EVERY step of every image: a rate of exactly 1 "
+                 "(total T * B)"),
+              lambda s: (_dead_and_saturated(s)[0], (_rate(s) > 0.9).float().mean().item())),
+        named(tr("call a neuron dead when it rarely fires (a rate below 1%, not 0)"),
+              tr("dead means NO spike at all: a total of exactly 0"),
+              lambda s: ((_rate(s) < 0.01).float().mean().item(), _dead_and_saturated(s)[1])),
+        named(tr("count the neurons instead of taking fractions"),
+              tr("divide by the number of neurons: .float().mean() of the [N] yes/no tensor"),
+              lambda s: tuple(float(v * s[0, 0].numel()) for v in _dead_and_saturated(s))),
+        named(tr("give percentages"),
+              tr("return fractions between 0 and 1"),
+              lambda s: tuple(100 * v for v in _dead_and_saturated(s))),
+        named(tr("return (saturated, dead), the wrong order"),
+              tr("return (dead, saturated)"),
+              lambda s: _dead_and_saturated(s)[::-1]),
+        named(tr("return tensors instead of Python floats"),
+              tr("end each fraction with .item(): return two Python floats"),
+              lambda s: tuple(torch.tensor(v) for v in _dead_and_saturated(s))),
+    ]
 
 
 def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float, float]]) -> bool:
@@ -332,33 +352,36 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
     maps = (torch.rand(5, 3, 4, 6, 6, generator=generator) < 0.3).float()
     maps[:, :, 0] = 0              # map 0 is dead everywhere
     maps[:, :, 1, :3] = 1          # half of map 1 is saturated
-    hint = ("per neuron, the total over all steps and images (dims 0 and 1): dead when it is "
-            "0, saturated when it is T * B; return the two fractions of the neurons")
+    hint = tr("per neuron, the total over all steps and images (dims 0 and 1): dead when it "
+              "is 0, saturated when it is T * B; return the two fractions of the neurons")
     cases = []
     for what, spikes in [
-        ("3 neurons: one silent, one always on, one in between", small),
-        ("a neuron busy on one image only is neither dead nor saturated", one_image),
-        ("104 slots: a neuron one spike short of saturated, one with a single spike", nearly),
-        ("feature maps [T, B, C, H, W]", maps),
+        (tr("3 neurons: one silent, one always on, one in between"), small),
+        (tr("a neuron busy on one image only is neither dead nor saturated"), one_image),
+        (tr("104 slots: a neuron one spike short of saturated, one with a single spike"), nearly),
+        (tr("feature maps [T, B, C, H, W]"), maps),
     ]:
         want_dead, want_saturated = _dead_and_saturated(spikes)
 
         def judge(got: Any, d: float = want_dead, s: float = want_saturated) -> str | None:
             if not (isinstance(got, tuple) and len(got) == 2):
-                return f"return a tuple (dead, saturated), but yours is {fmt(got)}"
-            for value, want, label in ((got[0], d, "dead"), (got[1], s, "saturated")):
+                return tr("return a tuple (dead, saturated), but yours is {value}").format(
+                    value=fmt(got))
+            for value, want, label in ((got[0], d, tr("dead")), (got[1], s, tr("saturated"))):
                 if isinstance(value, Tensor):
-                    return (f"{label} should be a Python float, but yours is a tensor, "
-                            f"{fmt(value)}; end with .item()")
+                    return tr("{label} should be a Python float, but yours is a tensor, "
+                              "{value}; end with .item()").format(label=label, value=fmt(value))
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    return f"{label} should be a number, but yours is {fmt(value)}"
+                    return tr("{label} should be a number, but yours is {value}").format(
+                        label=label, value=fmt(value))
                 if not math.isclose(value, want, abs_tol=1e-6):
-                    return f"{label} should be {fmt(want)}, but yours is {fmt(float(value))}"
+                    return tr("{label} should be {expected}, but yours is {received}").format(
+                        label=label, expected=fmt(want), received=fmt(float(value)))
             return None
 
         cases.append(Case(what, (spikes,), judge, hint))
     return run_cases("check_dead_and_saturated", dead_and_saturated,
-                     tell_apart(cases, DEAD_AND_SATURATED_MISTAKES), ("spikes",))
+                     tell_apart(cases, _dead_and_saturated_mistakes()), ("spikes",))
 
 
 # --------------------------------------------------------------------------------- exercise 4
@@ -399,14 +422,16 @@ def _call(regulariser: Callable[[dict[str, Tensor]], Tensor],
     limit = judge.TIME_LIMIT_SECONDS
     status, value = call_with_time_limit(regulariser, (layers,), limit)
     if status in ("stopped", "running"):
-        return (f"your function ran longer than the {limit:g} s time limit on one "
-                "batch's spike record (a tensor expression takes milliseconds); look for a loop "
-                "over neurons or steps where a tensor operation would do"), None
+        return tr("your function ran longer than the {limit} s time limit on one batch's "
+                  "spike record (a tensor expression takes milliseconds); look for a loop over "
+                  "neurons or steps where a tensor operation would do").format(
+                      limit=f"{limit:g}"), None
     if status == "raised":
         if isinstance(value, NotImplementedError):
             return "not implemented", None
         message = str(value).split("\n")[0][:200]
-        return f"your function raised {type(value).__name__}: {message}", None
+        return tr("your function raised {type}: {message}").format(
+            type=type(value).__name__, message=message), None
     return None, value
 
 
@@ -419,38 +444,40 @@ def _probe(regulariser: Callable[[dict[str, Tensor]], Tensor]) -> str | None:
     if problem is not None:
         return problem
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (f"your function returned the Python number {fmt(value)}: a number carries no "
-                "gradient, so training could not act on it; return the torch tensor itself "
-                "(no .item(), float(...) or torch.tensor(...))")
+        return tr("your function returned the Python number {value}: a number carries no "
+                  "gradient, so training could not act on it; return the torch tensor itself "
+                  "(no .item(), float(...) or torch.tensor(...))").format(value=fmt(value))
     if not isinstance(value, Tensor):
-        return (f"return the loss term as a one-number torch tensor, but yours is "
-                f"{fmt(value)} (a {type(value).__name__})")
+        return tr("return the loss term as a one-number torch tensor, but yours is "
+                  "{value} (a {type})").format(value=fmt(value), type=type(value).__name__)
     if value.numel() != 1:
-        return (f"return one number (a tensor of shape [] or [1]) to add to the loss, but yours "
-                f"has shape {list(value.shape)}: reduce it with .mean() or .sum()")
+        return tr("return one number (a tensor of shape [] or [1]) to add to the loss, but "
+                  "yours has shape {shape}: reduce it with .mean() or .sum()").format(
+                      shape=list(value.shape))
     if not torch.isfinite(value).all():
-        return (f"your term is {fmt(value)} on a spike record with a dead map (a map whose rate "
-                "is 0): guard divisions and logarithms against zero rates")
+        return tr("your term is {value} on a spike record with a dead map (a map whose rate "
+                  "is 0): guard divisions and logarithms against zero rates").format(
+                      value=fmt(value))
     if not value.requires_grad:
-        return ("your term carries no gradient back to the spikes, so adding it to the loss "
-                "changes nothing: it is detached (.detach(), .item(), torch.tensor(...), "
-                "numpy) or built from comparisons such as rate == 0 or spikes > 0, which have no "
-                "gradient; compute it from the rates with arithmetic that torch can "
-                "differentiate")
+        return tr("your term carries no gradient back to the spikes, so adding it to the loss "
+                  "changes nothing: it is detached (.detach(), .item(), torch.tensor(...), "
+                  "numpy) or built from comparisons such as rate == 0 or spikes > 0, which have "
+                  "no gradient; compute it from the rates with arithmetic that torch can "
+                  "differentiate")
     value.sum().backward()
     dead = [layers["lif1"].grad[:, :, 3].sum() if layers["lif1"].grad is not None else None,
             layers["lif2"].grad[:, :, 10].sum() if layers["lif2"].grad is not None else None]
     dead = [float(g) for g in dead if g is not None]
     if any(g > 0 for g in dead):
-        return ("your term pushes the wrong way: on a spike record where map 3 of layer 1 and "
-                "map 10 of layer 2 never fire, its gradient says fewer spikes there would lower "
-                "the loss, so training would keep them dead (and quieten the rest); penalise a "
-                "map for firing too LITTLE, not for firing")
+        return tr("your term pushes the wrong way: on a spike record where map 3 of layer 1 "
+                  "and map 10 of layer 2 never fire, its gradient says fewer spikes there would "
+                  "lower the loss, so training would keep them dead (and quieten the rest); "
+                  "penalise a map for firing too LITTLE, not for firing")
     if not any(g < 0 for g in dead):
-        return ("your term gives the dead maps no gradient: on a spike record where map 3 of "
-                "layer 1 and map 10 of layer 2 never fire, more spikes there would not change "
-                "it, so training cannot wake them; make it grow when a map's rate falls towards "
-                "0 (look at each map of layers['lif1'] and layers['lif2'])")
+        return tr("your term gives the dead maps no gradient: on a spike record where map 3 "
+                  "of layer 1 and map 10 of layer 2 never fire, more spikes there would not "
+                  "change it, so training cannot wake them; make it grow when a map's rate "
+                  "falls towards 0 (look at each map of layers['lif1'] and layers['lif2'])")
     return None
 
 
@@ -534,8 +561,9 @@ def check_regulariser(regulariser: Callable[[dict[str, Tensor]], Tensor]) -> boo
     """
     name = "check_regulariser"
     if not callable(regulariser):
-        print(f"✗ {name}: pass your function itself (without calling it), e.g. "
-              f"{name}(my_regulariser); got a {type(regulariser).__name__}")
+        print(tr("✗ {name}: pass your function itself (without calling it), e.g. "
+                 "{name}(my_regulariser); got a {type}").format(
+                     name=name, type=type(regulariser).__name__))
         return False
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same numbers on every machine with the same torch
@@ -548,45 +576,52 @@ def check_regulariser(regulariser: Callable[[dict[str, Tensor]], Tensor]) -> boo
 def _check_regulariser(name: str, regulariser: Callable[[dict[str, Tensor]], Tensor]) -> bool:
     problem = _probe(regulariser)
     if problem == "not implemented":
-        print(f"… {name}: not implemented yet. Replace `raise NotImplementedError` with your "
-              "code, run that cell, then run this check again.")
+        print(tr("… {name}: not implemented yet. Replace `raise NotImplementedError` with "
+                 "your code, run that cell, then run this check again.").format(name=name))
         return False
     if problem is not None:
-        print(f"✗ {name}: before training, {problem}")
+        print(tr("✗ {name}: before training, {problem}").format(name=name, problem=problem))
         return False
     without = _without_regulariser()
     status, outcome = call_with_time_limit(regulariser_run, (regulariser,), TRAINING_TIME_LIMIT)
     if status == "raised":
-        print(f"✗ {name}: during training your function raised {type(outcome).__name__}: "
-              f"{str(outcome).splitlines()[0][:200] if str(outcome) else ''} (it gets real "
-              "records there: lif1 [T, 32, 12, 12, 12], lif2 [T, 32, 64, 4, 4], lif3 [T, 32, "
-              "10])")
+        print(tr("✗ {name}: during training your function raised {type}: {message} (it gets "
+                 "real records there: lif1 [T, 32, 12, 12, 12], lif2 [T, 32, 64, 4, 4], lif3 "
+                 "[T, 32, 10])").format(
+                     name=name, type=type(outcome).__name__,
+                     message=str(outcome).splitlines()[0][:200] if str(outcome) else ""))
         return False
     if status != "returned":
-        print(f"✗ {name}: the training run with your term took longer than "
-              f"{TRAINING_TIME_LIMIT:g} s (it takes seconds without it); make the term a few "
-              "tensor operations, without loops over neurons")
+        print(tr("✗ {name}: the training run with your term took longer than {limit} s (it "
+                 "takes seconds without it); make the term a few tensor operations, without "
+                 "loops over neurons").format(name=name, limit=f"{TRAINING_TIME_LIMIT:g}"))
         return False
-    before = f"{without['dead maps']} of {without['maps']}"
-    after = f"{outcome['dead maps']} of {outcome['maps']}"
+    before = tr("{dead} of {maps}").format(dead=without["dead maps"], maps=without["maps"])
+    after = tr("{dead} of {maps}").format(dead=outcome["dead maps"], maps=outcome["maps"])
+    accuracy, accuracy_without = f"{outcome['accuracy']:.1%}", f"{without['accuracy']:.1%}"
+    largest = f"{outcome['largest term']:.3g}"
     if outcome["stopped"] == "non-finite":
-        print(f"✗ {name}: training stopped: with your term the loss became NaN or infinite; "
-              "guard divisions and logarithms against rates of 0, and keep the term bounded")
+        print(tr("✗ {name}: training stopped: with your term the loss became NaN or "
+                 "infinite; guard divisions and logarithms against rates of 0, and keep the "
+                 "term bounded").format(name=name))
         return False
     if outcome["accuracy"] < without["accuracy"] - ACCURACY_MARGIN:
-        print(f"✗ {name}: your term is too strong: dead maps {before} -> {after}, but the test "
-              f"accuracy fell from {without['accuracy']:.1%} (without it) to "
-              f"{outcome['accuracy']:.1%}; its largest value was {outcome['largest term']:.3g}, "
-              "while the cross-entropy falls from 2.3 to about 0.5 in this run. Scale it down, "
-              "or make it zero for maps that already fire enough")
+        print(tr("✗ {name}: your term is too strong: dead maps {before} -> {after}, but the "
+                 "test accuracy fell from {without} (without it) to {accuracy}; its largest "
+                 "value was {largest}, while the cross-entropy falls from 2.3 to about 0.5 in "
+                 "this run. Scale it down, or make it zero for maps that already fire "
+                 "enough").format(name=name, before=before, after=after,
+                                  without=accuracy_without, accuracy=accuracy, largest=largest))
         return False
     if outcome["dead maps"] > without["dead maps"] // 2:
-        print(f"✗ {name}: your term did not wake enough dead maps: {after} maps are dead after "
-              f"training with it, {before} without it (at most half of those may stay dead); "
-              f"its largest value was {outcome['largest term']:.3g} next to a cross-entropy "
-              "of 0.5 to 2.3. If it is too weak, scale it up; make sure it grows for maps that "
-              "never fire")
+        print(tr("✗ {name}: your term did not wake enough dead maps: {after} maps are dead "
+                 "after training with it, {before} without it (at most half of those may stay "
+                 "dead); its largest value was {largest} next to a cross-entropy of 0.5 to 2.3. "
+                 "If it is too weak, scale it up; make sure it grows for maps that never "
+                 "fire").format(name=name, after=after, before=before, largest=largest))
         return False
-    print(f"✓ {name}: passed: dead maps {before} -> {after} of the hidden layers, test accuracy "
-          f"{outcome['accuracy']:.1%} ({without['accuracy']:.1%} without your term)")
+    print(tr("✓ {name}: passed: dead maps {before} -> {after} of the hidden layers, test "
+             "accuracy {accuracy} ({without} without your term)").format(
+                 name=name, before=before, after=after, accuracy=accuracy,
+                 without=accuracy_without))
     return True
