@@ -373,6 +373,14 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     return history
 
 
+def stop_reason(reason: str) -> str:
+    """``History.stopped`` (``"non-finite"``, ``"interrupted"``, ``"save failed"``) as a
+    student reads it: the key itself in English, translated in Chinese. Lesson 04."""
+    return {"non-finite": tr("non-finite", context="stop reason"),
+            "interrupted": tr("interrupted", context="stop reason"),
+            "save failed": tr("save failed", context="stop reason")}.get(reason, reason)
+
+
 class _Stop(Exception):
     """Ends a run of :func:`fit` early; ``reason`` is what ``History.stopped`` will say."""
 
