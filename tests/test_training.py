@@ -1054,7 +1054,7 @@ def test_the_stop_lines_in_chinese(tmp_path, capsys, chinese):
     history = training.fit(model, _InterruptedLoader(_fake_batches(4), 1, 1), losses.ce_rate,
                            optimizer, 3, checkpoint=path, progress=False)
     assert history.stopped == "interrupted"  # the reason stays a key, as metrics.json has it
-    assert capsys.readouterr().out == ("fit：第 1 轮第 1 个批次时 被中断（Ctrl-C）；已停止。"
+    assert capsys.readouterr().out == ("fit：第 1 轮第 1 个批次时，被中断（Ctrl-C）；已停止。"
                                        "没有完成任何一轮，所以没有写入检查点。\n")
 
     def nan_on_call_2(spikes, membrane, targets, calls=[]):  # noqa: B006 (counts the calls)
@@ -1069,5 +1069,5 @@ def test_the_stop_lines_in_chinese(tmp_path, capsys, chinese):
     assert history.stopped_because == (
         "损失 变成了 NaN 或 inf（可以试试更低的学习率，或者用 clip_grad 裁剪梯度）")
     line = capsys.readouterr().out
-    assert line.startswith("fit：第 1 轮第 2 个批次时 损失 变成了 NaN 或 inf") and "已停止" in line
+    assert line.startswith("fit：第 1 轮第 2 个批次时，损失 变成了 NaN 或 inf") and "已停止" in line
     assert english_prose(line) == []

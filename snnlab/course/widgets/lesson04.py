@@ -151,7 +151,7 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
             verdict = tr("tie {classes}: argmax picks {c}").format(
                 classes=", ".join(map(str, leaders)), c=prediction)
         if label is not None:
-            wrong = " ✗" if len(leaders) > 1 else " ✗ " + tr("(label {label})").format(
+            wrong = " ✗" if len(leaders) > 1 else " " + tr("✗ (label {label})").format(
                 label=label)
             verdict += " ✓" if prediction == label else wrong
     ax_counts.set_title(verdict, fontsize="medium")
