@@ -33,12 +33,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from snnlab.course import editions, handout, recipes
+        from snnlab.i18n import tr
     except ValueError as error:  # an SNNLAB_* environment variable that is neither on nor off
         print(f"python -m snnlab: error: {_one_line(error)}", file=sys.stderr)
         return 2
     recipes.add_arguments(
-        commands.add_parser("train", help="train one of the course's networks on MNIST",
-                            description="Train one of the course's networks on MNIST.")
+        commands.add_parser("train", help=tr("train one of the course's networks on MNIST"),
+                            description=tr("Train one of the course's networks on MNIST."))
     )
     handout.add_arguments(
         commands.add_parser("handout", help="export lessons as student or instructor handouts",

@@ -4,9 +4,11 @@ Matplotlib's own fonts (DejaVu) have no Chinese characters: a Chinese title woul
 empty boxes, with a "Glyph ... missing from font(s) DejaVu Sans" warning. The package
 ``mplfonts`` (a dependency of snnlab) ships ``NotoSansCJKsc-Regular.otf`` (SIL Open Font
 License). :func:`use_chinese` registers that file with matplotlib's font manager and puts it
-first in the sans-serif list; DejaVu Sans stays behind it, so any character Noto lacks still
-comes from DejaVu, and mathtext (``$\\beta$``) keeps its DejaVu math fonts. ``snnlab.i18n``
-calls it when the language is Chinese, and :func:`use_english` when it is English again.
+first in the sans-serif list. Matplotlib takes one font from that list, so a character Noto
+lacks (✗, ✓) would still be a box: DejaVu Sans is also added at the end of ``font.family``,
+which matplotlib does search glyph by glyph. Mathtext (``$\\beta$``) keeps its DejaVu math
+fonts. ``snnlab.i18n`` calls it when the language is Chinese, and :func:`use_english` when it
+is English again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 CHINESE_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CHINESE_FONT = "Noto Sans CJK SC"  # the family name inside that file
+FALLBACK_FONT = "DejaVu Sans"  # matplotlib's own: every glyph Noto lacks (✗, ✓, ...)
 # its monospaced sister (a Chinese character exactly two columns wide), for code in handouts
 CHINESE_MONO_FONT_FILE = "NotoSansMonoCJKsc-Regular.otf"
 
@@ -43,6 +46,9 @@ def use_chinese() -> None:
     font_manager.fontManager.addfont(str(chinese_font_file()))  # adding it twice is harmless
     families = [f for f in matplotlib.rcParams["font.sans-serif"] if f != CHINESE_FONT]
     matplotlib.rcParams["font.sans-serif"] = [CHINESE_FONT, *families]
+    # font.family (["sans-serif"]) is searched glyph by glyph, one font per entry
+    chosen = [f for f in matplotlib.rcParams["font.family"] if f != FALLBACK_FONT]
+    matplotlib.rcParams["font.family"] = [*chosen, FALLBACK_FONT]
 
 
 def use_english() -> None:
@@ -51,3 +57,6 @@ def use_english() -> None:
 
     matplotlib.rcParams["font.sans-serif"] = [
         f for f in matplotlib.rcParams["font.sans-serif"] if f != CHINESE_FONT]
+    family = list(matplotlib.rcParams["font.family"])
+    if len(family) > 1 and family[-1] == FALLBACK_FONT:  # the one use_chinese added
+        matplotlib.rcParams["font.family"] = family[:-1]

@@ -42,8 +42,18 @@ WIDTH = 6.4                 # figure width in inches (matplotlib's default)
 
 def digit_name(index: int, label: int, prefix: str = "test digit") -> str:
     """``"test digit #0 (an 8)"``: a digit named by its place in the test set and its label,
-    so that "#0" is never read as the class 0. Lessons 04-07."""
-    return f"{prefix} #{int(index)} ({'an' if int(label) == 8 else 'a'} {int(label)})"
+    so that "#0" is never read as the class 0. Lessons 04-07. In Chinese the two prefixes the
+    course uses, ``"test digit"`` and ``"digit"``, are translated: "测试集第 0 张（数字 8）"."""
+    index, label = int(index), int(label)
+    an = label == 8
+    if prefix == "test digit":
+        name = tr("test digit #{index} (an {label})") if an else tr(
+            "test digit #{index} (a {label})")
+    elif prefix == "digit":
+        name = tr("digit #{index} (an {label})") if an else tr("digit #{index} (a {label})")
+    else:
+        return f"{prefix} #{index} ({'an' if an else 'a'} {label})"
+    return name.format(index=index, label=label)
 
 
 def to_numpy(x: Any, name: str) -> np.ndarray:

@@ -279,7 +279,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, *, metric: str
     device = checks.device(device, _model_device(model))
     model.eval()
     total_loss, total_metric, count = 0.0, 0.0, 0
-    for batch_data in tqdm(_batches(loader, "loader"), desc="test", leave=False,
+    for batch_data in tqdm(_batches(loader, "loader"), desc=tr("test"), leave=False,
                            disable=not progress):
         images, labels = _unpack(batch_data, "loader", metric)
         images, labels = images.to(device), labels.to(device)
@@ -369,8 +369,16 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn,
     except _Stop as stop:
         return run.stop(stop.reason, str(stop))
     except KeyboardInterrupt:
-        return run.stop("interrupted", "interrupted (Ctrl-C)")
+        return run.stop("interrupted", tr("interrupted (Ctrl-C)"))
     return history
+
+
+def stop_reason(reason: str) -> str:
+    """``History.stopped`` (``"non-finite"``, ``"interrupted"``, ``"save failed"``) as a
+    student reads it: the key itself in English, translated in Chinese. Lesson 04."""
+    return {"non-finite": tr("non-finite", context="stop reason"),
+            "interrupted": tr("interrupted", context="stop reason"),
+            "save failed": tr("save failed", context="stop reason")}.get(reason, reason)
 
 
 class _Stop(Exception):
@@ -409,10 +417,10 @@ class _StepGuard:
         the last good ones); else keep a copy of the weights and the optimizer's state."""
         gradients = {name: p.grad for name, p in self.model.named_parameters()
                      if p.grad is not None}
-        bad = "the loss" if not torch.isfinite(loss) else checks.first_non_finite(gradients)
+        bad = tr("the loss") if not torch.isfinite(loss) else checks.first_non_finite(gradients)
         if bad is not None:
-            raise _Stop("non-finite", f"{bad} became NaN or inf (try a lower learning rate or "
-                                      "clip_grad)")
+            raise _Stop("non-finite", tr("{what} became NaN or inf (try a lower learning rate "
+                                         "or clip_grad)").format(what=bad))
         self.weights = _copied_into(self.weights, self.model.state_dict())
         self.state = {param: _copied_into(self.state.get(param, {}), state)
                       for param, state in self.optimizer.state.items()}
@@ -421,7 +429,7 @@ class _StepGuard:
         """After the step: if a weight or the optimizer's state became NaN or inf (say Adam's
         exp_avg_sq, a gradient squared past 3.4e38), put the last good ones back and stop."""
         bad = checks.first_non_finite(self.model.state_dict())
-        bad = (f"the weight {bad}" if bad
+        bad = (tr("the weight {name}").format(name=bad) if bad
                else checks.first_non_finite_state(self.optimizer, self.model))
         if bad is None:
             return
@@ -430,9 +438,9 @@ class _StepGuard:
         for param, state in self.state.items():
             self.optimizer.state[param] = {key: value.clone() if torch.is_tensor(value) else value
                                            for key, value in state.items()}
-        raise _Stop("non-finite", f"{bad} became NaN or inf after the optimizer step (weights "
-                                  "and optimizer state restored; try a lower learning rate or "
-                                  "clip_grad)")
+        raise _Stop("non-finite", tr("{what} became NaN or inf after the optimizer step "
+                                     "(weights and optimizer state restored; try a lower "
+                                     "learning rate or clip_grad)").format(what=bad))
 
 
 def _copied_into(copies: dict, values: dict) -> dict:
@@ -496,8 +504,9 @@ class _Run:
         self.metric_sum += value * batch_size
         self.count += batch_size
         self.num_classes = spikes.shape[-1]
-        self.bar.set_postfix({"loss": f"{self.loss_sum / self.count:.4f}",
-                              metric[:3]: f"{self.metric_sum / self.count:.4f}"})
+        short = tr("acc", context="progress bar") if metric == "accuracy" else metric[:3]
+        self.bar.set_postfix({tr("loss"): f"{self.loss_sum / self.count:.4f}",
+                              short: f"{self.metric_sum / self.count:.4f}"})
 
     def end_epoch(self, test: dict[str, float] | None) -> None:
         """The finished epoch's numbers (``test``: the test pass's, None without a test set)
@@ -531,8 +540,8 @@ class _Run:
                                         epoch=self.epoch, metric=self.history.metric,
                                         metrics=self.history.final())
         except OSError as error:  # (save_checkpoint reports every failed write as one)
-            raise _Stop("save failed", "the checkpoint could not be written: "
-                                       f"{error.strerror or error}") from None
+            raise _Stop("save failed", tr("the checkpoint could not be written: {error}").format(
+                error=error.strerror or error)) from None
         self.saved_epoch = self.epoch
         _save_history(self.history, self.checkpoint)
 
@@ -546,14 +555,16 @@ class _Run:
         if self.checkpoint is None:
             saved = ""
         elif self.saved_epoch is not None:
-            saved = " " + tr("The last checkpoint, {path} (epoch {epoch}), is intact.").format(
+            saved = tr("The last checkpoint, {path} (epoch {epoch}), is intact.").format(
                 path=self.checkpoint, epoch=self.saved_epoch)
         elif reason == "save failed":
-            saved = " " + tr("No checkpoint of this run is on disk.")
+            saved = tr("No checkpoint of this run is on disk.")
         else:
-            saved = " " + tr("No epoch finished, so no checkpoint was written.")
-        print(tr("fit: {message} at epoch {epoch}, batch {batch}; stopped.").format(
-            message=message, epoch=self.epoch, batch=self.batch) + saved)
+            saved = tr("No epoch finished, so no checkpoint was written.")
+        line = tr("fit: {message} at epoch {epoch}, batch {batch}; stopped.").format(
+            message=message, epoch=self.epoch, batch=self.batch)
+        # (Chinese puts no space after a full stop)
+        print(tr("{sentence} {next}").format(sentence=line, next=saved) if saved else line)
         if self.checkpoint is not None:
             _save_history(history, self.checkpoint)
         return history

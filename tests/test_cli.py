@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 import torch
+from chinese import english_prose
 
 from snnlab import __main__ as cli
-from snnlab import checkpoints, data, models, training
+from snnlab import checkpoints, data, i18n, models, training
 from snnlab.course import recipes
 
 
@@ -462,3 +464,74 @@ def test_ctrl_c_at_the_first_step_says_no_checkpoint_was_written(tmp_path, mnist
     assert ("fc: stopped (interrupted at epoch and batch (1, 1)); no checkpoint of this run was "
             "written.") in captured.err
     assert not (run / "fc.pt").exists()
+
+
+def test_train_cli_help_in_chinese():
+    done = subprocess.run([sys.executable, "-m", "snnlab", "train", "--help"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "SNNLAB_LANG": "zh_CN"})
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())  # argparse wraps lines
+    assert "在 MNIST 上训练本课程的一个网络。" in text
+    assert "要训练的网络：fc (FCSNN), single (SingleLayerSNN)" in text
+    assert ("隐藏层 LIF 神经元数，适用于 fc, order, order_collapsed"
+            "（默认值依次为 1000, 256, 256）") in text
+    assert "训练方案（默认设置；优化器为 Adam，学习率调度为 one-cycle）：" in text
+    assert "（实验讲义中的训练方案，结果保存在 runs/fc_num-hidden-512_...）" in text
+    for name, recipe in recipes.RECIPES.items():
+        assert f"{name} ({recipe.model.__name__})" in text
+    # argparse's own words (usage, options, the -h line) may stay English; so do options,
+    # metavars, the recipes' and networks' names, and the example commands
+    names = {*recipes.RECIPES, *(r.model.__name__ for r in recipes.RECIPES.values())}
+    lines = [line.replace("show this help message and exit", "")
+             for line in done.stdout.split("\n\n", 1)[1].splitlines()
+             if not line.lstrip().startswith(("python -m", "options:", "positional"))]
+    words = [word for word in " ".join(lines).replace(",", " ").split()
+             if word not in names and not word.startswith(("-", "[", "{")) and not word.isupper()]
+    assert english_prose(" ".join(words)) == []  # the recipes' names are names, not prose
+    header = next(line for line in done.stdout.splitlines() if "名称" in line)
+    fc = next(line for line in done.stdout.splitlines() if line.startswith("  fc "))
+    assert i18n.width(header[:header.index("模型")]) == fc.index("FCSNN")  # the columns line up
+
+
+@pytest.fixture
+def chinese():
+    i18n.set_language("zh_CN")
+    yield
+    i18n.set_language("en")
+
+
+def test_a_stopped_run_says_how_to_go_on_in_chinese(capsys, monkeypatch, tmp_path, chinese):
+    def stopped_run(name, out, **settings):
+        history = training.History("accuracy")
+        history.stopped, history.stopped_at = "save failed", (2, 3)
+        history.stopped_because = i18n.tr("the checkpoint could not be written: {error}") \
+            .format(error="No space left on device")
+        history.epochs = {key: [1.0, 2.0] for key in history.epochs}
+        history.steps["loss"] = [1.0] * 5
+        return None, history
+
+    monkeypatch.setattr(recipes, "load_or_train", stopped_run)
+    checkpoints.save_checkpoint(tmp_path / "fc.pt", models.FCSNN(num_hidden=8), epoch=1,
+                                metric="accuracy")
+    assert _cli("train", "fc", "--out", str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err == (f"fc：已停止（保存失败，停在轮次和批次 (2, 3)）；第 1 轮的检查点在 {tmp_path} 中"
+                   "（fc.pt，完好无损）。原因：检查点无法写入：No space left on device。"
+                   "已训练：2 轮（5 步）；第 2 轮没有保存。"
+                   "要从第 1 轮之后继续训练（等磁盘重新有了空间，或文件夹重新可写之后），"
+                   "再运行一次同样的命令。\n")
+
+
+def test_the_result_line_in_chinese(capsys, monkeypatch, tmp_path, chinese):
+    def finished_run(name, out, **settings):
+        history = training.History("accuracy")
+        history.epochs = {key: [1.0] for key in history.epochs}
+        history.epochs["test_accuracy"] = [0.9123]
+        return models.FCSNN(num_hidden=8), history
+
+    monkeypatch.setattr(recipes, "load_or_train", finished_run)
+    assert _cli("train", "fc", "--out", str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert out == (f"fc：训练 1 轮后，测试准确率 0.9123；运行结果在 {tmp_path}/"
+                   "（fc.pt, fc.metrics.json, fc.history.csv, fc.steps.csv）\n")

@@ -638,3 +638,28 @@ def test_a_chinese_pdf_handout_prints_chinese_text_with_the_noto_font(tmp_path, 
                           text=True, check=True).stdout
     assert "从这里开始：脉冲神经网络概览" in text and "什么是脉冲神经网络" in text
 
+
+
+@pytest.fixture
+def chinese():
+    from snnlab import i18n
+
+    i18n.set_language("zh_CN")
+    yield
+    i18n.set_language("en")
+
+
+def test_the_handout_command_reports_in_chinese(tmp_path, capsys, monkeypatch, chinese):
+    out = tmp_path / "out"
+    assert run_cli(str(TOY), "--version", "student", "--to", "ipynb", "--out", str(out)) == 0
+    target = out / "01_toy_lesson-student.ipynb"
+    size = f"{target.stat().st_size / 1e6:.2f}"
+    assert capsys.readouterr().out == f"已写入 {target}（{size} MB）\n"
+
+    def broken(path, *args, **kwargs):
+        raise handout.HandoutError(f"{path.name}: could not write it")
+
+    monkeypatch.setattr(handout, "build", broken)
+    assert run_cli(str(TOY), "--version", "student", "--to", "ipynb", "--out", str(out)) == 1
+    assert capsys.readouterr().err == (
+        "错误：01_toy_lesson.ipynb: could not write it\n1 份讲义中有 1 份生成失败\n")

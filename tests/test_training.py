@@ -1034,3 +1034,40 @@ def test_ctrl_c_after_a_save_names_the_checkpoints_epoch(tmp_path, capsys):
     assert (f"at epoch 3, batch 2; stopped. The last checkpoint, {path} (epoch 2), is intact."
             in capsys.readouterr().out)
     assert checkpoints.checkpoint_info(path)["epoch"] == 2
+
+
+@pytest.fixture
+def chinese():
+    from snnlab import i18n
+
+    i18n.set_language("zh_CN")
+    yield
+    i18n.set_language("en")
+
+
+def test_the_stop_lines_in_chinese(tmp_path, capsys, chinese):
+    from chinese import english_prose
+
+    model = _small_fc()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    path = tmp_path / "fc.pt"
+    history = training.fit(model, _InterruptedLoader(_fake_batches(4), 1, 1), losses.ce_rate,
+                           optimizer, 3, checkpoint=path, progress=False)
+    assert history.stopped == "interrupted"  # the reason stays a key, as metrics.json has it
+    assert capsys.readouterr().out == ("fit：第 1 轮第 1 个批次时，被中断（Ctrl-C）；已停止。"
+                                       "没有完成任何一轮，所以没有写入检查点。\n")
+
+    def nan_on_call_2(spikes, membrane, targets, calls=[]):  # noqa: B006 (counts the calls)
+        calls.append(1)
+        loss = losses.ce_membrane(spikes, membrane, targets)
+        return loss * float("nan") if len(calls) == 2 else loss
+
+    model = _small_fc()
+    history = training.fit(model, _fake_batches(4), nan_on_call_2,
+                           torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, progress=False)
+    assert history.stopped == "non-finite" and history.stopped_at == (1, 2)
+    assert history.stopped_because == (
+        "损失 变成了 NaN 或 inf（可以试试更低的学习率，或者用 clip_grad 裁剪梯度）")
+    line = capsys.readouterr().out
+    assert line.startswith("fit：第 1 轮第 2 个批次时，损失 变成了 NaN 或 inf") and "已停止" in line
+    assert english_prose(line) == []

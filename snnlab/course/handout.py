@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from snnlab import files, fonts
+from snnlab.i18n import tr
 
 COURSE_TITLE = "snnlab: Spiking Neural Networks"
 VERSIONS = ("student", "instructor")
@@ -427,8 +428,8 @@ def _math_as_mathml(nb: Any) -> tuple[Any, dict[str, str]]:
         try:
             mathml = convert(tex, display="block" if display else "inline")
         except Exception as error:  # latex2mathml raises many kinds; keep the TeX readable
-            print(f"warning: could not typeset ${tex}$ ({type(error).__name__}: {error})",
-                  file=sys.stderr)
+            print(tr("warning: could not typeset ${tex}$ ({type}: {error})").format(
+                tex=tex, type=type(error).__name__, error=error), file=sys.stderr)
             return match.group(0)
         key = f"snnlabmath{len(formulas)}x"
         formulas[key] = mathml
@@ -720,10 +721,13 @@ def main(args: argparse.Namespace) -> int:
             target = build(path, args.version, args.to, args.out, execute_first=args.execute,
                            quick=args.quick, timeout=args.timeout, chromium=chromium)
         except HandoutError as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(tr("error: {error}").format(error=error), file=sys.stderr)
             failures += 1
             continue
-        print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+        print(tr("wrote {file} ({size} MB)").format(file=target,
+                                                    size=f"{target.stat().st_size / 1e6:.2f}"))
     if failures:
-        print(f"{failures} of {len(notebooks)} handouts failed", file=sys.stderr)
+        print(tr("{failures} of {count} handouts failed").format(failures=failures,
+                                                                 count=len(notebooks)),
+              file=sys.stderr)
     return 1 if failures else 0

@@ -47,7 +47,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config, data, events, files, losses, models, training
-from snnlab.i18n import tr
+from snnlab.i18n import pad, tr, width
 
 # The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
 # or a clone alike; how they were made: checkpoints/README.md beside this file).
@@ -127,11 +127,14 @@ def _losses(recipe: Recipe) -> dict[str, losses.LossFn]:
 def table() -> str:
     """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image).
     Lesson 04."""
-    rows = [("name", "model", "loss", "metric", "epochs", "batch", "peak lr", "image")]
+    rows = [(tr("name", context="recipe table"), tr("model", context="recipe table"),
+             tr("loss", context="recipe table"), tr("metric", context="recipe table"),
+             tr("epochs", context="recipe table"), tr("batch", context="recipe table"),
+             tr("peak lr", context="recipe table"), tr("image", context="recipe table"))]
     rows += [(name, r.model.__name__, r.loss.__name__, r.metric, str(r.epochs),
               str(r.batch_size), f"{r.lr:g}", str(r.image_size)) for name, r in RECIPES.items()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
 
 
@@ -349,7 +352,7 @@ def _run(name: str, settings: dict, device: object, data_dir: object,
         except OSError as error:  # a stopped run still returns its history (a full disk?)
             if history.stopped is None:
                 raise
-            print(f"could not record how the run ended ({error})")
+            print(tr("could not record how the run ended ({error})").format(error=error))
     return model, history
 
 
@@ -535,8 +538,10 @@ def _default(name: str, setting: str) -> object:
 def _for(setting: str) -> str:
     """'for fc, csnn (defaults 0.95, 0.5)': the recipes that take ``setting``, from RECIPES."""
     names = _takes(setting)
-    return (f"for {', '.join(names)} (default{'s' if len(names) > 1 else ''} "
-            f"{', '.join(f'{_default(n, setting):g}' for n in names)})")
+    text = tr("for {names} (defaults {values})") if len(names) > 1 else tr(
+        "for {names} (default {values})")
+    return text.format(names=", ".join(names),
+                       values=", ".join(f"{_default(n, setting):g}" for n in names))
 
 
 def _listed(names: list[str]) -> str:
@@ -549,56 +554,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     help is made from ``RECIPES``. Lesson 04."""
     events_recipes = [name for name, recipe in RECIPES.items() if recipe.loaders is not None]
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = ("recipes (the defaults; Adam with a one-cycle schedule):\n"
+    parser.epilog = (tr("recipes (the defaults; Adam with a one-cycle schedule):") + "\n"
                      + "\n".join("  " + line for line in table().splitlines())
-                     + f"\n  ({', '.join(events_recipes)}: lesson 07, on event recordings made "
-                       "from MNIST)"
-                     + "\n\nexamples:\n  python -m snnlab train fc --epochs 1 --subset 2000 "
-                       "--out runs/fc\n"
+                     + "\n  " + tr("({names}: lesson 07, on event recordings made from MNIST)")
+                     .format(names=", ".join(events_recipes))
+                     + "\n\n" + tr("examples:")
+                     + "\n  python -m snnlab train fc --epochs 1 --subset 2000 --out runs/fc\n"
                        "  python -m snnlab train fc --num-hidden 512 --num-steps 200 "
                        "--batch-size 512 --loss ce_membrane --lr 5e-4 --schedule constant "
-                       "--epochs 3\n    (the lab handout's recipe, saved in "
-                       "runs/fc_num-hidden-512_...)")
+                       "--epochs 3\n    "
+                     + tr("(the lab handout's recipe, saved in runs/fc_num-hidden-512_...)"))
     parser.add_argument("model", choices=list(RECIPES),
-                        help="which network: " + ", ".join(
+                        help=tr("which network: {networks}").format(networks=", ".join(
                             f"{name} ({recipe.model.__name__})"
-                            for name, recipe in RECIPES.items()))
-    parser.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
+                            for name, recipe in RECIPES.items())))
+    parser.add_argument("--epochs", type=int, help=tr("number of epochs (default: the recipe's)"))
     parser.add_argument("--num-steps", type=int,
-                        help=f"simulation time steps per sample, {_for('num_steps')}")
-    parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+                        help=tr("simulation time steps per sample, {which}").format(
+                            which=_for("num_steps")))
+    parser.add_argument("--batch-size", type=int, help=tr("batch size (default: the recipe's)"))
     parser.add_argument("--lr", type=float,
-                        help="learning rate: the peak of the one-cycle schedule, or the constant "
-                             "rate (default: the recipe's)")
+                        help=tr("learning rate: the peak of the one-cycle schedule, or the "
+                                "constant rate (default: the recipe's)"))
     parser.add_argument("--schedule", choices=SCHEDULES, default="one-cycle",
-                        help="how the learning rate moves (default: one-cycle)")
+                        help=tr("how the learning rate moves (default: one-cycle)"))
     by_metric = {metric: [n for n, r in RECIPES.items() if r.metric == metric]
                  for metric in LOSSES}
     parser.add_argument("--loss", choices=sorted({n for m in LOSSES.values() for n in m}),
-                        help="the loss (default: the recipe's; " + "; ".join(
-                            f"{', '.join(by_metric[metric])} "
-                            f"{'take' if len(by_metric[metric]) > 1 else 'takes'} "
-                            f"{', '.join(LOSSES[metric])}"
-                            for metric in LOSSES) + ")")
+                        help=tr("the loss (default: the recipe's; {choices})").format(
+                            choices="; ".join(
+                                (tr("{names} take {losses}") if len(by_metric[metric]) > 1
+                                 else tr("{names} takes {losses}")).format(
+                                    names=", ".join(by_metric[metric]),
+                                    losses=", ".join(LOSSES[metric]))
+                                for metric in LOSSES)))
     parser.add_argument("--num-hidden", type=int,
-                        help=f"hidden LIF neurons, {_for('num_hidden')}")
+                        help=tr("hidden LIF neurons, {which}").format(which=_for("num_hidden")))
     parser.add_argument("--beta", type=float,
-                        help="membrane decay per step, 0 <= beta <= 1 (1: no leak; 0: nothing "
-                             f"kept from one step to the next), {_for('beta')}")
+                        help=tr("membrane decay per step, 0 <= beta <= 1 (1: no leak; 0: "
+                                "nothing kept from one step to the next), {which}").format(
+                            which=_for("beta")))
     parser.add_argument("--tau", type=float,
-                        help=f"membrane time constant, > 1 (beta = 1 - 1/tau), {_for('tau')}")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: a GPU if there is one)")
+                        help=tr("membrane time constant, > 1 (beta = 1 - 1/tau), {which}")
+                        .format(which=_for("tau")))
+    parser.add_argument("--device",
+                        help=tr("cpu, cuda, cuda:1, ... (default: a GPU if there is one)"))
     parser.add_argument("--data-dir",
-                        help="folder holding MNIST/raw/ (default: $SNNLAB_DATA_DIR or the cache)")
+                        help=tr("folder holding MNIST/raw/ (default: $SNNLAB_DATA_DIR or the "
+                                "cache)"))
     parser.add_argument("--out", default=None,
-                        help="folder for the checkpoint, metrics.json and history CSVs "
-                             "(default: runs/<model>, plus the changed settings, e.g. "
-                             "runs/fc_num-steps-10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+                        help=tr("folder for the checkpoint, metrics.json and history CSVs "
+                                "(default: runs/<model>, plus the changed settings, e.g. "
+                                "runs/fc_num-steps-10)"))
+    parser.add_argument("--seed", type=int, default=0, help=tr("random seed (default: 0)"))
     parser.add_argument("--subset", type=int,
-                        help="train on a class-balanced subset of this many images "
-                             "(the test set shrinks to a fifth of it)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+                        help=tr("train on a class-balanced subset of this many images "
+                                "(the test set shrinks to a fifth of it)"))
+    parser.add_argument("--no-progress", action="store_true", help=tr("no progress bars"))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -650,9 +662,12 @@ def main(args: argparse.Namespace) -> int:
     if history.stopped is not None:
         print(_stopped_message(args.model, out / f"{args.model}.pt", history), file=sys.stderr)
         return 130 if history.stopped == "interrupted" else 1
-    print(f"{args.model}: test {metric} {final[f'test_{metric}']:.4f} after "
-          f"{int(final['epoch'])} epochs; the run is in {out}/ ({args.model}.pt, "
-          f"{args.model}.metrics.json, {args.model}.history.csv, {args.model}.steps.csv)")
+    print(tr("{model}: test {metric} {value} after {epochs} epochs; the run is in {out}/ "
+             "({files})").format(
+        model=args.model, metric={"accuracy": tr("accuracy"), "mse": tr("mse")}[metric],
+        value=f"{final[f'test_{metric}']:.4f}", epochs=int(final["epoch"]), out=out,
+        files=", ".join(f"{args.model}{suffix}" for suffix in (
+            ".pt", ".metrics.json", ".history.csv", ".steps.csv"))))
     if metric == "accuracy":
         warning = training.chance_warning(final["test_accuracy"], _num_classes(model))
         if warning is not None:
@@ -669,29 +684,43 @@ def _num_classes(model: nn.Module) -> int:
 def _stopped_message(name: str, checkpoint: Path, history: training.History) -> str:
     """What ``train`` says about a run that stopped early: where and why, what is on disk, how
     much was trained, and how to go on (what running the same command again will do)."""
-    where = f" at epoch and batch {history.stopped_at}" if history.stopped_at else ""
+    reason = training.stop_reason(history.stopped)
+    if history.stopped_at:
+        reason = tr("{reason} at epoch and batch {where}").format(reason=reason,
+                                                                 where=history.stopped_at)
     saved = _saved_epoch(checkpoint, history)
-    on_disk = (f"the checkpoint of epoch {saved} is in {checkpoint.parent} ({checkpoint.name}, "
-               "intact)" if saved else "no checkpoint of this run was written")
-    why = ("" if history.stopped == "interrupted" or not history.stopped_because
-           else f" Why: {history.stopped_because}.")
-    done = len(history.epochs["epoch"])
+    on_disk = (tr("the checkpoint of epoch {epoch} is in {folder} ({file}, intact)").format(
+        epoch=saved, folder=checkpoint.parent, file=checkpoint.name) if saved
+        else tr("no checkpoint of this run was written"))
+    sentences = [tr("{name}: stopped ({reason}); {on_disk}.").format(
+        name=name, reason=reason, on_disk=on_disk)]
+    if history.stopped != "interrupted" and history.stopped_because:
+        sentences.append(tr("Why: {because}.").format(because=history.stopped_because))
+    done, steps = len(history.epochs["epoch"]), len(history.steps["loss"])
     asked = (_read_metrics(checkpoint) or {}).get("epochs")
-    of = f" of {asked} epochs" if isinstance(asked, int) else " epochs" if done != 1 else " epoch"
-    trained = f" Trained: {done}{of} ({len(history.steps['loss'])} steps)"
+    trained = (tr("Trained: {done} of {asked} epochs ({steps} steps)") if isinstance(asked, int)
+               else tr("Trained: {done} epochs ({steps} steps)") if done != 1
+               else tr("Trained: {done} epoch ({steps} steps)")).format(done=done, asked=asked,
+                                                                         steps=steps)
     if done > saved:
-        trained += (f"; epoch {done} was not saved" if done == saved + 1
-                    else f"; epochs {saved + 1}-{done} were not saved")
+        trained += (tr("; epoch {epoch} was not saved").format(epoch=done) if done == saved + 1
+                    else tr("; epochs {first}-{last} were not saved").format(first=saved + 1,
+                                                                              last=done))
+    sentences.append(tr("{clause}.").format(clause=trained))
     if history.stopped == "non-finite":
-        then = "to train afresh (a lower --lr may help)"
+        then = tr("to train afresh (a lower --lr may help)")
     elif saved:
-        then = f"to resume after epoch {saved}"
+        then = tr("to resume after epoch {epoch}").format(epoch=saved)
     else:
-        then = "to train afresh"
+        then = tr("to train afresh")
     if history.stopped == "save failed":
-        then += " once the disk has room again (or the folder is writable again)"
-    return (f"{name}: stopped ({history.stopped}{where}); {on_disk}.{why}{trained}. "
-            f"Run the same command again {then}.")
+        then = tr("{then} once the disk has room again (or the folder is writable again)").format(
+            then=then)
+    sentences.append(tr("Run the same command again {then}.").format(then=then))
+    message = sentences[0]
+    for sentence in sentences[1:]:
+        message = tr("{sentence} {next}").format(sentence=message, next=sentence)
+    return message
 
 
 def _saved_epoch(checkpoint: Path, history: training.History) -> int:

@@ -20,8 +20,15 @@ from snnlab.course.widgets.panels import (
     panel,
     slider,
 )
+from snnlab.i18n import tr
 
 CODES = ("rate", "latency (log)", "latency (linear)")
+
+
+def code_name(code: str) -> str:
+    """How a panel names one of ``CODES`` (the code itself in English, translated in Chinese)."""
+    return {"rate": tr("rate", context="encoding"), "latency (log)": tr("latency (log)"),
+            "latency (linear)": tr("latency (linear)")}.get(code, code)
 
 
 def encode(image: Tensor, code: str, num_steps: int, gain: float = 1.0, tau: float = 5.0,
@@ -56,12 +63,14 @@ def draw_encoding(image: Tensor, code: str = "rate", num_steps: int = 50, gain: 
     ax_image, ax_raster, ax_code = (fig.add_subplot(cell) for cell in grid)
 
     ax_image.imshow(image.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax_image.set_title(f"input {label}".strip(), fontsize="medium")
+    ax_image.set_title(tr("input {label}").format(label=label) if label else tr("input"),
+                       fontsize="medium")
     ax_image.set_axis_off()
 
-    plot.raster(spikes.reshape(num_steps, -1), ax=ax_raster, ylabel="input neuron (pixel)")
+    plot.raster(spikes.reshape(num_steps, -1), ax=ax_raster, ylabel=tr("input neuron (pixel)"))
     total = int(spikes.sum())
-    ax_raster.set_title(f"{code}: {total} spikes in {num_steps} steps", fontsize="medium")
+    ax_raster.set_title(tr("{code}: {count} spikes in {steps} steps").format(
+        code=code_name(code), count=total, steps=num_steps), fontsize="medium")
 
     if code == "rate":
         counts = spikes.sum(0)
@@ -69,14 +78,14 @@ def draw_encoding(image: Tensor, code: str = "rate", num_steps: int = 50, gain: 
         # not just darker.
         shown = ax_code.imshow(counts.numpy(), cmap="gray", interpolation="nearest",
                                vmin=0, vmax=max(1.0, float(counts.max())))
-        title = "spike count per pixel\n(white: the busiest pixel)"
+        title = tr("spike count per pixel\n(white: the busiest pixel)")
     else:
         fired = spikes.sum(0) > 0
         when = torch.where(fired, spikes.argmax(0).to(image.dtype), torch.tensor(float("nan")))
         colours = matplotlib.colormaps["viridis_r"].with_extremes(bad="#d9d9d9")
         shown = ax_code.imshow(when.numpy(), cmap=colours, interpolation="nearest",
                                vmin=0, vmax=num_steps - 1)
-        title = "spike time (step)\ngrey: no spike"
+        title = tr("spike time (step)\ngrey: no spike")
     ax_code.set_title(title, fontsize="medium")
     ax_code.set_axis_off()
     fig.colorbar(shown, ax=ax_code, shrink=0.8)
@@ -96,16 +105,17 @@ def encoding_explorer(images: Tensor, labels: Any = None) -> widgets.interactive
 
     def draw(digit: int, code: str, num_steps: int, gain: float, tau: float,
              threshold: float) -> Figure:
-        label = f"(digit {names[digit]})" if names else f"#{digit}"
+        label = tr("(digit {name})").format(name=names[digit]) if names else f"#{digit}"
         return draw_encoding(images[digit], code, num_steps, gain, tau, threshold, label)
 
     controls = {
-        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
-        "code": widgets.Dropdown(options=CODES, value="rate", description="code"),
-        "num_steps": slider("num_steps", 50, 10, 200, 10, integer=True),
-        "gain": slider("gain", 0.5, 0.05, 1.0, 0.05),
-        "tau": slider("tau", 5.0, 0.5, 20.0, 0.5),
-        "threshold": slider("threshold theta", 0.01, 0.01, 0.5, 0.01),
+        "digit": slider(tr("digit (index)"), 0, 0, len(images) - 1, 1, integer=True),
+        "code": widgets.Dropdown(options=[(code_name(code), code) for code in CODES],
+                                 value="rate", description=tr("code")),
+        "num_steps": slider(tr("num_steps"), 50, 10, 200, 10, integer=True),
+        "gain": slider(tr("gain"), 0.5, 0.05, 1.0, 0.05),
+        "tau": slider(tr("tau"), 5.0, 0.5, 20.0, 0.5),
+        "threshold": slider(tr("threshold theta"), 0.01, 0.01, 0.5, 0.01),
     }
     # Grey out the knobs the chosen code does not use: gain is the rate code's, tau and
     # threshold the latency codes'.

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from snnlab import checks, plot
 from snnlab.course.widgets.panels import new_figure, panel, slider
+from snnlab.i18n import tr
 from snnlab.neurons import LIF
 
 RESETS = ("subtract", "zero")
@@ -43,17 +44,22 @@ def draw_lif(beta: float = 0.9, threshold: float = 1.0, current: float = 0.15,
     plot.traces(current_seq, membrane, spikes, threshold=threshold, ax=axes)
     # A steady input I settles at U = I / (1 - beta) without spiking; show where that is.
     settle = current / (1 - beta) if beta < 1 else float("inf")
-    fig.suptitle(f"{int(spikes.sum())} spikes;  without a threshold U would level off at "
-                 rf"I / (1 - $\beta$) = {settle:.2f}", fontsize="medium")
+    fig.suptitle(tr("{count} spikes;  without a threshold U would level off at "
+                    r"I / (1 - $\beta$) = {settle}").format(count=int(spikes.sum()),
+                                                           settle=f"{settle:.2f}"),
+                 fontsize="medium")
     return fig
 
 
 def lif_explorer() -> widgets.interactive:
     """Sliders for beta, threshold and input current, and the reset mode; live traces."""
     controls = {
-        "beta": slider("beta", 0.9, 0.5, 0.99, 0.01),
-        "threshold": slider("threshold theta", 1.0, 0.2, 2.0, 0.05),
-        "current": slider("input current I", 0.15, 0.0, 1.0, 0.01),
-        "reset": widgets.Dropdown(options=RESETS, value="subtract", description="reset"),
+        "beta": slider(tr("beta"), 0.9, 0.5, 0.99, 0.01),
+        "threshold": slider(tr("threshold theta"), 1.0, 0.2, 2.0, 0.05),
+        "current": slider(tr("input current I"), 0.15, 0.0, 1.0, 0.01),
+        "reset": widgets.Dropdown(
+            options=[(tr("subtract", context="reset"), "subtract"),
+                     (tr("zero", context="reset"), "zero")],
+            value="subtract", description=tr("reset")),
     }
     return panel(draw_lif, controls)

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from snnlab import plot, surrogate
 from snnlab.course.widgets.panels import enable_with, new_figure, panel
+from snnlab.i18n import tr
 
 SURROGATES = ("fast_sigmoid", "atan", "sigmoid", "straight_through")
 
@@ -29,8 +30,8 @@ def draw_surrogate(name: str = "fast_sigmoid", slope: float = 25.0, alpha: float
     plot.surrogate(fn, ax=fig.subplots(1, 2))
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.8, wspace=0.3)
     knob = {"fast_sigmoid": f"slope = {slope:g}", "sigmoid": f"slope = {slope:g}",
-            "atan": f"alpha = {alpha:g}", "straight_through": "no parameter"}[name]
-    fig.suptitle(f"{name} ({knob})", fontsize="medium")
+            "atan": f"alpha = {alpha:g}", "straight_through": tr("no parameter")}[name]
+    fig.suptitle(tr("{name} ({knob})").format(name=name, knob=knob), fontsize="medium")
     return fig
 
 
@@ -38,13 +39,13 @@ def surrogate_explorer() -> widgets.interactive:
     """Pick a surrogate and its slope (fast_sigmoid, sigmoid) or alpha (atan)."""
     controls = {
         "name": widgets.Dropdown(options=SURROGATES, value="fast_sigmoid",
-                                 description="surrogate"),
+                                 description=tr("surrogate")),
         # Logarithmic: the slopes of lesson 03's experiment, 0.3 to 1000, are all in reach.
         "slope": widgets.FloatLogSlider(value=25.0, base=10, min=-1, max=3, step=0.05,
-                                        description="slope", continuous_update=False,
+                                        description=tr("slope"), continuous_update=False,
                                         style={"description_width": "initial"}),
         "alpha": widgets.FloatLogSlider(value=2.0, base=10, min=-1, max=2, step=0.05,
-                                        description="alpha", continuous_update=False,
+                                        description=tr("alpha"), continuous_update=False,
                                         style={"description_width": "initial"}),
     }
     enable_with(controls["name"], {"slope": ["fast_sigmoid", "sigmoid"], "alpha": ["atan"]},

@@ -21,6 +21,7 @@ from snnlab.course.widgets.panels import (
     panel,
     slider,
 )
+from snnlab.i18n import tr
 from snnlab.neurons import LIF
 
 MEMBRANE_FLOOR = -4.0  # the membrane panel stops here: wrong classes sink far below it
@@ -101,7 +102,8 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
 
     ax_image.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
                     interpolation="nearest")
-    ax_image.set_title("input" if label is None else f"input (label {label})", fontsize="medium")
+    ax_image.set_title(tr("input") if label is None else tr("input (label {label})").format(
+        label=label), fontsize="medium")
     ax_image.set_axis_off()
 
     def colour(c: int, grey: str = "#888888") -> str:
@@ -114,40 +116,43 @@ def draw_output_layer(spikes: Tensor, membrane: Tensor, image: Tensor, label: in
         ax_mem.plot(t, membrane[:, c].numpy(), color="#BBBBBB", lw=0.8)
     for c in dict.fromkeys([label, prediction]):
         if c is not None:
+            role = (tr("class {c} (label, predicted)") if c == label == prediction
+                    else tr("class {c} (label)") if c == label else tr("class {c} (prediction)"))
             ax_mem.plot(t, membrane[:, c].numpy(), color=colour(c), lw=1.8,
-                        label=f"class {c} " + ("(label, predicted)" if c == label == prediction
-                                               else "(label)" if c == label else "(prediction)"))
-    ax_mem.plot([], [], color="#BBBBBB", lw=0.8, label="other classes")
+                        label=role.format(c=c))
+    ax_mem.plot([], [], color="#BBBBBB", lw=0.8, label=tr("other classes"))
     ax_mem.axhline(threshold, color=plot.THRESHOLD, ls="--", lw=1)
-    ax_mem.text(1.005, threshold, r"threshold $\theta$", transform=ax_mem.get_yaxis_transform(),
+    ax_mem.text(1.005, threshold, tr(r"threshold $\theta$"), transform=ax_mem.get_yaxis_transform(),
                 va="center", ha="left", color=plot.THRESHOLD, fontsize="x-small")
     low = max(float(membrane.min()), MEMBRANE_FLOOR * threshold)
     high = max(float(membrane.max()), threshold)
     margin = 0.08 * (high - low)
     ax_mem.set_ylim(low - margin, high + margin)
-    ax_mem.set_ylabel("membrane U")
+    ax_mem.set_ylabel(tr("membrane U"))
     ax_mem.tick_params(labelbottom=False)
     ax_mem.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False,
                   fontsize="small", borderaxespad=0.2, handlelength=1.5)
     ax_mem.spines[["top", "right"]].set_visible(False)
 
-    plot.raster(spikes, ax=ax_raster, ylabel="class",
+    plot.raster(spikes, ax=ax_raster, ylabel=tr("class"),
                 color=[colour(c) for c in range(num_classes)])
     ax_raster.tick_params(axis="y", labelsize="small")
 
     plot.spike_counts(spikes, ax=ax_counts)
     for c, bar in enumerate(ax_counts.patches):  # the same colours as the traces
         bar.set_color(colour(c, grey="#AAAAAA"))
-    ax_counts.set_ylabel(f"spikes in {num_steps} steps")
-    ax_counts.set_xlabel("class")
+    ax_counts.set_ylabel(tr("spikes in {steps} steps").format(steps=num_steps))
+    ax_counts.set_xlabel(tr("class"))
     if counts.max() == 0:
-        verdict = "no output spikes: argmax picks class 0"
+        verdict = tr("no output spikes: argmax picks class 0")
     else:
-        verdict = f"prediction {prediction}"
+        verdict = tr("prediction {c}").format(c=prediction)
         if len(leaders) > 1:  # short: the panel is narrow (the label is over the image)
-            verdict = f"tie {', '.join(map(str, leaders))}: argmax picks {prediction}"
+            verdict = tr("tie {classes}: argmax picks {c}").format(
+                classes=", ".join(map(str, leaders)), c=prediction)
         if label is not None:
-            wrong = " ✗" if len(leaders) > 1 else f" ✗ (label {label})"
+            wrong = " ✗" if len(leaders) > 1 else " " + tr("✗ (label {label})").format(
+                label=label)
             verdict += " ✓" if prediction == label else wrong
     ax_counts.set_title(verdict, fontsize="medium")
     if title:
@@ -181,15 +186,18 @@ def output_explorer(networks: torch.nn.Module | dict[str, torch.nn.Module], imag
         model = networks[network]
         spikes, membrane = run_network(model, images[digit], num_steps)
         label = int(labels[digit]) if labels is not None else None
-        name = f"digit #{digit}" + ("" if label is None else f" (label {label})")
+        name = (tr("digit #{index}") if label is None
+                else tr("digit #{index} (label {label})")).format(index=digit, label=label)
         return draw_output_layer(spikes, membrane, images[digit], label,
-                                 _output_threshold(model), title=f"{network}, {name}")
+                                 _output_threshold(model),
+                                 title=tr("{network}, {digit}").format(network=network,
+                                                                        digit=name))
 
     controls = {
-        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
-        "num_steps": slider("num_steps", int(networks[names[0]].num_steps), 5, 200, 5,
+        "digit": slider(tr("digit (index)"), 0, 0, len(images) - 1, 1, integer=True),
+        "num_steps": slider(tr("num_steps"), int(networks[names[0]].num_steps), 5, 200, 5,
                              integer=True),
-        "network": widgets.Dropdown(options=names, value=names[0], description="network"),
+        "network": widgets.Dropdown(options=names, value=names[0], description=tr("network")),
     }
     return panel(draw, controls)
 
@@ -216,7 +224,7 @@ def vote_video(spikes: Tensor, image: Tensor, label: int, fps: float = 5) -> ani
     ax_image, ax = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
     ax_image.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
                     interpolation="nearest")
-    ax_image.set_title(f"input, label {label}", fontsize="medium")
+    ax_image.set_title(tr("input, label {label}").format(label=label), fontsize="medium")
     ax_image.set_axis_off()
     grey = "#AAAAAA"
     bars = ax.bar(range(num_classes), counts[0].tolist(), color=grey, width=0.7)
@@ -225,12 +233,13 @@ def vote_video(spikes: Tensor, image: Tensor, label: int, fps: float = 5) -> ani
     ax.set_xticks(range(num_classes))
     ax.set_xlim(-0.6, num_classes - 0.4)
     ax.set_ylim(0, max(1, int(counts[-1].max())) * 1.2)
-    ax.set_xlabel("class (output neuron)")
-    ax.set_ylabel("spike count so far")
+    ax.set_xlabel(tr("class (output neuron)"))
+    ax.set_ylabel(tr("spike count so far"))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(handles=[Patch(color=plot.HIGHLIGHT, label=f"the label, {label}"),
-                      Patch(color=plot.BAR, label="another class leading or tied"),
-                      Patch(color=grey, label="other classes")],
+    ax.legend(handles=[Patch(color=plot.HIGHLIGHT,
+                             label=tr("the label, {label}").format(label=label)),
+                       Patch(color=plot.BAR, label=tr("another class leading or tied")),
+                       Patch(color=grey, label=tr("other classes"))],
               loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False,
               fontsize="small", borderaxespad=0.3)
     title = fig.text(0.02, 0.95, " ", fontsize="medium")
@@ -244,10 +253,12 @@ def vote_video(spikes: Tensor, image: Tensor, label: int, fps: float = 5) -> ani
             bar.set_color(plot.HIGHLIGHT if c == label else plot.BAR if c in leaders else grey)
             number.set_position((c, count))
             number.set_text(str(count))
-        lead = ("no spikes yet" if not leaders else f"class {leaders[0]} leads" if
-                len(leaders) == 1 else "tie: " + ", ".join(map(str, leaders)))
+        lead = (tr("no spikes yet") if not leaders
+                else tr("class {name} leads").format(name=leaders[0]) if len(leaders) == 1
+                else tr("tie: {classes}").format(classes=", ".join(map(str, leaders))))
         # time steps from 0, as the rasters and snnlab.animate count them
-        title.set_text(f"time step {t} (of 0-{num_steps - 1}): {lead}")
+        title.set_text(tr("time step {t} (of 0-{last}): {standing}").format(
+            t=t, last=num_steps - 1, standing=lead))
         return [*bars, *numbers, title]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)

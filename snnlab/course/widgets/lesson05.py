@@ -17,7 +17,7 @@ from matplotlib.image import AxesImage
 from matplotlib.transforms import offset_copy
 from torch import Tensor
 
-from snnlab import animate, checks, plot
+from snnlab import animate, checks, i18n, plot
 from snnlab.course.widgets.panels import (
     check_labels,
     image_batch,
@@ -26,6 +26,7 @@ from snnlab.course.widgets.panels import (
     panel,
     slider,
 )
+from snnlab.i18n import pad, tr
 
 MAP_GAP = "#9a9a9a"  # the grey between the maps of a mosaic
 
@@ -45,8 +46,9 @@ def describe_layer(record: Tensor) -> str:
     record = _one_sample_record(record, "record")
     if record.dim() == 4:
         _, channels, height, width = record.shape
-        return f"{channels} maps of {height}x{width}"
-    return f"{record.shape[1]} neurons"
+        return tr("{count} maps of {height}x{width}").format(count=channels, height=height,
+                                                              width=width)
+    return tr("{count} neurons").format(count=record.shape[1])
 
 
 def mosaic(maps: Tensor, ncol: int | None = None) -> Tensor:
@@ -160,11 +162,17 @@ def firing_table(layers: dict[str, Tensor]) -> str:
     if not isinstance(layers, dict) or not layers:
         raise TypeError(f"layers must be a non-empty dict {{name: spikes [T, B, ...]}}, got "
                         f"{type(layers).__name__}")
-    lines = [f"{'layer':8}{'neurons':>9}{'rate':>8}{'dead':>8}{'saturated':>11}"
-             f"{'silent/img':>12}{'sat./img':>10}"]
+    def right(text: str, columns: int) -> str:  # right-aligned in any script
+        return " " * max(0, columns - i18n.width(text)) + text
+
+    lines = [pad(tr("layer", context="table"), 8) + right(tr("neurons", context="table"), 9)
+             + right(tr("rate", context="table"), 8) + right(tr("dead", context="table"), 8)
+             + right(tr("saturated", context="table"), 11)
+             + right(tr("silent/img", context="table"), 12)
+             + right(tr("sat./img", context="table"), 10)]
     for name, spikes in layers.items():
         s = firing_statistics(spikes)
-        lines.append(f"{name:8}{s['neurons']:>9}{s['rate']:>8.3f}{s['dead']:>8.1%}"
+        lines.append(f"{pad(name, 8)}{s['neurons']:>9}{s['rate']:>8.3f}{s['dead']:>8.1%}"
                      f"{s['saturated']:>11.1%}{s['silent per image']:>12.1%}"
                      f"{s['saturated per image']:>10.1%}")
     return "\n".join(lines)
@@ -194,21 +202,22 @@ def draw_firing_rates(layers: dict[str, Tensor], titles: dict[str, str] | None =
         rates = spikes.detach().float().flatten(2).mean(dim=(0, 1)).cpu()  # [N]
         top = max(0.1, math.ceil(float(rates.max()) * 10) / 10)  # the x axis ends near the max
         bins = torch.linspace(0, top, 21)
-        groups = [(rates[rates == 0], plot.HIGHLIGHT, "dead (rate 0)"),
-                  (rates[(rates > 0) & (rates < 1)], plot.BAR, "firing"),
-                  (rates[rates == 1], plot.OKABE_ITO[2], "saturated (rate 1)")]
+        groups = [(rates[rates == 0], plot.HIGHLIGHT, tr("dead (rate 0)")),
+                  (rates[(rates > 0) & (rates < 1)], plot.BAR, tr("firing")),
+                  (rates[rates == 1], plot.OKABE_ITO[2], tr("saturated (rate 1)"))]
         groups = [group for group in groups if group[0].numel()]
         ax.hist([g[0].numpy() for g in groups], bins=bins.numpy(), stacked=True,
                 color=[g[1] for g in groups], label=[g[2] for g in groups])
         ax.legend(frameon=False, fontsize="small")
         ax.set_xlim(-0.02 * top, 1.02 * top)
         ax.locator_params(axis="y", integer=True)  # whole numbers of neurons
-        ax.set_xlabel("firing rate (spikes / step)")
+        ax.set_xlabel(tr("firing rate (spikes / step)"))
         heading = (titles or {}).get(name, name)
-        ax.set_title(f"{heading}\n{stats['neurons']} neurons, {stats['dead']:.0%} dead, "
-                     f"{stats['saturated']:.0%} saturated", fontsize="medium")
+        ax.set_title(heading + "\n" + tr("{count} neurons, {dead} dead, {saturated} saturated")
+                     .format(count=stats["neurons"], dead=f"{stats['dead']:.0%}",
+                             saturated=f"{stats['saturated']:.0%}"), fontsize="medium")
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0].set_ylabel("neurons")
+    axes[0].set_ylabel(tr("neurons", context="axis"))
     return fig
 
 
@@ -230,7 +239,7 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
                          f"from 0), got {step!r}")
     now, so_far = record[step], record[:step + 1].sum(0)
     neurons = record.dim() == 2
-    steps = "step 0" if step == 0 else f"steps 0-{step}"
+    steps = tr("step 0") if step == 0 else tr("steps 0-{step}").format(step=step)
 
     fig = new_figure(10.0, 3.4)
     grid = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.35, 1.6], left=0.02, right=0.97,
@@ -238,16 +247,16 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
     ax_image, ax_now, ax_count = (fig.add_subplot(cell) for cell in grid)
     ax_image.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
                     interpolation="nearest")
-    ax_image.set_title("input" if label is None else f"input (label {label})",
-                       fontsize="medium")
+    ax_image.set_title(tr("input") if label is None else tr("input (label {label})").format(
+        label=label), fontsize="medium")
     ax_image.set_axis_off()
 
     if neurons:  # a raster of steps 0..t, and the spike count of each neuron so far
-        plot.raster(record[:step + 1], ax=ax_now, ylabel="output neuron (class)")
+        plot.raster(record[:step + 1], ax=ax_now, ylabel=tr("output neuron (class)"))
         ax_now.set_xlim(-0.5, num_steps - 0.5)
-        ax_now.set_xlabel("time step")
+        ax_now.set_xlabel(tr("time step"))
         ax_now.axvline(step, color=plot.HIGHLIGHT, lw=1, alpha=0.6)
-        ax_now.set_title(f"spikes, {steps}", fontsize="medium")
+        ax_now.set_title(tr("spikes, {steps}").format(steps=steps), fontsize="medium")
         best = so_far.max()
         colours = [plot.HIGHLIGHT if c == best and c > 0 else plot.BAR for c in so_far.tolist()]
         bars = ax_count.bar(range(now.numel()), so_far.numpy(), color=colours, width=0.7)
@@ -255,21 +264,23 @@ def draw_csnn_layer(image: Tensor, record: Tensor, step: int, label: int | None 
                            padding=2)
         ax_count.set_xticks(range(now.numel()))
         ax_count.set_ylim(0, num_steps * 1.12)
-        ax_count.set_xlabel("output neuron (class)")
-        ax_count.set_ylabel("spikes so far")
+        ax_count.set_xlabel(tr("output neuron (class)"))
+        ax_count.set_ylabel(tr("spikes so far"))
         ax_count.spines[["top", "right"]].set_visible(False)
-        leader = "no spikes yet" if best == 0 else f"most spikes: class {int(so_far.argmax())}"
-        ax_count.set_title(f"{steps}: {leader}", fontsize="medium")
+        leader = (tr("no spikes yet") if best == 0
+                  else tr("most spikes: class {c}").format(c=int(so_far.argmax())))
+        ax_count.set_title(tr("{steps}: {leader}").format(steps=steps, leader=leader),
+                           fontsize="medium")
     else:  # the maps at this step, and each neuron's spike count so far
         show_maps(ax_now, now, "gray", vmax=1)
-        ax_now.set_title(f"spikes at step {step}: {int(now.sum())} of {now.numel()} neurons",
-                         fontsize="medium")
+        ax_now.set_title(tr("spikes at step {step}: {count} of {total} neurons").format(
+            step=step, count=int(now.sum()), total=now.numel()), fontsize="medium")
         most = max(1.0, float(record.sum(0).max()))  # the busiest neuron's total: a fixed scale
         shown = show_maps(ax_count, so_far, plot.HEATMAP, vmax=most)
-        fig.colorbar(shown, ax=ax_count, shrink=0.9, label="spikes so far")
-        ax_count.set_title(f"spike count, {steps}", fontsize="medium")
-    fig.suptitle(f"{title}{describe_layer(record)}, time step {step} (of 0-{num_steps - 1})",
-                 fontsize="medium")
+        fig.colorbar(shown, ax=ax_count, shrink=0.9, label=tr("spikes so far"))
+        ax_count.set_title(tr("spike count, {steps}").format(steps=steps), fontsize="medium")
+    fig.suptitle(title + tr("{layer}, time step {step} (of 0-{last})").format(
+        layer=describe_layer(record), step=step, last=num_steps - 1), fontsize="medium")
     return fig
 
 
@@ -277,7 +288,8 @@ def _layer_titles(records: dict[str, Tensor]) -> dict[str, str]:
     """{key: "layer 1: 12 maps of 12x12", ..., last key: "output: 10 neurons"}, from one
     sample's records ``{key: [T, ...]}`` in the order of the network."""
     last = len(records)
-    return {name: f"{'output' if i == last else f'layer {i}'}: {describe_layer(record)}"
+    return {name: (tr("output: {layer}") if i == last else tr("layer {i}: {layer}")).format(
+                i=i, layer=describe_layer(record))
             for i, (name, record) in enumerate(records.items(), start=1)}
 
 
@@ -308,12 +320,13 @@ def csnn_explorer(model: torch.nn.Module, images: Tensor,
     def draw(digit: int, layer: str, step: int) -> Figure:
         label = int(labels[digit]) if labels is not None else None
         return draw_csnn_layer(images[digit], layers[layer][:, digit], step, label,
-                               title=f"digit #{digit}: ")
+                               title=tr("digit #{index}: ").format(index=digit))
 
     controls = {
-        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
-        "layer": widgets.Dropdown(options=options, value=options[0][1], description="layer"),
-        "step": slider("time step", num_steps - 1, 0, num_steps - 1, 1, integer=True),
+        "digit": slider(tr("digit (index)"), 0, 0, len(images) - 1, 1, integer=True),
+        "layer": widgets.Dropdown(options=options, value=options[0][1],
+                                  description=tr("layer")),
+        "step": slider(tr("time step"), num_steps - 1, 0, num_steps - 1, 1, integer=True),
     }
     return panel(draw, controls)
 
@@ -351,8 +364,8 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
     axes = [fig.add_subplot(cell) for cell in grid]
     axes[0].imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1,
                    interpolation="nearest")
-    axes[0].set_title("input" if label is None else f"input (label {label})",
-                      fontsize="medium")
+    axes[0].set_title(tr("input") if label is None else tr("input (label {label})").format(
+        label=label), fontsize="medium")
     axes[0].set_axis_off()
     colours = matplotlib.colormaps["gray"].with_extremes(bad=MAP_GAP)
     pictures, counters = [], []
@@ -388,13 +401,14 @@ def feature_map_video(image: Tensor, layers: dict[str, Tensor], label: int | Non
                 zip(pictures, counters, records.values(), strict=True)):
             picture.set_data(frames[k * num_steps + t])
             count = int(record[t].sum())
-            counter.set_text(f"{count} spike" + ("" if count == 1 else "s"))
+            counter.set_text((tr("{count} spike") if count == 1 else tr("{count} spikes"))
+                             .format(count=count))
         if output is not None:
             so_far = output[:t + 1].sum(0)
             for n, text in enumerate(class_counts):
                 text.set_text(f" {int(so_far[n])}")
                 text.set_color(plot.HIGHLIGHT if so_far[n] == so_far.max() > 0 else plot.INK)
-        clock.set_text(f"time step {t} (of 0-{num_steps - 1})")
+        clock.set_text(tr("time step {t} (of 0-{last})").format(t=t, last=num_steps - 1))
         return [*pictures, *numbers, *counters, *class_counts, clock]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)

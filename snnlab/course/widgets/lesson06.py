@@ -21,6 +21,7 @@ from snnlab.course.widgets.panels import (
     panel,
     slider,
 )
+from snnlab.i18n import tr
 from snnlab.models import SpikingAutoencoder
 
 
@@ -62,12 +63,12 @@ def run_autoencoder(model: torch.nn.Module, image: Tensor) -> tuple[Tensor, Tens
     return latent[:, 0].cpu(), membrane[:, 0, 0].cpu()
 
 
-def draw_spike_matrix(spikes: Tensor, ax: Any, ylabel: str = "latent neuron") -> Any:
+def draw_spike_matrix(spikes: Tensor, ax: Any, ylabel: str | None = None) -> Any:
     """Few steps, many neurons: spikes ``[T, N]`` as a grid of cells, black = spike.
 
     A raster's thin marks get lost when there are only a handful of steps; here each
     (step, neuron) is one cell. Steps are numbered from 0, as everywhere in the course:
-    0 .. T-1. Returns ``ax``.
+    0 .. T-1. ``ylabel``: default "latent neuron". Returns ``ax``.
     """
     spikes = checks.tensor("spikes", spikes, floating=False).detach().cpu().float()
     if spikes.dim() != 2 or 0 in spikes.shape:
@@ -83,8 +84,8 @@ def draw_spike_matrix(spikes: Tensor, ax: Any, ylabel: str = "latent neuron") ->
     ax.grid(which="minor", color="#DDDDDD", lw=0.5)
     ax.tick_params(which="minor", length=0)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("time step")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(tr("time step"))
+    ax.set_ylabel(tr("latent neuron") if ylabel is None else ylabel)
     return ax
 
 
@@ -125,19 +126,20 @@ def draw_autoencoder(image: Tensor, latent_spikes: Tensor, reconstructions: Tens
                              top=0.74, wspace=0.1)
     ax_image, ax_latent = fig.add_subplot(left[0]), fig.add_subplot(left[1])
     ax_image.imshow(image.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax_image.set_title("input", fontsize="medium")
+    ax_image.set_title(tr("input"), fontsize="medium")
     ax_image.set_axis_off()
 
     draw_spike_matrix(latent_spikes, ax_latent)
-    ax_latent.set_title(f"latent spikes\n{int(latent_spikes.sum())} of "
-                        f"{num_steps * latent_dim}", fontsize="medium")
+    ax_latent.set_title(tr("latent spikes\n{count} of {total}").format(
+        count=int(latent_spikes.sum()), total=num_steps * latent_dim), fontsize="medium")
 
     for t in range(num_steps):
         ax = fig.add_subplot(right[t])
         ax.imshow(reconstructions[t].numpy(), cmap="gray", vmin=0, vmax=1,
                   interpolation="nearest")
         error = torch.mean((reconstructions[t] - target) ** 2).item()
-        ax.set_title(f"step {t}\nMSE {error:.3f}", fontsize="medium")
+        ax.set_title(tr("step {t}\nMSE {error}").format(t=t, error=f"{error:.3f}"),
+                     fontsize="medium")
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize="medium", x=0.01, ha="left")
@@ -164,12 +166,13 @@ def autoencoder_explorer(model: torch.nn.Module, images: Tensor,
         noisy = add_noise(clean, noise)
         latent, reconstructions = run_autoencoder(model, noisy)
         name = (plot.digit_name(digit, labels[digit]) if labels is not None
-                else f"test digit #{digit}")
-        title = f"{name}, noise {noise:g}: reconstruction (output membrane) after each step"
+                else tr("test digit #{index}").format(index=digit))
+        title = tr("{name}, noise {noise}: reconstruction (output membrane) after each "
+                   "step").format(name=name, noise=f"{noise:g}")
         return draw_autoencoder(noisy, latent, reconstructions, target=clean, title=title)
 
     controls = {
-        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
-        "noise": slider("noise", 0.0, 0.0, 0.6, 0.05),
+        "digit": slider(tr("digit (index)"), 0, 0, len(images) - 1, 1, integer=True),
+        "noise": slider(tr("noise"), 0.0, 0.0, 0.6, 0.05),
     }
     return panel(draw, controls)

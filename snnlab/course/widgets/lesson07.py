@@ -16,6 +16,7 @@ from torch import Tensor
 from snnlab import animate, checks, plot
 from snnlab import events as camera
 from snnlab.course.widgets.panels import check_labels, image_batch, new_figure, panel, slider
+from snnlab.i18n import tr
 
 ON_COLOUR = (230, 159, 0)  # orange: brighter
 OFF_COLOUR = (86, 180, 233)  # sky blue: darker
@@ -72,14 +73,15 @@ def event_video(events: Tensor, fps: float = 4, title: str = "") -> animate.Vide
     image = ax.imshow(rgb[0], interpolation="nearest")
     ax.set_axis_off()
     fig.legend(handles=[Patch(color=np.array(colour) / 255, label=name) for colour, name in (
-        (ON_COLOUR, "ON (brighter)"), (OFF_COLOUR, "OFF (darker)"))],
+        (ON_COLOUR, tr("ON (brighter)")), (OFF_COLOUR, tr("OFF (darker)")))],
         loc="lower center", ncols=2, fontsize="small", frameon=False)
     prefix = f"{title}\n" if title else ""
     label = fig.text(0.5, 0.985, " ", ha="center", va="top", fontsize="medium")
 
     def draw(t: int) -> list:
         image.set_data(rgb[t])
-        label.set_text(f"{prefix}time step {t} (of 0-{num_steps - 1})")
+        label.set_text(prefix + tr("time step {t} (of 0-{last})").format(t=t,
+                                                                           last=num_steps - 1))
         return [image, label]
 
     return animate.FigureVideo(fig, draw, num_steps, fps)
@@ -117,13 +119,14 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
     if image is not None:
         ax_image.imshow(image.detach().cpu().reshape(image.shape[-2:]).numpy(), cmap="gray",
                         vmin=0, vmax=1, interpolation="nearest")
-        ax_image.set_title("the digit (28 x 28)", fontsize="medium")
+        ax_image.set_title(tr("the digit (28 x 28)"), fontsize="medium")
         if path is not None:
             xy = path.detach().cpu().numpy() + (image.shape[-1] - 1) / 2  # shifts from centre
             ax_image.plot(xy[:, 0], xy[:, 1], "-", color=np.array(ON_COLOUR) / 255,
                           linewidth=1.5)
             ax_image.plot(*xy[0], "o", color=np.array(ON_COLOUR) / 255, markersize=4)
-            ax_image.set_title("the digit and its saccade\n(start: dot)", fontsize="medium")
+            ax_image.set_title(tr("the digit and its saccade\n(start: dot)"),
+                               fontsize="medium")
     ax_image.set_axis_off()
 
     steps = np.arange(num_steps, dtype=np.float32)
@@ -134,25 +137,26 @@ def draw_events(events: Tensor, image: Tensor | None = None, title: str = "",
                           color=np.array(colour) / 255, label=name, linewidths=0.8)
     ax_raster.set_xlim(-0.7, num_steps - 0.3)
     ax_raster.set_ylim(height * width, 0)
-    ax_raster.set_xlabel("time step t")
+    ax_raster.set_xlabel(tr("time step t"))
     ax_raster.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_raster.set_ylabel(f"pixel (row-major, {height} x {width})")
+    ax_raster.set_ylabel(tr("pixel (row-major, {height} x {width})").format(height=height,
+                                                                             width=width))
     ax_raster.legend(loc="upper right", fontsize="small", markerscale=4, handletextpad=0.2)
-    ax_raster.set_title(f"{counts['ON']} ON + {counts['OFF']} OFF = {counts['events']} events",
-                        fontsize="medium")
+    ax_raster.set_title(tr("{on} ON + {off} OFF = {events} events").format(
+        on=counts["ON"], off=counts["OFF"], events=counts["events"]), fontsize="medium")
 
     per_step = events.sum((2, 3)).numpy()  # [T, 2]
     ax_counts.bar(steps - 0.2, per_step[:, 0], width=0.4, color=np.array(ON_COLOUR) / 255,
                   label="ON")
     ax_counts.bar(steps + 0.2, per_step[:, 1], width=0.4, color=np.array(OFF_COLOUR) / 255,
                   label="OFF")
-    ax_counts.set_xlabel("time step t")
+    ax_counts.set_xlabel(tr("time step t"))
     ax_counts.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_counts.set_ylabel("events per step")
+    ax_counts.set_ylabel(tr("events per step"))
     ax_counts.spines[["top", "right"]].set_visible(False)
-    ax_counts.set_title(f"a frame camera: {counts['pixel values']:,} values\n"
-                        f"events: {counts['events'] / counts['pixel values']:.1%} of that",
-                        fontsize="medium")
+    ax_counts.set_title(tr("a frame camera: {values} values\nevents: {share} of that").format(
+        values=f"{counts['pixel values']:,}",
+        share=f"{counts['events'] / counts['pixel values']:.1%}"), fontsize="medium")
 
     rgb = event_rgb(events)
     for t in range(shown):
@@ -208,15 +212,17 @@ def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12,
 
     def name(digit: int) -> str:
         if labels is None:
-            return f"digit #{digit}"
+            return tr("digit #{index}").format(index=digit)
         return plot.digit_name(digit, labels[digit], "digit")
 
     def draw(digit: int, threshold: float, speed: float) -> Figure:
         path = camera.saccade_path(num_steps, speed, float(angles[digit]))
         return draw_events(record(digit, threshold, speed), images[digit],
-                           f"{name(digit)}: contrast threshold κ = {threshold:g}, speed "
-                           f"{speed:g} pixels per step, angle "
-                           f"{math.degrees(float(angles[digit])):.0f}°", path=path)
+                           tr("{digit}: contrast threshold κ = {threshold}, speed {speed} "
+                              "pixels per step, angle {angle}°").format(
+                               digit=name(digit), threshold=f"{threshold:g}",
+                               speed=f"{speed:g}",
+                               angle=f"{math.degrees(float(angles[digit])):.0f}"), path=path)
 
     def video(digit: int, threshold: float, speed: float) -> list[dict[str, Any]]:
         clip = event_video(record(digit, threshold, speed), title=name(digit))
@@ -224,9 +230,9 @@ def event_explorer(images: Tensor, labels: Any = None, num_steps: int = 12,
                  "data": {"text/html": clip.to_html(), "text/plain": repr(clip)}}]
 
     ui = panel(draw, {
-        "digit": slider("digit (index)", 0, 0, len(images) - 1, 1, integer=True),
-        "threshold": slider("threshold κ", 0.5, 0.1, 2.0, 0.1),
-        "speed": slider("speed (pixels/step)", 1.0, 0.0, 3.0, 0.25),
+        "digit": slider(tr("digit (index)"), 0, 0, len(images) - 1, 1, integer=True),
+        "threshold": slider(tr("threshold κ"), 0.5, 0.1, 2.0, 0.1),
+        "speed": slider(tr("speed (pixels/step)"), 1.0, 0.0, 3.0, 0.25),
     }, extra=video)
     ui.record = record  # what the panel shows, for a test or a closer look
     return ui
