@@ -169,23 +169,30 @@ def _exercise_names(nb: Any) -> list[str]:
     return names
 
 
-def _wait_for_exercises(cell: Any, exercises: list[str]) -> None:
+# The comment that heads a waiting cell, in each language of the editions
+WAIT_COMMENTS = {"en": "this cell runs your {names} from the exercise above",
+                 "zh_CN": "这个单元格运行你在上面练习中写的 {names}"}
+
+
+def _wait_for_exercises(cell: Any, exercises: list[str], language: str = "en") -> None:
     """A later cell that runs a student's function: in the student edition it says so,
-    instead of failing, until the exercise is written. Its stored output (the reference's)
-    goes, and so does its NBVAL_CHECK_OUTPUT line."""
+    instead of failing, until the exercise is written (``snnlab.course.write_it_first``
+    prints it in the course's language; the comment is in ``language``). Its stored output
+    (the reference's) goes, and so does its NBVAL_CHECK_OUTPUT line."""
     source = _text(cell["source"])
     called = _names_used(source)
     used = [name for name in exercises if name in called]
     if not used:
         return
     names = ", ".join(f"`{name}`" for name in used)
+    quoted = ", ".join(f'"{name}"' for name in used)
     body = CHECK_MARKER.sub("", source)
     cell["source"] = (
-        f"try:  # this cell runs your {names} from the exercise above\n"
+        f"try:  # {WAIT_COMMENTS[language].format(names=names)}\n"
         + "".join(f"    {line}" if line.strip() else line
                   for line in body.splitlines(keepends=True)).rstrip("\n")
-        + f"\nexcept NotImplementedError:\n    print(\"… this cell runs your {names}:\",\n"
-        "          \"write it in the exercise above, then run this cell again.\")"
+        + "\nexcept NotImplementedError:\n    from snnlab.course import write_it_first\n"
+        + f"    write_it_first({quoted})"
     )
     cell["outputs"], cell["execution_count"] = [], None
 
@@ -251,16 +258,17 @@ def _read_lesson(path: Path) -> Any:
     return nb
 
 
-def _student(instructor: Any, url: str, notebook: str, setup: str) -> Any:
-    """The student edition made from the instructor edition ``instructor``."""
-    student = handout.student_version(instructor, name=Path(notebook).name)
+def _student(instructor: Any, url: str, notebook: str, setup: str, language: str = "en") -> Any:
+    """The student edition made from the instructor edition ``instructor``, its stubs' and
+    waiting cells' comments in ``language``."""
+    student = handout.student_version(instructor, name=Path(notebook).name, language=language)
     student = handout._without_widget_views(student)
     exercises = _exercise_names(instructor)
     for cell in student.cells:
         if handout.is_check_cell(cell):  # its output is the student's, not the reference's
             cell.source = CHECK_MARKER.sub("", cell.source)
         elif cell.cell_type == "code" and SOLUTION_TAGS.isdisjoint(_tags(cell)):
-            _wait_for_exercises(cell, exercises)
+            _wait_for_exercises(cell, exercises, language)
     return _with_colab(student, url, notebook, setup)
 
 
@@ -332,7 +340,8 @@ def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> d
             for cell, new in zip(stored.cells, instructor["cells"], strict=True):
                 cell.source = new["source"]
             instructor, text = stored, _dump(stored)
-    student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup)
+    student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup,
+                       translations.LANGUAGE)
     return {instructor_path: text, root / ZH / source.name: _dump(student)}
 
 
