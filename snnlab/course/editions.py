@@ -27,8 +27,10 @@ Chinese editions, made by ``snnlab.course.translations`` from the English instru
 (student), with their own badges, and a setup cell that also chooses the language. The
 Chinese instructor edition's outputs come from running it (``jupyter nbconvert --execute``),
 so it counts as up to date when its cells (ids, types, sources, tags, attachments) are what
-the generator makes; the Chinese student edition is made from it as the English student
-edition is made from the English instructor edition. A translation that is out of date (an
+the generator makes, and a change of its text alone (a translation's markdown, a diagram, the
+repository's URL) is written into it with its outputs kept; the Chinese student edition is
+made from it as the English student edition is made from the English instructor edition. A
+translation that is out of date (an
 English cell changed since) or incomplete makes no Chinese edition: the command names what
 to translate, leaves that lesson's Chinese files as they are, and exits 1.
 
@@ -334,21 +336,27 @@ def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> d
         stored = _read_lesson(instructor_path)
         if translations.sources(stored) == translations.sources(instructor):
             instructor, text = stored, instructor_path.read_text()
-        elif _without_url(stored) == _without_url(instructor):
-            # only the repository's URL changed (a fork): in the badge, and in the setup cell,
-            # which does nothing outside Colab; the stored outputs are still this lesson's
+        elif _code(stored) == _code(instructor):
+            # only the text changed (a translation's markdown, a diagram, the repository's URL
+            # in the badge and in the setup cell, which does nothing outside Colab): the code
+            # is the same, so the stored outputs are still this lesson's
             for cell, new in zip(stored.cells, instructor["cells"], strict=True):
                 cell.source = new["source"]
+                cell.pop("attachments", None)
+                if new.get("attachments"):
+                    cell["attachments"] = new["attachments"]
             instructor, text = stored, _dump(stored)
     student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup,
                        translations.LANGUAGE)
     return {instructor_path: text, root / ZH / source.name: _dump(student)}
 
 
-def _without_url(nb: Any) -> list[tuple]:
-    """What :func:`translations.sources` says of ``nb``, less the setup cell and badges."""
-    return [(cid, kind, BADGE_LINE.sub("", source), *rest)
-            for cid, kind, source, *rest in translations.sources(nb)
+def _code(nb: Any) -> list[tuple]:
+    """What :func:`translations.sources` says of ``nb``'s code cells (less the setup cell,
+    whose only difference can be the repository's URL), and the ids and types of the others:
+    equal for two editions whose outputs are the same."""
+    return [(cid, kind, *((source, tags) if kind == "code" else ()))
+            for cid, kind, source, tags, _ in translations.sources(nb)
             if cid != translations.SETUP_ID]
 
 
