@@ -60,6 +60,9 @@ from snnlab.course.handout import BADGE_LINE, CHECK_MARKER, SETUP_TAG
 SOLUTION_TAGS = {"solution", "solution-explanation", SETUP_TAG}
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
+# a Chinese diagram (assets/zh/NAME.png, drawn by assets/make_diagrams.py --lang zh_CN), as a
+# translation links it from notebooks/zh/
+ZH_DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./\.\./assets/zh/([\w.-]+\.png)\)")
 URL_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', flags=re.MULTILINE)
 ZH = Path("notebooks") / "zh"  # the Chinese editions, under the checkout's root
 GITHUB = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(\.git)?/?$")
@@ -139,8 +142,11 @@ def _badge(url: str, notebook: str) -> str:
     return f"[![Open in Colab]({BADGE})]({target})\n"
 
 
-def _attach_diagrams(cell: Any, assets: Path, lesson: str) -> None:
-    """Replace ``![text](../assets/NAME.png)`` by an attachment of that PNG, in place."""
+def _attach_diagrams(cell: Any, assets: Path, lesson: str,
+                     pattern: re.Pattern = DIAGRAM) -> None:
+    """Replace ``![text](../assets/NAME.png)`` (or what ``pattern`` finds: ``ZH_DIAGRAM``, with
+    ``assets/zh``) by an attachment of that PNG, in place; it replaces an attachment of that
+    name (the English diagram that a translated cell carries)."""
     def attach(match: re.Match) -> str:
         text, name = match.groups()
         png = assets / name
@@ -150,7 +156,7 @@ def _attach_diagrams(cell: Any, assets: Path, lesson: str) -> None:
             "image/png": base64.b64encode(png.read_bytes()).decode("ascii")}
         return f"![{text}](attachment:{name})"
 
-    cell["source"] = DIAGRAM.sub(attach, _text(cell["source"]))
+    cell["source"] = pattern.sub(attach, _text(cell["source"]))
     left = re.search(r"!\[.*?\]\(\.\./assets/[^)]*\)", cell["source"], flags=re.DOTALL)
     if left is not None:  # it would show as a broken image in Colab, on GitHub, in handouts
         raise ValueError(f"{lesson} links the diagram {left.group(0)!r} in a form the edition "
@@ -329,6 +335,8 @@ def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> d
     for cell in zh["cells"]:
         if cell["cell_type"] == "markdown":
             _attach_diagrams(cell, root / "assets", str(source.relative_to(root)))
+            _attach_diagrams(cell, root / "assets" / "zh", str(source.relative_to(root)),
+                             ZH_DIAGRAM)
     instructor_path = root / ZH / "solutions" / source.name
     instructor = _with_colab(zh, url, f"{ZH.as_posix()}/solutions/{source.name}", setup)
     text = _dump(instructor)
