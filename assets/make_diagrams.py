@@ -18,6 +18,7 @@ draws the same diagrams with Chinese labels (``ZH`` below; the terms of GLOSSARY
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -413,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
 
         fonts.use_chinese()
     for make in (rc_circuit, lif_neuron, network, neuron_models, bptt_unrolled):
-        print("wrote", make().relative_to(HERE.parent))
+        print("wrote", os.path.relpath(make(), HERE.parent))
 
 
 if __name__ == "__main__":

@@ -237,4 +237,104 @@ def test_stubs_in_both_languages():
         '"""Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError')
     assert handout.stub_solution(source, "zh_CN").endswith(
         '"""Doc."""\n    # 在这里写你的代码\n    raise NotImplementedError')
-    assert handout.stub_solution("x = 1", "zh_CN") == "# 在这里写你的代码\nraise NotImplementedError"
+    stub = handout.stub_solution("x = 1", "zh_CN")
+    assert stub == "# 在这里写你的代码\nraise NotImplementedError"
+
+
+# ------------------------------------------------------------------------- Chinese diagrams
+
+
+def _diagrams_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_diagrams",
+                                                  ROOT / "assets" / "make_diagrams.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_diagrams_draws_every_diagram_with_chinese_labels(tmp_path, monkeypatch):
+    from snnlab import fonts
+
+    diagrams = _diagrams_module()
+    monkeypatch.setitem(diagrams.OUT, "zh_CN", tmp_path / "zh")
+    shown = []
+    translate = diagrams._
+    monkeypatch.setattr(diagrams, "_", lambda text: shown.append(text) or translate(text))
+    try:
+        diagrams.main(["--lang", "zh_CN"])
+    finally:
+        fonts.use_english()
+    english = sorted(p.name for p in (ROOT / "assets").glob("*.png"))
+    assert sorted(p.name for p in (tmp_path / "zh").glob("*.png")) == english
+    assert sorted(set(shown)) == sorted(diagrams.ZH)  # every label has its Chinese, and used
+    for label, chinese in diagrams.ZH.items():
+        assert has_chinese(chinese) and english_prose(chinese) == [], label
+    # the committed Chinese diagrams are there, one per English diagram
+    assert sorted(p.name for p in (ROOT / "assets" / "zh").glob("*.png")) == english
+
+
+@pytest.mark.parametrize("lesson", ["00_start_here", "01_spike_encoding", "02_lif_neuron",
+                                    "03_surrogate_gradients", "04_fc_snn_mnist"])
+def test_the_chinese_editions_show_the_chinese_diagrams(lesson):
+    import base64
+
+    def attachments(path: Path) -> dict[str, bytes]:
+        return {name: base64.b64decode(data["image/png"])
+                for cell in _cells(path).values()
+                for name, data in cell.get("attachments", {}).items()}
+
+    english = attachments(ROOT / "notebooks" / "solutions" / f"{lesson}.ipynb")
+    assert english and all(png == (ROOT / "assets" / name).read_bytes()
+                           for name, png in english.items())
+    for path in (ROOT / "notebooks" / "zh" / "solutions" / f"{lesson}.ipynb",
+                 ROOT / "notebooks" / "zh" / f"{lesson}.ipynb"):
+        chinese = attachments(path)
+        assert set(chinese) == set(english)
+        for name, png in chinese.items():
+            assert png == (ROOT / "assets" / "zh" / name).read_bytes(), (path, name)
+
+
+def test_a_change_of_text_alone_keeps_the_chinese_instructor_editions_outputs(tmp_path,
+                                                                               monkeypatch):
+    import shutil
+
+    from snnlab import __main__ as cli
+    from snnlab.course import translations
+
+    (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
+    (tmp_path / "translations" / "zh_CN").mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")
+    for name in ("solutions/00_start_here.ipynb", "00_start_here.ipynb"):
+        shutil.copy(ROOT / "notebooks" / name, tmp_path / "notebooks" / name)
+    shutil.copytree(ROOT / "notebooks" / "zh", tmp_path / "notebooks" / "zh")
+    file = tmp_path / "translations" / "zh_CN" / "00_start_here.json"
+    shutil.copy(translations.path(ROOT, "00_start_here"), file)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["edition", "--check"]) == 0
+    zh = tmp_path / "notebooks" / "zh" / "solutions" / "00_start_here.ipynb"
+    # a translated markdown cell reworded, and a Chinese diagram redrawn
+    translation = json.loads(file.read_text())
+    cell = next(c for c in translation["cells"].values() if "../../assets/zh/" in c.get(
+        "markdown", ""))
+    cell["markdown"] = cell["markdown"].replace("../../assets/zh/lif_neuron.png",
+                                                "../../assets/zh/rc_circuit.png")
+    file.write_text(json.dumps(translation, ensure_ascii=False))
+    assert cli.main(["edition"]) == 0
+    cells = _cells(zh)
+    assert "".join(cells["0c54a897"]["outputs"][0]["text"]).endswith("30 个时间步内共 7 个脉冲\n")
+    assert any("rc_circuit.png" in c.get("attachments", {}) for c in cells.values())
+    assert cli.main(["edition", "--check"]) == 0
+    # a changed code cell: the outputs go, until the edition is run again
+    english = tmp_path / "notebooks" / "solutions" / "00_start_here.ipynb"
+    nb = json.loads(english.read_text())
+    code = next(c for c in nb["cells"] if c["id"] == "0c54a897")
+    code["source"] = "".join(code["source"]).replace("beta=0.9", "beta=0.8")
+    english.write_text(json.dumps(nb))
+    translation = json.loads(file.read_text())
+    translation["cells"]["0c54a897"]["source_sha1"] = translations.source_sha1(code["source"])
+    file.write_text(json.dumps(translation, ensure_ascii=False))
+    assert cli.main(["edition"]) == 0
+    assert _cells(zh)["0c54a897"]["outputs"] == []
