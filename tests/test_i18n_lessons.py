@@ -338,3 +338,16 @@ def test_a_change_of_text_alone_keeps_the_chinese_instructor_editions_outputs(tm
     file.write_text(json.dumps(translation, ensure_ascii=False))
     assert cli.main(["edition"]) == 0
     assert _cells(zh)["0c54a897"]["outputs"] == []
+
+
+def test_the_video_warnings_speak_chinese(chinese, monkeypatch):
+    from snnlab import animate
+
+    monkeypatch.setattr(animate, "ffmpeg", None)
+    monkeypatch.setattr(animate, "_warned", False)
+    with pytest.warns(UserWarning) as caught:
+        animate._warn(animate._missing_ffmpeg(), every_time=False)
+    message = str(caught[0].message)
+    assert message.startswith(
+        "snnlab.animate：缺少 ffmpeg-python 包（`pip install ffmpeg-python`）")
+    assert "视频将以 JavaScript 播放器或 GIF 显示" in message and english_prose(message) == []
