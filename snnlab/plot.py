@@ -40,10 +40,15 @@ WIDTH = 6.4                 # figure width in inches (matplotlib's default)
 
 # --------------------------------------------------------------------------------- input checks
 
-def digit_name(index: int, label: int, prefix: str = "test digit") -> str:
+def digit_name(index: int, label: int, prefix: str | None = None) -> str:
     """``"test digit #0 (an 8)"``: a digit named by its place in the test set and its label,
-    so that "#0" is never read as the class 0. Lessons 04-07."""
-    return f"{prefix} #{int(index)} ({'an' if int(label) == 8 else 'a'} {int(label)})"
+    so that "#0" is never read as the class 0, in the course's language (``prefix``, by
+    default "test digit", as it is given). Lessons 04-07."""
+    prefix = tr("test digit") if prefix is None else prefix
+    index, label = int(index), int(label)
+    if label == 8:
+        return tr("{prefix} #{index} (an {label})").format(prefix=prefix, index=index, label=label)
+    return tr("{prefix} #{index} (a {label})").format(prefix=prefix, index=index, label=label)
 
 
 def to_numpy(x: Any, name: str) -> np.ndarray:

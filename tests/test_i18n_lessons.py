@@ -351,3 +351,13 @@ def test_the_video_warnings_speak_chinese(chinese, monkeypatch):
     assert message.startswith(
         "snnlab.animate：缺少 ffmpeg-python 包（`pip install ffmpeg-python`）")
     assert "视频将以 JavaScript 播放器或 GIF 显示" in message and english_prose(message) == []
+
+
+def test_a_digits_name_in_both_languages(chinese):
+    from snnlab import plot
+
+    assert plot.digit_name(0, 8) == "测试集数字 #0（数字 8）"
+    assert plot.digit_name(3, 1, "数字") == "数字 #3（数字 1）"
+    i18n.set_language("en")
+    assert plot.digit_name(0, 8) == "test digit #0 (an 8)"
+    assert plot.digit_name(3, 1, "digit") == "digit #3 (a 1)"
