@@ -8,10 +8,18 @@ feed-forward network of lessons 02 and 04) and ``neuron_models.png`` (Hodgkin-Hu
 the artificial neuron answering the same current step, lesson 02) and ``bptt_unrolled.png``
 (one LIF neuron over three steps, every path of the gradient, lesson 03). Every line is drawn here;
 nothing is copied.
+
+    python assets/make_diagrams.py --lang zh_CN
+
+draws the same diagrams with Chinese labels (``ZH`` below; the terms of GLOSSARY.md) into
+``assets/zh/``, which the Chinese editions of the lessons show.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -27,6 +35,54 @@ BLUE = "#0072B2"
 ORANGE = "#D55E00"
 GREEN = "#009E73"
 LINE = {"color": INK, "lw": 2, "solid_capstyle": "round"}
+LANGUAGES = ("en", "zh_CN")
+OUT = {"en": HERE, "zh_CN": HERE / "zh"}  # where each language's diagrams go
+language = "en"  # the labels' language: set by --lang
+
+# The labels in Chinese (symbols, formulas and names such as Hodgkin-Huxley stay as they are)
+ZH = {
+    "input\ncurrent": "输入\n电流",
+    "membrane\n(stores charge)": "膜\n（储存电荷）",
+    "leak\n(ion channels)": "泄漏\n（离子通道）",
+    "input spikes": "输入脉冲",
+    "membrane U": "膜电位 U",
+    "leaky integrate, fire, reset": "泄漏、积分、发放、复位",
+    "output spikes": "输出脉冲",
+    "input\n784 pixels,\nspike-coded": "输入层\n784 个像素，\n编码为脉冲",
+    "hidden\n1000 LIF neurons": "隐藏层\n1000 个 LIF 神经元",
+    "output\n10 LIF neurons\n(one per digit)": "输出层\n10 个 LIF 神经元\n（每个数字一个）",
+    "every time step: spikes in → weighted sums → LIF → spikes out":
+        "每个时间步：输入脉冲 → 加权求和 → LIF → 输出脉冲",
+    "input I": "输入 I",
+    "membrane U (mV)": "膜电位 U (mV)",
+    "output y": "输出 y",
+    "time (ms)": "时间 (ms)",
+    "4 coupled equations: ion channels\nshape every spike":
+        "4 个耦合方程：离子通道\n决定每个脉冲的形状",
+    "leaky integrate-and-fire": "泄漏积分发放（LIF）",
+    "1 equation + threshold + reset:\nspike times only":
+        "1 个方程 + 阈值 + 复位：\n只保留脉冲时刻",
+    "artificial neuron (perceptron, ReLU)": "人工神经元（感知机，ReLU）",
+    "y = f(sum of w x): no time,\nno memory, one number out":
+        "y = f(Σ w x)：没有时间，\n没有记忆，输出一个数",
+    "\u2190 more biological detail, more cost per neuron"
+    "          cheaper, trains at scale, but no time \u2192":
+        "\u2190 生物细节更多，每个神经元的计算代价更高"
+        "          更省算力、可大规模训练，但没有时间 \u2192",
+    "input\nweight": "输入\n权重",
+    "reset: −θ·S[t−1]": "复位：−θ·S[t−1]",
+    "forward:  I[t] = w·x[t],   U[t] = β·U[t−1] + I[t] − θ·S[t−1],   S[t] = H(U[t] − θ)":
+        "前向：  I[t] = w·x[t]，  U[t] = β·U[t−1] + I[t] − θ·S[t−1]，  S[t] = H(U[t] − θ)",
+    "backward:  dI[t]/dw = x[t],   g[t] = σ'(U[t] − θ) (the surrogate, green),":
+        "反向：  dI[t]/dw = x[t]，  g[t] = σ'(U[t] − θ)（替代梯度，绿色），",
+    "dU[t]/dU[t−1] = β (leak, blue)  −  θ·g[t−1] (reset, orange; 0 when the reset is detached)":
+        "dU[t]/dU[t−1] = β（泄漏，蓝色） −  θ·g[t−1]（复位，橙色；复位被 detach 时为 0）",
+}
+
+
+def _(text: str) -> str:
+    """``text`` in the diagrams' language."""
+    return ZH[text] if language == "zh_CN" else text
 
 
 def _arrow(ax, start, end, color=INK, lw=1.8, style="-|>", scale=14):
@@ -44,7 +100,8 @@ def _canvas(width: float, height: float, xlim, ylim):
 
 
 def _save(fig, name: str) -> Path:
-    path = HERE / name
+    path = OUT[language] / name
+    path.parent.mkdir(exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight", pad_inches=0.15, facecolor="white")
     plt.close(fig)
     return path
@@ -66,14 +123,14 @@ def rc_circuit() -> Path:
     ax.add_patch(Circle((source_x, 1.5), 0.6, fill=False, ec=INK, lw=2))
     _arrow(ax, (source_x, 1.05), (source_x, 1.95), color=INK, lw=2)
     ax.text(source_x - 0.8, 1.5, "I(t)", ha="right", va="center", fontsize=14, color=BLUE)
-    ax.text(source_x - 0.8, 0.95, "input\ncurrent", ha="right", va="top", fontsize=9)
+    ax.text(source_x - 0.8, 0.95, _("input\ncurrent"), ha="right", va="top", fontsize=9)
     # capacitor: two plates
     ax.plot([cap_x, cap_x], [top, 1.65], **LINE)
     ax.plot([cap_x, cap_x], [1.35, bottom], **LINE)
     ax.plot([cap_x - 0.5, cap_x + 0.5], [1.65, 1.65], color=INK, lw=3)
     ax.plot([cap_x - 0.5, cap_x + 0.5], [1.35, 1.35], color=INK, lw=3)
     ax.text(cap_x + 0.65, 1.5, "C", ha="left", va="center", fontsize=14)
-    ax.text(cap_x, 3.35, "membrane\n(stores charge)", ha="center", va="bottom", fontsize=9)
+    ax.text(cap_x, 3.35, _("membrane\n(stores charge)"), ha="center", va="bottom", fontsize=9)
     # resistor: a zigzag
     zig_y = np.linspace(2.3, 0.7, 9)
     zig_x = res_x + 0.3 * np.array([0, 1, -1, 1, -1, 1, -1, 1, 0])
@@ -81,7 +138,7 @@ def rc_circuit() -> Path:
     ax.plot(zig_x, zig_y, **LINE)
     ax.plot([res_x, res_x], [0.7, bottom], **LINE)
     ax.text(res_x + 0.5, 1.5, "R", ha="left", va="center", fontsize=14)
-    ax.text(res_x, 3.35, "leak\n(ion channels)", ha="center", va="bottom", fontsize=9)
+    ax.text(res_x, 3.35, _("leak\n(ion channels)"), ha="center", va="bottom", fontsize=9)
     # the membrane potential across both
     ax.plot(out_x, top, "o", color=INK, ms=7, mfc="white", mew=2)
     ax.plot(out_x, bottom, "o", color=INK, ms=7, mfc="white", mew=2)
@@ -113,7 +170,7 @@ def lif_neuron() -> Path:
                color="#555555", lw=1.3)
         ax.text(3.5, y + 0.15 + 0.35 * (y - 1.5) / 1.8 * 0.3 + 0.22, f"$w_{k + 1}$",
                 ha="center", va="bottom", fontsize=12, color=BLUE)
-    ax.text(1.1, 4.2, "input spikes", ha="center", fontsize=10)
+    ax.text(1.1, 4.2, _("input spikes"), ha="center", fontsize=10)
     # the neuron: a rounded box with a small membrane trace inside
     ax.add_patch(FancyBboxPatch((body[0] - 1.4, body[1] - 1.5), 2.8, 3.0,
                                 boxstyle="round,pad=0.1,rounding_size=0.5",
@@ -133,14 +190,14 @@ def lif_neuron() -> Path:
     ax.plot([body[0] - 1.15, body[0] + 1.15], [body[1] + 0.6] * 2, color="#555555", lw=1,
             ls="--")
     ax.text(body[0] + 1.2, body[1] + 0.6, "θ", ha="left", va="center", fontsize=11)
-    ax.text(body[0], body[1] + 1.15, "membrane U", ha="center", va="center", fontsize=10)
-    ax.text(body[0], body[1] - 1.95, "leaky integrate, fire, reset", ha="center", va="top",
+    ax.text(body[0], body[1] + 1.15, _("membrane U"), ha="center", va="center", fontsize=10)
+    ax.text(body[0], body[1] - 1.95, _("leaky integrate, fire, reset"), ha="center", va="top",
             fontsize=10, color=BLUE)
     # output
     _arrow(ax, (body[0] + 1.55, body[1]), (9.6, body[1]), color=INK, lw=1.8)
     _spike_train(ax, 9.9, body[1] - 0.15, np.array(spikes_at), length=2.4, color=ORANGE,
                  height=0.45)
-    ax.text(11.1, body[1] + 0.7, "output spikes", ha="center", fontsize=10)
+    ax.text(11.1, body[1] + 0.7, _("output spikes"), ha="center", fontsize=10)
     ax.text(6.6, -1.65,
             r"$I[t] = \sum_i w_i S_i[t] \qquad U[t] = \beta\, U[t-1] + I[t]"
             r" - \theta\, H(U[t-1]-\theta) \qquad S[t] = H(U[t] - \theta)$",
@@ -158,7 +215,7 @@ def _column(ax, x, shown, total, color, radius=0.22, spread=5.6):
     centres = []
     for i, y in enumerate(ys):
         if i == gap:
-            ax.text(x, y, "⋮", ha="center", va="center", fontsize=16)
+            ax.text(x, y, "⋮", ha="center", va="center", fontsize=16, fontfamily="DejaVu Sans")
             continue
         ax.add_patch(Circle((x, y), radius, fc=color, ec=INK, lw=1))
         centres.append((x, y))
@@ -180,13 +237,13 @@ def network() -> Path:
                             lw=0.35, zorder=0)
     for k, (x, y) in enumerate(outputs):
         ax.text(x + 0.4, y, str(k), ha="left", va="center", fontsize=9)
-    ax.text(0.8, 3.5, "input\n784 pixels,\nspike-coded", ha="center", va="bottom", fontsize=10)
-    ax.text(4.6, 3.5, "hidden\n1000 LIF neurons", ha="center", va="bottom", fontsize=10)
-    ax.text(8.4, 3.5, "output\n10 LIF neurons\n(one per digit)", ha="center", va="bottom",
+    ax.text(0.8, 3.5, _("input\n784 pixels,\nspike-coded"), ha="center", va="bottom", fontsize=10)
+    ax.text(4.6, 3.5, _("hidden\n1000 LIF neurons"), ha="center", va="bottom", fontsize=10)
+    ax.text(8.4, 3.5, _("output\n10 LIF neurons\n(one per digit)"), ha="center", va="bottom",
             fontsize=10)
     ax.text(2.7, -3.7, "Linear 784→1000", ha="center", fontsize=10, color=BLUE)
     ax.text(6.5, -3.7, "Linear 1000→10", ha="center", fontsize=10, color=BLUE)
-    ax.text(4.6, -4.25, "every time step: spikes in → weighted sums → LIF → spikes out",
+    ax.text(4.6, -4.25, _("every time step: spikes in → weighted sums → LIF → spikes out"),
             ha="center", fontsize=9, color="#555555")
     return _save(fig, "network_784_1000_10.png")
 
@@ -238,11 +295,11 @@ def neuron_models() -> Path:
         ax.set_yticks([])
         ax.set_ylim(-0.2, 1.3)
         ax.spines[["top", "right", "left"]].set_visible(False)
-    axes[0, 0].set_ylabel("input I", fontsize=9)
+    axes[0, 0].set_ylabel(_("input I"), fontsize=9)
 
     ax = axes[1, 0]  # Hodgkin-Huxley: the spike's shape comes out of the ion channels
     ax.plot(t, _hodgkin_huxley(10.0 * on, dt), color=BLUE, lw=1.2)
-    ax.set_ylabel("membrane U (mV)", fontsize=9)
+    ax.set_ylabel(_("membrane U (mV)"), fontsize=9)
 
     ax = axes[1, 1]  # LIF: 1 ms steps, beta = exp(-1/10), the spike is a 1 and a reset
     steps = np.arange(0, duration, 1.0)
@@ -257,27 +314,29 @@ def neuron_models() -> Path:
     ax.text(duration, 1.03, r"$\theta$", color="#555555", fontsize=10, va="bottom", ha="right")
     ax.vlines(steps[np.array(spikes)], 1.25, 1.55, color=INK, lw=1.5)
     ax.set_ylim(-0.1, 1.65)
-    ax.set_ylabel("membrane U", fontsize=9)
+    ax.set_ylabel(_("membrane U"), fontsize=9)
 
     ax = axes[1, 2]  # the artificial neuron: no time, no state, one number
     ax.plot(t, np.maximum(0.0, 0.8 * on), color=BLUE, lw=1.4)
     ax.set_ylim(-0.1, 1.65)
-    ax.set_ylabel("output y", fontsize=9)
+    ax.set_ylabel(_("output y"), fontsize=9)
 
-    titles = [("Hodgkin-Huxley (1952)", "4 coupled equations: ion channels\nshape every spike"),
-              ("leaky integrate-and-fire", "1 equation + threshold + reset:\nspike times only"),
-              ("artificial neuron (perceptron, ReLU)",
-               "y = f(sum of w x): no time,\nno memory, one number out")]
+    titles = [("Hodgkin-Huxley (1952)",
+               _("4 coupled equations: ion channels\nshape every spike")),
+              (_("leaky integrate-and-fire"),
+               _("1 equation + threshold + reset:\nspike times only")),
+              (_("artificial neuron (perceptron, ReLU)"),
+               _("y = f(sum of w x): no time,\nno memory, one number out"))]
     for ax, (name, note) in zip(axes[0], titles, strict=True):
         ax.set_title(name, fontsize=10.5, fontweight="bold", color=INK, pad=34)
         ax.text(0.5, 1.04, note, transform=ax.transAxes, ha="center", va="bottom", fontsize=8.5,
                 color="#555555")
     for ax in axes[1]:
-        ax.set_xlabel("time (ms)", fontsize=9)
+        ax.set_xlabel(_("time (ms)"), fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=8)
-    fig.text(0.5, -0.06, "\u2190 more biological detail, more cost per neuron"
-             "          cheaper, trains at scale, but no time \u2192",
+    fig.text(0.5, -0.06, _("\u2190 more biological detail, more cost per neuron"
+                           "          cheaper, trains at scale, but no time \u2192"),
              ha="center", fontsize=9.5, color=ORANGE)
     return _save(fig, "neuron_models.png")
 
@@ -299,7 +358,7 @@ def bptt_unrolled() -> Path:
     y_x, y_i, y_u, y_s, y_l = 0.0, 1.8, 3.7, 5.8, 7.8
     half = 0.42  # half a node's height: arrows start and end at the edges
     _node(ax, (-1.2, y_i), "w", color=BLUE, width=0.9)
-    ax.text(-1.2, y_i - 0.75, "input\nweight", ha="center", va="top", fontsize=9, color=BLUE)
+    ax.text(-1.2, y_i - 0.75, _("input\nweight"), ha="center", va="top", fontsize=9, color=BLUE)
     for t, x in enumerate(cols):
         _node(ax, (x, y_x), f"x[{t}]", width=1.2)
         _node(ax, (x, y_i), f"I[{t}]", width=1.2)
@@ -329,19 +388,34 @@ def bptt_unrolled() -> Path:
         ax.add_patch(FancyArrowPatch((left + 0.62, y_s - 0.2), (right - 0.62, y_u + 0.25),
                                      arrowstyle="-|>", mutation_scale=14, color=ORANGE, lw=2,
                                      ls="--"))
-        ax.text((left + right) / 2 + 0.1, (y_s + y_u) / 2 + 0.25, "reset: −θ·S[t−1]",
+        ax.text((left + right) / 2 + 0.1, (y_s + y_u) / 2 + 0.25, _("reset: −θ·S[t−1]"),
                 ha="center", va="bottom", fontsize=9.5, color=ORANGE, rotation=-24)
-    notes = ["forward:  I[t] = w·x[t],   U[t] = β·U[t−1] + I[t] − θ·S[t−1],   "
-             "S[t] = H(U[t] − θ)",
-             "backward:  dI[t]/dw = x[t],   g[t] = σ'(U[t] − θ) (the surrogate, green),",
-             "dU[t]/dU[t−1] = β (leak, blue)  −  θ·g[t−1] (reset, orange; 0 when the reset is "
-             "detached)"]
+    notes = [_("forward:  I[t] = w·x[t],   U[t] = β·U[t−1] + I[t] − θ·S[t−1],   "
+               "S[t] = H(U[t] − θ)"),
+             _("backward:  dI[t]/dw = x[t],   g[t] = σ'(U[t] − θ) (the surrogate, green),"),
+             _("dU[t]/dU[t−1] = β (leak, blue)  −  θ·g[t−1] (reset, orange; 0 when the reset is "
+               "detached)")]
     for k, line in enumerate(notes):
         ax.text(-2.1, -1.0 - 0.55 * k, line, ha="left", va="top", fontsize=10.5,
                 color=[INK, GREEN, INK][k])
     return _save(fig, "bptt_unrolled.png")
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    """Draw every diagram in the language of ``--lang`` (English by default)."""
+    global language
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=LANGUAGES, default="en",
+                        help="the labels' language: zh_CN writes assets/zh/NAME.png")
+    language = parser.parse_args(argv).lang
+    if language == "zh_CN":  # the course's Chinese font, shipped with snnlab
+        sys.path.insert(0, str(HERE.parent))
+        from snnlab import fonts
+
+        fonts.use_chinese()
     for make in (rc_circuit, lif_neuron, network, neuron_models, bptt_unrolled):
-        print("wrote", make().relative_to(HERE.parent))
+        print("wrote", os.path.relpath(make(), HERE.parent))
+
+
+if __name__ == "__main__":
+    main()

@@ -79,11 +79,11 @@ def ffmpeg_exe() -> str | None:
 def _missing_ffmpeg() -> str | None:
     """What is missing for MP4 encoding, in words, or None when ffmpeg is usable."""
     if ffmpeg is None:
-        return "the ffmpeg-python package is missing (`pip install ffmpeg-python`)"
+        return tr("the ffmpeg-python package is missing (`pip install ffmpeg-python`)")
     if ffmpeg_exe() is None:
         path = matplotlib.rcParams["animation.ffmpeg_path"]
-        return (f"no usable ffmpeg binary (matplotlib's animation.ffmpeg_path is {path!r}); "
-                "`pip install imageio-ffmpeg` provides one")
+        return tr("no usable ffmpeg binary (matplotlib's animation.ffmpeg_path is {path}); "
+                  "`pip install imageio-ffmpeg` provides one").format(path=repr(path))
     return None
 
 
@@ -97,8 +97,9 @@ def _warn(missing: str, every_time: bool) -> None:
     global _warned
     if every_time or not _warned:
         _warned = _warned or not every_time
-        warnings.warn(f"snnlab.animate: {missing}. Videos show as a JavaScript player or GIF "
-                      "instead of MP4, and .mp4 files are saved as .gif.", stacklevel=4)
+        warnings.warn(tr("snnlab.animate: {missing}. Videos show as a JavaScript player or GIF "
+                         "instead of MP4, and .mp4 files are saved as .gif.").format(
+                             missing=missing), stacklevel=4)
 
 
 # --------------------------------------------------------------------------------- the result
@@ -176,8 +177,8 @@ class Video:
             self._write_mp4(path)
             return True
         except (OSError, RuntimeError) as error:
-            _warn(f"ffmpeg failed writing {name or path} ({str(error).strip()[-300:]})",
-                  every_time=True)
+            _warn(tr("ffmpeg failed writing {name} ({error})").format(
+                name=name or path, error=str(error).strip()[-300:]), every_time=True)
             return False
 
     def save(self, path: str | Path) -> Path:

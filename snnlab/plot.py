@@ -523,6 +523,13 @@ def rate_std(steps: Sequence[int], probabilities: Sequence[float], measured: Any
     return ax
 
 
+def code_name(name: str) -> str:
+    """The name of a code of ``snnlab.encoding.reconstruction_error`` (its keys ``"rate"``
+    and ``"latency (linear)"``), in the course's language; any other name as it is."""
+    names = {"rate": tr("rate", context="code"), "latency (linear)": tr("latency (linear)")}
+    return names.get(name, name)
+
+
 def damage(levels: Sequence[float], errors: dict[str, Any], xlabel: str,
            baseline: float | None = None, ax: Axes | None = None) -> Axes:
     """Decoding error against the size of some damage, one line per code, on a log y axis.
@@ -544,7 +551,8 @@ def damage(levels: Sequence[float], errors: dict[str, Any], xlabel: str,
                              f"got {list(e.shape)}")
         color = OKABE_ITO[k % len(OKABE_ITO)]
         ax.plot(x, e.mean(0), "o-", color=color, ms=4, lw=1.5,
-                label=tr("{name} ({count} seeds)").format(name=name, count=e.shape[0]))
+                label=tr("{name} ({count} seeds)").format(name=code_name(name),
+                                                          count=e.shape[0]))
         ax.fill_between(x, e.min(0), e.max(0), color=color, alpha=0.25, lw=0)
     if baseline is not None:
         ax.axhline(baseline, color=THRESHOLD, ls="--", lw=1, label=tr("every pixel read as black"))

@@ -125,6 +125,7 @@ def course(tmp_path, monkeypatch):
     (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
     (tmp_path / "translations" / "zh_CN").mkdir(parents=True)
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")  # the Chinese diagrams, assets/zh
     for name in ("solutions/00_start_here.ipynb", "00_start_here.ipynb"):
         shutil.copy(ROOT / "notebooks" / name, tmp_path / "notebooks" / name)
     shutil.copytree(ZH, tmp_path / "notebooks" / "zh")

@@ -27,8 +27,10 @@ Chinese editions, made by ``snnlab.course.translations`` from the English instru
 (student), with their own badges, and a setup cell that also chooses the language. The
 Chinese instructor edition's outputs come from running it (``jupyter nbconvert --execute``),
 so it counts as up to date when its cells (ids, types, sources, tags, attachments) are what
-the generator makes; the Chinese student edition is made from it as the English student
-edition is made from the English instructor edition. A translation that is out of date (an
+the generator makes, and a change of its text alone (a translation's markdown, a diagram, the
+repository's URL) is written into it with its outputs kept; the Chinese student edition is
+made from it as the English student edition is made from the English instructor edition. A
+translation that is out of date (an
 English cell changed since) or incomplete makes no Chinese edition: the command names what
 to translate, leaves that lesson's Chinese files as they are, and exits 1.
 
@@ -58,6 +60,9 @@ from snnlab.course.handout import BADGE_LINE, CHECK_MARKER, SETUP_TAG
 SOLUTION_TAGS = {"solution", "solution-explanation", SETUP_TAG}
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./assets/([\w.-]+\.png)\)")
+# a Chinese diagram (assets/zh/NAME.png, drawn by assets/make_diagrams.py --lang zh_CN), as a
+# translation links it from notebooks/zh/
+ZH_DIAGRAM = re.compile(r"!\[([^\]]*)\]\(\.\./\.\./assets/zh/([\w.-]+\.png)\)")
 URL_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', flags=re.MULTILINE)
 ZH = Path("notebooks") / "zh"  # the Chinese editions, under the checkout's root
 GITHUB = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(\.git)?/?$")
@@ -137,8 +142,11 @@ def _badge(url: str, notebook: str) -> str:
     return f"[![Open in Colab]({BADGE})]({target})\n"
 
 
-def _attach_diagrams(cell: Any, assets: Path, lesson: str) -> None:
-    """Replace ``![text](../assets/NAME.png)`` by an attachment of that PNG, in place."""
+def _attach_diagrams(cell: Any, assets: Path, lesson: str,
+                     pattern: re.Pattern = DIAGRAM) -> None:
+    """Replace ``![text](../assets/NAME.png)`` (or what ``pattern`` finds: ``ZH_DIAGRAM``, with
+    ``assets/zh``) by an attachment of that PNG, in place; it replaces an attachment of that
+    name (the English diagram that a translated cell carries)."""
     def attach(match: re.Match) -> str:
         text, name = match.groups()
         png = assets / name
@@ -148,7 +156,7 @@ def _attach_diagrams(cell: Any, assets: Path, lesson: str) -> None:
             "image/png": base64.b64encode(png.read_bytes()).decode("ascii")}
         return f"![{text}](attachment:{name})"
 
-    cell["source"] = DIAGRAM.sub(attach, _text(cell["source"]))
+    cell["source"] = pattern.sub(attach, _text(cell["source"]))
     left = re.search(r"!\[.*?\]\(\.\./assets/[^)]*\)", cell["source"], flags=re.DOTALL)
     if left is not None:  # it would show as a broken image in Colab, on GitHub, in handouts
         raise ValueError(f"{lesson} links the diagram {left.group(0)!r} in a form the edition "
@@ -169,23 +177,30 @@ def _exercise_names(nb: Any) -> list[str]:
     return names
 
 
-def _wait_for_exercises(cell: Any, exercises: list[str]) -> None:
+# The comment that heads a waiting cell, in each language of the editions
+WAIT_COMMENTS = {"en": "this cell runs your {names} from the exercise above",
+                 "zh_CN": "这个单元格运行你在上面练习中写的 {names}"}
+
+
+def _wait_for_exercises(cell: Any, exercises: list[str], language: str = "en") -> None:
     """A later cell that runs a student's function: in the student edition it says so,
-    instead of failing, until the exercise is written. Its stored output (the reference's)
-    goes, and so does its NBVAL_CHECK_OUTPUT line."""
+    instead of failing, until the exercise is written (``snnlab.course.write_it_first``
+    prints it in the course's language; the comment is in ``language``). Its stored output
+    (the reference's) goes, and so does its NBVAL_CHECK_OUTPUT line."""
     source = _text(cell["source"])
     called = _names_used(source)
     used = [name for name in exercises if name in called]
     if not used:
         return
     names = ", ".join(f"`{name}`" for name in used)
+    quoted = ", ".join(f'"{name}"' for name in used)
     body = CHECK_MARKER.sub("", source)
     cell["source"] = (
-        f"try:  # this cell runs your {names} from the exercise above\n"
+        f"try:  # {WAIT_COMMENTS[language].format(names=names)}\n"
         + "".join(f"    {line}" if line.strip() else line
                   for line in body.splitlines(keepends=True)).rstrip("\n")
-        + f"\nexcept NotImplementedError:\n    print(\"… this cell runs your {names}:\",\n"
-        "          \"write it in the exercise above, then run this cell again.\")"
+        + "\nexcept NotImplementedError:\n    from snnlab.course import write_it_first\n"
+        + f"    write_it_first({quoted})"
     )
     cell["outputs"], cell["execution_count"] = [], None
 
@@ -251,16 +266,17 @@ def _read_lesson(path: Path) -> Any:
     return nb
 
 
-def _student(instructor: Any, url: str, notebook: str, setup: str) -> Any:
-    """The student edition made from the instructor edition ``instructor``."""
-    student = handout.student_version(instructor, name=Path(notebook).name)
+def _student(instructor: Any, url: str, notebook: str, setup: str, language: str = "en") -> Any:
+    """The student edition made from the instructor edition ``instructor``, its stubs' and
+    waiting cells' comments in ``language``."""
+    student = handout.student_version(instructor, name=Path(notebook).name, language=language)
     student = handout._without_widget_views(student)
     exercises = _exercise_names(instructor)
     for cell in student.cells:
         if handout.is_check_cell(cell):  # its output is the student's, not the reference's
             cell.source = CHECK_MARKER.sub("", cell.source)
         elif cell.cell_type == "code" and SOLUTION_TAGS.isdisjoint(_tags(cell)):
-            _wait_for_exercises(cell, exercises)
+            _wait_for_exercises(cell, exercises, language)
     return _with_colab(student, url, notebook, setup)
 
 
@@ -319,6 +335,8 @@ def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> d
     for cell in zh["cells"]:
         if cell["cell_type"] == "markdown":
             _attach_diagrams(cell, root / "assets", str(source.relative_to(root)))
+            _attach_diagrams(cell, root / "assets" / "zh", str(source.relative_to(root)),
+                             ZH_DIAGRAM)
     instructor_path = root / ZH / "solutions" / source.name
     instructor = _with_colab(zh, url, f"{ZH.as_posix()}/solutions/{source.name}", setup)
     text = _dump(instructor)
@@ -326,20 +344,27 @@ def _chinese(root: Path, source: Path, nb: Any, translation: Any, url: str) -> d
         stored = _read_lesson(instructor_path)
         if translations.sources(stored) == translations.sources(instructor):
             instructor, text = stored, instructor_path.read_text()
-        elif _without_url(stored) == _without_url(instructor):
-            # only the repository's URL changed (a fork): in the badge, and in the setup cell,
-            # which does nothing outside Colab; the stored outputs are still this lesson's
+        elif _code(stored) == _code(instructor):
+            # only the text changed (a translation's markdown, a diagram, the repository's URL
+            # in the badge and in the setup cell, which does nothing outside Colab): the code
+            # is the same, so the stored outputs are still this lesson's
             for cell, new in zip(stored.cells, instructor["cells"], strict=True):
                 cell.source = new["source"]
+                cell.pop("attachments", None)
+                if new.get("attachments"):
+                    cell["attachments"] = new["attachments"]
             instructor, text = stored, _dump(stored)
-    student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup)
+    student = _student(instructor, url, f"{ZH.as_posix()}/{source.name}", setup,
+                       translations.LANGUAGE)
     return {instructor_path: text, root / ZH / source.name: _dump(student)}
 
 
-def _without_url(nb: Any) -> list[tuple]:
-    """What :func:`translations.sources` says of ``nb``, less the setup cell and badges."""
-    return [(cid, kind, BADGE_LINE.sub("", source), *rest)
-            for cid, kind, source, *rest in translations.sources(nb)
+def _code(nb: Any) -> list[tuple]:
+    """What :func:`translations.sources` says of ``nb``'s code cells (less the setup cell,
+    whose only difference can be the repository's URL), and the ids and types of the others:
+    equal for two editions whose outputs are the same."""
+    return [(cid, kind, *((source, tags) if kind == "code" else ()))
+            for cid, kind, source, tags, _ in translations.sources(nb)
             if cid != translations.SETUP_ID]
 
 

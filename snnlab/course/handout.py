@@ -48,6 +48,8 @@ FORMATS = ("ipynb", "html", "pdf")
 SOLUTION_TAG = "solution"
 EXPLANATION_TAG = "solution-explanation"
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError")
+# The stub's first line in each language of the editions (a comment: the code stays one code)
+STUB_COMMENTS = {"en": STUB_LINES[0], "zh_CN": "# 在这里写你的代码"}
 CHROMIUM_ENV_VARS = ("SNNLAB_CHROMIUM", "CHROME_PATH")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -133,7 +135,12 @@ def _docstring_node(node: ast.AST) -> ast.Expr | None:
     return None
 
 
-def _stub_function(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> list[str]:
+def _stub_lines(language: str) -> tuple[str, str]:
+    return STUB_COMMENTS[language], STUB_LINES[1]
+
+
+def _stub_function(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str],
+                   language: str = "en") -> list[str]:
     """The function's decorators, signature and docstring as written, then the stub body."""
     start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
     first = node.body[0]
@@ -150,10 +157,10 @@ def _stub_function(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str
         header = [" " * node.col_offset + line for line in decorators + [signature.strip()]] + doc
     else:
         header = lines[start:header_end]
-    return header + [indent + line for line in STUB_LINES]
+    return header + [indent + line for line in _stub_lines(language)]
 
 
-def _stub_class(node: ast.ClassDef, lines: list[str]) -> list[str]:
+def _stub_class(node: ast.ClassDef, lines: list[str], language: str = "en") -> list[str]:
     """The class header and docstring, its non-method statements, and every method as a stub."""
     start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
     docstring = _docstring_node(node)
@@ -163,18 +170,19 @@ def _stub_class(node: ast.ClassDef, lines: list[str]) -> list[str]:
         if statement is docstring:
             continue
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            out += [""] + _stub_function(statement, lines)
+            out += [""] + _stub_function(statement, lines, language)
         else:
             out += lines[statement.lineno - 1 : statement.end_lineno]
     return out
 
 
-def stub_solution(source: str) -> str:
+def stub_solution(source: str, language: str = "en") -> str:
     """The student's stub for a solution cell.
 
     Imports and every function (and class) keep their signatures and docstrings; function bodies
-    become ``# YOUR CODE HERE`` / ``raise NotImplementedError``. Any other top-level statement
-    is part of the solution and is dropped. A cell with no function becomes just the stub lines.
+    become ``# YOUR CODE HERE`` / ``raise NotImplementedError`` (the comment in ``language``,
+    ``"en"`` or ``"zh_CN"``: :data:`STUB_COMMENTS`). Any other top-level statement is part of
+    the solution and is dropped. A cell with no function becomes just the stub lines.
     """
     tree = ast.parse(source)  # SyntaxError is reported by the caller with the cell number
     lines = source.splitlines()
@@ -184,20 +192,21 @@ def stub_solution(source: str) -> str:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports += lines[node.lineno - 1 : node.end_lineno]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            definitions.append(_stub_function(node, lines))
+            definitions.append(_stub_function(node, lines, language))
         elif isinstance(node, ast.ClassDef):
-            definitions.append(_stub_class(node, lines))
+            definitions.append(_stub_class(node, lines, language))
     if not definitions:
-        return "\n".join(imports + list(STUB_LINES))
+        return "\n".join(imports + list(_stub_lines(language)))
     blocks = ["\n".join(imports)] if imports else []
     blocks += ["\n".join(definition) for definition in definitions]
     return "\n\n\n".join(blocks)
 
 
-def student_version(nb: Any, name: str = "notebook") -> Any:
+def student_version(nb: Any, name: str = "notebook", language: str = "en") -> Any:
     """A copy of ``nb`` for students: solutions stubbed, explanations removed, their outputs gone.
 
     Check cells keep their code, but lose the output of the instructor's run ("passed").
+    ``language`` is that of the stubs' comment (:func:`stub_solution`).
     """
     nb = copy.deepcopy(nb)
     cells = []
@@ -209,7 +218,7 @@ def student_version(nb: Any, name: str = "notebook") -> Any:
             if cell.cell_type != "code":
                 continue  # a solution written out in markdown: nothing of it is for students
             try:
-                cell.source = stub_solution(cell.source)
+                cell.source = stub_solution(cell.source, language)
             except SyntaxError as error:
                 raise HandoutError(
                     f"{name}: cell {number} is tagged '{SOLUTION_TAG}' but is not plain Python "
@@ -224,10 +233,12 @@ def student_version(nb: Any, name: str = "notebook") -> Any:
 
 
 def is_student_edition(nb: Any) -> bool:
-    """Whether ``nb``'s exercises are already stubs (``# YOUR CODE HERE``): a student edition
-    (``notebooks/NN_*.ipynb``) or a student handout, not the instructor edition."""
+    """Whether ``nb``'s exercises are already stubs (``# YOUR CODE HERE``, or the Chinese
+    edition's ``# 在这里写你的代码``): a student edition (``notebooks/NN_*.ipynb``,
+    ``notebooks/zh/NN_*.ipynb``) or a student handout, not the instructor edition."""
     return any(SOLUTION_TAG in _tags(cell) and cell.cell_type == "code"
-               and STUB_LINES[0] in cell.source for cell in nb.cells)
+               and any(stub in cell.source for stub in STUB_COMMENTS.values())
+               for cell in nb.cells)
 
 
 def check_source(path: Path, nb: Any, version: str) -> None:
