@@ -47,7 +47,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from snnlab import checkpoints, checks, config, data, events, files, losses, models, training
-from snnlab.i18n import tr
+from snnlab.i18n import pad, tr, width
 
 # The course's pretrained checkpoints: package data, installed with snnlab itself (wheel, pip
 # or a clone alike; how they were made: checkpoints/README.md beside this file).
@@ -127,11 +127,12 @@ def _losses(recipe: Recipe) -> dict[str, losses.LossFn]:
 def table() -> str:
     """The recipes as a plain-text table (name, model, loss, metric, epochs, batch, lr, image).
     Lesson 04."""
-    rows = [("name", "model", "loss", "metric", "epochs", "batch", "peak lr", "image")]
+    rows = [(tr("name", context="recipe"), tr("model"), tr("loss"), tr("metric"), tr("epochs"),
+             tr("batch"), tr("peak lr"), tr("image"))]
     rows += [(name, r.model.__name__, r.loss.__name__, r.metric, str(r.epochs),
               str(r.batch_size), f"{r.lr:g}", str(r.image_size)) for name, r in RECIPES.items()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
 
 
