@@ -177,7 +177,7 @@ def _layers() -> list[synops.LayerOps]:
 
 def test_synops_table_in_chinese(chinese):
     head, row, total = synops.table(_layers()).splitlines()
-    assert head.split() == ["层", "非零输入", "SNN", "操作数", "类型", "ANN", "乘累加数"]
+    assert head.split() == ["层", "非零输入", "SNN", "操作数", "类型", "ANN", "MAC", "数"]
     assert row.split() == ["0", "41.7%", "15", "AC", "12"]
     assert total.split() == ["合计", "15", "AC", "12"]
     assert len(_right_edges("\n".join((head, row, total)))) == 1
