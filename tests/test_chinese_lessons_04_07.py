@@ -188,3 +188,17 @@ def test_synops_table_in_english_is_unchanged():
         "layer  inputs != 0  SNN ops  kind  ANN MACs",
         "0            41.7%       15    AC        12",
         "total                 15 AC              12"]
+
+
+def test_lesson06_run_reports_each_run_in_the_language(chinese, capsys):
+    torch.set_num_threads(1)
+    tiny = {"train_images": 32, "epochs": 1, "batch_size": 32, "lr": 3e-3, "test_images": 20}
+    results = lesson06.run(seeds=(0,), settings=tiny, variants=["ANN (ReLU)"])
+    result = results["runs"]["ANN (ReLU)"][0]
+    line = capsys.readouterr().out.strip()
+    assert line == (f"ANN（ReLU）  随机种子 0：测试 MSE {result['test_mse']:.4f}，"
+                    f"CPU {result['cpu_seconds']:.0f} 秒")
+    assert i18n.width(line[:line.index("随机种子")]) == 13  # the name padded to 12 columns
+    i18n.set_language("en")
+    lesson06.run(seeds=(0,), settings=tiny, variants=["ANN (ReLU)"])
+    assert capsys.readouterr().out.startswith("ANN (ReLU)   seed 0: test MSE ")

@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from snnlab import checks, data, files, losses, training
 from snnlab.config import seed_everything
 from snnlab.course import recipes
-from snnlab.i18n import tr
+from snnlab.i18n import pad, tr
 
 __all__ = ["SETTINGS", "SEEDS", "VARIANTS", "names", "RESULTS_FILE", "EXAMPLE_DIGITS",
            "ReLUAutoencoder", "mean_step_loss", "build", "train_one", "run", "load", "save",
@@ -276,8 +276,9 @@ def run(seeds: Sequence[int] = SEEDS, settings: dict | None = None,
             if seed == seeds[0]:
                 results["examples"][variant] = example_reconstructions(model, images)
             if progress:
-                print(f"{variant:12} seed {seed}: test MSE {result['test_mse']:.4f}, "
-                      f"{result['cpu_seconds']:.0f} s CPU")
+                line = tr("seed {seed}: test MSE {mse:.4f}, {seconds:.0f} s CPU").format(
+                    seed=seed, mse=result["test_mse"], seconds=result["cpu_seconds"])
+                print(pad(names()[variant], 12), line)
     return results
 
 
