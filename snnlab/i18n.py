@@ -79,4 +79,10 @@ def pad(text: str, columns: int) -> str:
     return text + " " * max(0, columns - width(text))
 
 
+def pad_left(text: str, columns: int) -> str:
+    """``text`` with spaces before it, to ``columns`` columns: ``f"{text:>columns}"`` for any
+    script (a right-aligned column of a table)."""
+    return " " * max(0, columns - width(text)) + text
+
+
 set_language(config.env_choice("SNNLAB_LANG", LANGUAGES, default="en"))

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from snnlab import checks
+from snnlab.i18n import pad, pad_left, tr, width
 from snnlab.neurons import LIF
 
 __all__ = ["LayerOps", "COUNTED", "LEFT_OUT", "count", "table", "totals"]
@@ -239,16 +240,18 @@ def totals(layers: list[LayerOps]) -> dict[str, float]:
 
 
 def table(layers: list[LayerOps]) -> str:
-    """The counts as a plain-text table, one row per layer and a total. Lesson 07."""
+    """The counts as a plain-text table, one row per layer and a total, in the course's
+    language (``snnlab.i18n``). Lesson 07."""
     layers = checks.list_of("layers", layers, LayerOps, "synops.count")
-    rows = [("layer", "inputs != 0", "SNN ops", "kind", "ANN MACs")]
+    rows = [(tr("layer"), tr("inputs != 0"), tr("SNN ops"), tr("kind", context="synops"),
+             tr("ANN MACs"))]
     for layer in layers:
         rows.append((layer.name, f"{layer.nonzero:.1%}", f"{layer.ops:,.0f}", layer.kind,
                      f"{layer.ann_macs:,.0f}"))
     total = totals(layers)
     spent = " + ".join(f"{total[kind]:,.0f} {kind}" for kind in ("AC", "MAC") if total[kind])
-    rows.append(("total", "", spent or "0", "", f"{total['ann_MAC']:,.0f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w)
+    rows.append((tr("total"), "", spent or "0", "", f"{total['ann_MAC']:,.0f}"))
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad_left(cell, w) if i else pad(cell, w)
                                for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
                      for row in rows)

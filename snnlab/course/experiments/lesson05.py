@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from snnlab import checks, data, losses, models
 from snnlab.config import seed_everything
+from snnlab.i18n import pad, pad_left, tr, width
 
 __all__ = ["SETTINGS", "SEEDS", "CONDITIONS", "RESULTS_FILE", "map_rates", "rate_regulariser",
            "ConvANN", "firing_summary", "train_once", "run", "save", "load", "summarise",
@@ -300,24 +301,43 @@ def _cell(values: tuple[float, float, float] | None, percent: bool) -> str:
     return f"{mean:.1f} ({low:.1f}-{high:.1f})" if percent else f"{mean:.0f} ({low:.0f}-{high:.0f})"
 
 
+def _column_names() -> dict[str, str]:
+    """The table's column heads in the course's language: fractions in percent."""
+    return {"accuracy": tr("accuracy %"), "cpu_seconds": tr("training CPU s"),
+            "dead maps 1": tr("dead maps 1 %"), "dead maps 2": tr("dead maps 2 %"),
+            "dead neurons 1": tr("dead neurons 1 %"), "dead neurons 2": tr("dead neurons 2 %"),
+            "saturated neurons 1": tr("saturated neurons 1 %"),
+            "saturated neurons 2": tr("saturated neurons 2 %")}
+
+
+def _condition_names() -> dict[str, str]:
+    """The conditions' names in the course's language."""
+    return {"CSNN": "CSNN", "CSNN + regulariser": tr("CSNN + regulariser"),
+            "ANN (ReLU)": tr("ANN (ReLU)")}
+
+
 def table(results: dict[str, Any],
           columns: Sequence[str] = ("accuracy", "dead maps 1", "dead maps 2", "dead neurons 1",
                                     "dead neurons 2"),
           conditions: Sequence[str] | None = None) -> str:
     """A plain-text table, one row per condition (default: all), each number as
     ``mean (min-max)`` over the seeds: fractions in percent, ``cpu_seconds`` in seconds. A
-    number a condition does not have (an ANN's saturated neurons) is a dash."""
+    number a condition does not have (an ANN's saturated neurons) is a dash. Heads and names
+    in the course's language (``snnlab.i18n``)."""
     summary = summarise(results)
     conditions = list(summary) if conditions is None else list(conditions)
     unknown = [c for c in conditions if c not in summary]
     if unknown:
         raise ValueError(f"no results for {unknown}; the results hold {list(summary)}")
-    rows = [("", *[("training CPU s" if c == "cpu_seconds" else f"{c} %") for c in columns])]
+    heads = _column_names()
+    rows = [("", *[heads.get(c, f"{c} %") for c in columns])]
+    named = _condition_names()
     for condition in conditions:
         numbers = summary[condition]
-        rows.append((condition, *[_cell(numbers.get(c), c != "cpu_seconds") for c in columns]))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+        rows.append((named.get(condition, condition),
+                     *[_cell(numbers.get(c), c != "cpu_seconds") for c in columns]))
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad(cell, w) if i == 0 else pad_left(cell, w)
                                for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
                      for row in rows)
 

@@ -47,10 +47,11 @@ from torch import Tensor, nn
 from snnlab import checks, data, files, losses, training
 from snnlab.config import seed_everything
 from snnlab.course import recipes
+from snnlab.i18n import pad, tr
 
-__all__ = ["SETTINGS", "SEEDS", "VARIANTS", "RESULTS_FILE", "EXAMPLE_DIGITS", "ReLUAutoencoder",
-           "mean_step_loss", "build", "train_one", "run", "load", "save", "summary",
-           "example_reconstructions"]
+__all__ = ["SETTINGS", "SEEDS", "VARIANTS", "names", "RESULTS_FILE", "EXAMPLE_DIGITS",
+           "ReLUAutoencoder", "mean_step_loss", "build", "train_one", "run", "load", "save",
+           "summary", "example_reconstructions"]
 
 # How every run is trained (the recipe's optimizer and schedule, less data and fewer epochs).
 SETTINGS: dict[str, int | float] = {"train_images": 20_000, "epochs": 1, "batch_size": 32,
@@ -68,6 +69,14 @@ VARIANTS: dict[str, tuple[str, int, str]] = {
 # 500 test digits the lesson keeps at hand, data.mnist(train=False, size=32, subset=500).
 EXAMPLE_DIGITS: tuple[int, ...] = (0, 2, 3, 4, 5, 7, 8, 9)
 RESULTS_FILE = recipes.CHECKPOINT_DIR / "lesson06_experiments.json"
+
+
+def names() -> dict[str, str]:
+    """``{variant: its name}`` in the course's language, for the lesson's tables."""
+    return {"last step": tr("last step", context="variant"),
+            "every step": tr("every step", context="variant"),
+            "latent 8": tr("latent 8"), "latent 128": tr("latent 128"),
+            "ANN (ReLU)": tr("ANN (ReLU)")}
 
 
 class ReLUAutoencoder(nn.Module):
@@ -267,8 +276,9 @@ def run(seeds: Sequence[int] = SEEDS, settings: dict | None = None,
             if seed == seeds[0]:
                 results["examples"][variant] = example_reconstructions(model, images)
             if progress:
-                print(f"{variant:12} seed {seed}: test MSE {result['test_mse']:.4f}, "
-                      f"{result['cpu_seconds']:.0f} s CPU")
+                line = tr("seed {seed}: test MSE {mse:.4f}, {seconds:.0f} s CPU").format(
+                    seed=seed, mse=result["test_mse"], seconds=result["cpu_seconds"])
+                print(pad(names()[variant], 12), line)
     return results
 
 

@@ -53,8 +53,9 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from snnlab import checks, config, data, events, losses, models, synops
+from snnlab.i18n import pad, pad_left, tr, width
 
-__all__ = ["SETTINGS", "TASKS", "NAMES", "ElmanRNN", "SummedMLP", "first_spike_times",
+__all__ = ["SETTINGS", "TASKS", "names", "ElmanRNN", "SummedMLP", "first_spike_times",
            "first_spike_predictions", "build", "loaders", "one_digit_ceiling", "run", "elman_ops",
            "summary", "accuracies", "table", "load", "RESULTS_FILE", "main"]
 
@@ -357,10 +358,12 @@ def summary(runs: list[dict], key: str = "accuracy") -> dict[str, float]:
             "min": min(values), "max": max(values), "n": len(values)}
 
 
-NAMES = {"recurrent": "recurrent SNN", "no_recurrence": "same SNN, V = 0 (trained)",
-         "first_spike": "V = 0, first-spike readout", "collapsed": "same SNN, time-collapsed",
-         "elman": "Elman RNN (tanh, ANN)", "ecsnn": "event CSNN", "summed_mlp":
-         "ReLU net on summed events"}
+def names() -> dict[str, str]:
+    """``{condition: the network's name}`` in the course's language, for tables and legends."""
+    return {"recurrent": tr("recurrent SNN"), "no_recurrence": tr("same SNN, V = 0 (trained)"),
+            "first_spike": tr("V = 0, first-spike readout"),
+            "collapsed": tr("same SNN, time-collapsed"), "elman": tr("Elman RNN (tanh, ANN)"),
+            "ecsnn": tr("event CSNN"), "summed_mlp": tr("ReLU net on summed events")}
 
 
 def accuracies(stored: dict, task: str) -> dict[str, dict[str, float]]:
@@ -373,14 +376,15 @@ def table(stored: dict, task: str) -> str:
     """One task's accuracies as a plain-text table: mean, standard deviation, min-max, and
     the per-seed values. Lesson 07."""
     results = stored["results"][task] if "results" in stored else stored
-    rows = [("network", "mean", "std", "min - max", "per seed")]
+    rows = [(tr("network"), tr("mean"), tr("std"), tr("min - max"), tr("per seed"))]
+    named = names()
     for condition, runs in results.items():
         s = summary(runs)
-        rows.append((NAMES.get(condition, condition), f"{s['mean']:.1%}", f"{s['std']:.1%}",
+        rows.append((named.get(condition, condition), f"{s['mean']:.1%}", f"{s['std']:.1%}",
                      f"{s['min']:.1%} - {s['max']:.1%}",
                      "  ".join(f"{run['accuracy']:.1%}" for run in runs)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w)
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad(cell, w) if i == 0 else pad_left(cell, w) for i, (cell, w)
                                in enumerate(zip(row, widths, strict=True))).rstrip()
                      for row in rows)
 
