@@ -45,7 +45,7 @@ from torch import Tensor
 
 from snnlab import config
 
-__all__ = ["lif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
+__all__ = ["lif_sequence", "decay_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
 
 BLOCK_ELEMENTS = 1 << 18  # the backward pass works on about this many numbers at a time (1 MB)
 
@@ -180,6 +180,50 @@ class _LIFSequence(torch.autograd.Function):
         grad_inputs = (tuple(lam_seq.unbind(0)) if ctx.one_by_one and keep_every_lam
                        else no_inputs if grad_input is None else (grad_input,))
         return (grad_beta, grad_threshold, None, None, None, None, None, *grad_inputs)
+
+
+def decay_sequence(input: Tensor, alpha: Tensor) -> Tensor:
+    """``I_seq`` ``[T, batch, ...]`` of the leaky sum I[t] = alpha * I[t-1] + X[t], I[-1] = 0.
+
+    The synaptic current of ``snnlab.synaptic.Synaptic`` (lesson 08): linear, with no reset,
+    so it can run over all steps before the membrane does. Backward, with g[t] the gradient
+    reaching I[t] and lam[t] the total gradient on I[t]:
+
+        lam[T-1] = g[T-1],    lam[t] = g[t] + alpha * lam[t+1]
+        dL/dX[t] = lam[t],    dL/dalpha = sum_t lam[t] * I[t-1]
+
+    ``input`` is ``X`` ``[T, batch, ...]``; alpha in [0, 1] broadcasts to one step. The caller
+    has checked both.
+    """
+    return _DecaySequence.apply(alpha, input)
+
+
+class _DecaySequence(torch.autograd.Function):
+    """The loops of ``decay_sequence``'s docstring, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, alpha, input):
+        out = _empty_like(input)
+        previous = torch.zeros_like(input[0])  # I[-1]
+        for t in range(input.shape[0]):  # rounds like the step API: alpha * I, then + X
+            torch.mul(alpha, previous, out=out[t]).add_(input[t])
+            previous = out[t]
+        ctx.save_for_backward(alpha, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        alpha, out = ctx.saved_tensors
+        need_alpha, need_input = ctx.needs_input_grad
+        lam_seq = torch.empty_like(grad_out)
+        lam = None
+        grad_alpha = torch.zeros_like(alpha) if need_alpha else None
+        for t in range(grad_out.shape[0] - 1, -1, -1):
+            lam = grad_out[t] if lam is None else torch.addcmul(grad_out[t], alpha, lam)
+            lam_seq[t] = lam
+            if need_alpha and t > 0:
+                grad_alpha += (lam * out[t - 1]).sum_to_size(alpha.shape)
+        return grad_alpha, lam_seq if need_input else None
 
 
 # ------------------------------------------------------------------------------------------
