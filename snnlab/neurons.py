@@ -289,7 +289,8 @@ def taus_from_betas(betas: float | Tensor, dt: float = 1.0) -> Tensor:
     """tau = -dt / ln(beta) for each beta in (0, 1]: beta = 1 is tau = inf. Lesson 08."""
     dt = checks.positive_number("dt", dt)
     betas = checks.parameter("betas", betas, "in (0, 1]", lambda b: (b > 0) & (b <= 1))
-    return -dt / torch.log(betas)
+    log_betas = torch.log(betas)
+    return torch.where(log_betas < 0, -dt / log_betas, torch.inf)  # (-dt / 0.0 is -inf)
 
 
 def random_betas(num_neurons: int, tau_min: float, tau_max: float, dt: float = 1.0,
