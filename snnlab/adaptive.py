@@ -44,8 +44,9 @@ so the state is just (U, a)::
     spk, state = alif(x, state)                  # state.mem, state.a; None at rest
     spk_seq, state_seq = alif.sequence(x_seq)    # the step loop over time
 
-``sequence`` is that loop (``neurons.unroll``): the threshold of each step needs the spikes
-of the step before, and ``bench/neurons.py`` measures what a fused loop could save.
+``sequence`` gives the same values and gradients (tested) with a hand-written backward pass
+through time, ``bptt.alif_sequence``; ``bench/neurons.py`` measures it against the step loop.
+At rest (state None) S[-1] is 0 without being computed, so nothing flows back from it.
 
 No refractory period: it would need a third state variable, an integer count of the steps
 since the last spike, that blocks the membrane or the spike for r steps. That gate has no
@@ -60,8 +61,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from snnlab import checks
-from snnlab.neurons import RESET_MODES, unroll
+from snnlab import bptt, checks
+from snnlab.neurons import RESET_MODES
 from snnlab.surrogate import Surrogate, atan
 
 __all__ = ["ALIF", "ALIFState"]
@@ -126,15 +127,16 @@ class ALIF(nn.Module):
     def forward(self, input: Tensor, state: ALIFState | None = None) -> tuple[Tensor, ALIFState]:
         """One step: ``spk, state = alif(input, state)``; ``state=None`` starts at rest."""
         input = checks.neuron_input("input", input, self._params())
-        if state is None:
-            mem = a = torch.zeros_like(input)
+        if state is None:  # at rest: U[-1] = a[-1] = S[-1] = 0
+            mem = a = spk_prev = torch.zeros_like(input)
+            threshold_prev = self.threshold + self.b * a
         else:
             mem, a = (checks.neuron_state(f"state.{name}", value, input)
                       for name, value in zip(ALIFState._fields, state, strict=True))
+            threshold_prev = self.threshold + self.b * a  # theta[t-1]
+            spk_prev = self.surrogate(mem - threshold_prev)  # S[t-1], surrogate gradient
 
         beta = self.beta.clamp(0, 1)
-        threshold_prev = self.threshold + self.b * a  # theta[t-1]
-        spk_prev = self.surrogate(mem - threshold_prev)  # S[t-1], with its surrogate gradient
         reset = spk_prev.detach()
         a = self.rho * a + spk_prev
         threshold = self.threshold + self.b * a  # theta[t]
@@ -149,9 +151,14 @@ class ALIF(nn.Module):
 
     def sequence(self, input_seq: Tensor) -> tuple[Tensor, ALIFState]:
         """All steps from rest: ``[num_steps, batch, ...]`` -> ``(spk_seq, state_seq)``, the
-        step loop of ``forward`` (``neurons.unroll``)."""
+        values and gradients of ``forward`` step by step (tested), computed by
+        ``bptt.alif_sequence`` with a hand-written backward pass."""
         checks.neuron_input("input_seq", input_seq, self._params(), time_first=True)
-        return unroll(self, input_seq)
+        like = {"dtype": input_seq.dtype, "device": input_seq.device}
+        spk_seq, mem_seq, a_seq = bptt.alif_sequence(
+            input_seq, self.beta.clamp(0, 1).to(**like), self.threshold.to(**like),
+            self.rho.to(**like), self.b.to(**like), self.reset, self.surrogate.derivative)
+        return spk_seq, ALIFState(mem_seq, a_seq)
 
     def threshold_at(self, a: Tensor) -> Tensor:
         """theta = theta0 + b * a for an adaptation a (``state.a``, or ``state_seq.a`` for the

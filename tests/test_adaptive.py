@@ -156,3 +156,37 @@ def test_call_errors_name_the_argument():
     with pytest.raises(ValueError, match="state.a must have the input's shape"):
         alif(torch.zeros(2, 4), ALIFState(torch.zeros(2, 4), torch.zeros(4)))
     assert "rho=(4,) values in [0.9, 0.9], b=0.2" in repr(alif)
+
+
+@pytest.mark.parametrize("reset", RESETS)
+def test_sequence_equals_step_loop_with_a_loss_on_the_threshold(reset):
+    """A loss on state.a (the threshold over time) too: the third output's gradient."""
+    alif = ALIF(torch.linspace(0.5, 1.0, 7), 0.8, rho=0.9, b=torch.linspace(0.0, 0.6, 7),
+                reset=reset, learn_beta=True, learn_threshold=True).double()
+    x = random_input(30, 4, 7)
+    weights = torch.randn(3, 30, 4, 7, generator=torch.Generator().manual_seed(5),
+                          dtype=torch.float64)
+    results = []
+    for run in (unroll, ALIF.sequence):
+        alif.zero_grad()
+        xg = x.clone().requires_grad_()
+        spk, state = run(alif, xg)
+        loss = (spk * weights[0] + state.mem * weights[1] + state.a * weights[2]).sum()
+        loss.backward()
+        results.append((spk, state, xg.grad, alif.beta.grad.clone(), alif.threshold.grad.clone()))
+    (spk1, state1, *grads1), (spk2, state2, *grads2) = results
+    assert 0.05 < spk1.mean() < 0.95 and torch.equal(spk1, spk2)
+    assert torch.equal(state1.mem, state2.mem) and torch.equal(state1.a, state2.a)
+    for ours, reference in zip(grads2, grads1, strict=True):
+        assert reference.abs().sum() > 0
+        torch.testing.assert_close(ours, reference)
+
+
+def test_sequence_without_gradients_and_in_float32():
+    alif = ALIF(0.9, b=0.3)
+    x = random_input(20, 3, 5).float()
+    with torch.no_grad():
+        spk, state = alif.sequence(x)
+    spk2, state2 = unroll(alif, x)
+    assert spk.dtype == torch.float32 and torch.equal(spk, spk2)
+    assert torch.equal(state.a, state2.a)
