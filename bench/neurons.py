@@ -31,8 +31,9 @@ time says how far the LIF is from the speed of memory itself. Run from the repo 
 A third table (lesson 08) times the neurons with more state, forward + backward on
 [T, 128, 1000] as above: ``sequence`` against the step API in a loop (``neurons.unroll``),
 and snnTorch's ``Synaptic`` loop. ``Synaptic.sequence`` ("subtract") runs its current with
-``bptt.decay_sequence`` and its membrane with ``bptt.lif_sequence``; ``Alpha.sequence`` and
-``ALIF.sequence`` are the step loop itself, so their two rows measure the same code.
+``bptt.decay_sequence`` and its membrane with ``bptt.lif_sequence``; ``ALIF.sequence`` is
+``bptt.alif_sequence``; ``Alpha.sequence`` with its default reset="zero" is the step loop
+itself, so its two rows measure the same code.
 
 It prints the markdown tables and appends them to bench/results.md.
 """

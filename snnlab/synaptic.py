@@ -255,10 +255,24 @@ class Alpha(nn.Module):
         return spk, AlphaState(exc, inh, mem)
 
     def sequence(self, input_seq: Tensor) -> tuple[Tensor, AlphaState]:
-        """All steps from rest: ``[num_steps, batch, ...]`` -> ``(spk_seq, state_seq)``, the
-        step loop of ``forward`` (``neurons.unroll``)."""
+        """All steps from rest: ``[num_steps, batch, ...]`` -> ``(spk_seq, state_seq)``.
+
+        The values and gradients of ``forward`` step by step (tested). With reset="none"
+        nothing depends on the spikes, so both currents run over all steps at once
+        (``bptt.decay_sequence``, the inhibitory one on -X) and the membrane and spikes need
+        no loop; "zero" runs the step loop (``neurons.unroll``).
+        """
         checks.neuron_input("input_seq", input_seq, self._params(), time_first=True)
-        return unroll(self, input_seq)
+        if self.reset == "zero":
+            return unroll(self, input_seq)
+        like = {"dtype": input_seq.dtype, "device": input_seq.device}
+        alpha, beta = self.alpha.clamp(0, 1).to(**like), self.beta.clamp(0, 1).to(**like)
+        exc_seq = bptt.decay_sequence(input_seq, alpha)
+        inh_seq = bptt.decay_sequence(-input_seq, beta)  # beta * I_inh[t-1] + (-X[t])
+        tau_alpha = torch.log(alpha) / (torch.log(beta) - torch.log(alpha)) + 1
+        mem_seq = tau_alpha * (exc_seq + inh_seq)
+        spk_seq = self.surrogate(mem_seq - self.threshold.to(**like))
+        return spk_seq, AlphaState(exc_seq, inh_seq, mem_seq)
 
     def _params(self) -> dict[str, Tensor]:
         return {"alpha": self.alpha, "beta": self.beta, "threshold": self.threshold}
