@@ -44,7 +44,9 @@ TypeError (it assigns a clamped tensor over the parameter), so only beta and the
 learned there; and its reset="subtract" (its default is "zero") sets I_exc[t] -= theta,
 I_inh[t] = 0 and U[t] = tau_alpha * (pre-reset currents) + I_inh[t-1], a membrane that is no
 longer tau_alpha * (I_exc[t] + I_inh[t]) of the currents it returns. ``Alpha`` here offers
-"zero" and "none" only.
+"zero" and "none" only. (One more, for both: snnTorch's neurons keep their last state, so a
+call without one, ``syn_neuron(x)``, goes on from the previous run's state, graph included;
+call ``reset_mem()`` first. Here no state means rest.)
 
 The step API returns the new state as a named tuple (``state.syn``, ``state.mem``), None at
 rest; ``sequence`` runs all steps, time-first ``[num_steps, batch, ...]``:
