@@ -28,7 +28,14 @@ time says how far the LIF is from the speed of memory itself. Run from the repo 
 
     python bench/neurons.py [--repeats 15] [--threads 2] [--no-write]
 
-It prints both markdown tables and appends them to bench/results.md.
+A third table (lesson 08) times the neurons with more state, forward + backward on
+[T, 128, 1000] as above: ``sequence`` against the step API in a loop (``neurons.unroll``),
+and snnTorch's ``Synaptic`` loop. ``Synaptic.sequence`` ("subtract") runs its current with
+``bptt.decay_sequence`` and its membrane with ``bptt.lif_sequence``; ``ALIF.sequence`` is
+``bptt.alif_sequence``; ``Alpha.sequence`` with its default reset="zero" is the step loop
+itself, so its two rows measure the same code.
+
+It prints the markdown tables and appends them to bench/results.md.
 """
 
 from __future__ import annotations
@@ -43,7 +50,9 @@ from pathlib import Path
 
 import torch
 
-from snnlab.neurons import LIF
+from snnlab.adaptive import ALIF
+from snnlab.neurons import LIF, unroll
+from snnlab.synaptic import Alpha, Synaptic
 
 RESULTS = Path(__file__).with_name("results.md")
 BATCH, NEURONS = 128, 1000
@@ -95,6 +104,56 @@ def contenders() -> dict:
     return found
 
 
+def run_unrolled(neuron, input_seq):
+    spk, state = unroll(neuron, input_seq)
+    return spk, state.mem
+
+
+def run_state_sequence(neuron, input_seq):
+    spk, state = neuron.sequence(input_seq)
+    return spk, state.mem
+
+
+def run_snntorch_synaptic(neuron, input_seq):
+    syn, mem = neuron.reset_mem()  # else its first call starts from the last run's state
+    spikes, membranes = [], []
+    for step_input in input_seq:
+        spk, syn, mem = neuron(step_input, syn, mem)
+        spikes.append(spk)
+        membranes.append(mem)
+    return torch.stack(spikes), torch.stack(membranes)
+
+
+def lesson08_rows(num_steps: int, repeats: int, warmup: int) -> list[tuple]:
+    """``(T, neuron, contender, median ms, min-max ms)`` for the lesson 08 neurons."""
+    runs = {}
+    for name, neuron in (("Synaptic", Synaptic(alpha=0.8, beta=0.9)),
+                         ("Alpha", Alpha(alpha=0.9, beta=0.8)),
+                         ("ALIF", ALIF(beta=0.9, rho=0.95, b=0.2))):
+        runs[(name, "sequence")] = (run_state_sequence, neuron)
+        runs[(name, "step loop")] = (run_unrolled, neuron)
+    try:
+        import snntorch
+
+        runs[("Synaptic", "snntorch loop")] = (run_snntorch_synaptic,
+                                               snntorch.Synaptic(alpha=0.8, beta=0.9))
+    except ImportError:
+        pass
+    generator = torch.Generator().manual_seed(2)
+    input_seq = (torch.randn(num_steps, BATCH, NEURONS, generator=generator) * 0.5
+                 + 0.3).requires_grad_()
+    for _ in range(warmup):
+        for run, neuron in runs.values():
+            time_once(run, neuron, input_seq)
+    times = {key: [] for key in runs}
+    for _ in range(repeats):
+        for key, (run, neuron) in runs.items():
+            times[key].append(time_once(run, neuron, input_seq))
+    return [(num_steps, name, contender, statistics.median(values) * 1e3,
+             f"{min(values) * 1e3:.1f}-{max(values) * 1e3:.1f}")
+            for (name, contender), values in times.items()]
+
+
 def floor_rows(num_steps: int, repeats: int, warmup: int) -> tuple:
     """``(T, LIF ms, copy ms, ratio, MB moved, copy GB/s)``, medians of interleaved runs."""
     generator = torch.Generator().manual_seed(1)
@@ -134,10 +193,39 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, nargs="+", default=[25, 100])
     parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
+    parser.add_argument("--only-lesson08", action="store_true",
+                        help="only the table of the lesson 08 neurons")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [] if args.only_lesson08 else lif_tables(args, stamp)
+    lesson08 = [row for num_steps in args.steps
+                for row in lesson08_rows(num_steps, args.repeats, args.warmup)]
+    lines += [
+        "",
+        f"### Lesson 08 neurons, forward + backward, batch {BATCH} x {NEURONS} ({stamp})",
+        "",
+        f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} "
+        f"interleaved repeats after {args.warmup} warm-up runs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end.",
+        "",
+        "| T | neuron | contender | median ms | min-max ms |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {t} | {name} | {contender} | {ms:.1f} | {spread} |"
+              for t, name, contender, ms, spread in lesson08]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if not args.no_write:
+        with RESULTS.open("a") as results:
+            results.write("\n" + table)
+        print(f"appended to {RESULTS}")
+
+
+def lif_tables(args: argparse.Namespace, stamp: str) -> list[str]:
+    """The LIF tables: contenders, then the memory-bandwidth floor."""
     runs = contenders()
     rows = []
     for num_steps in args.steps:
@@ -156,7 +244,6 @@ def main() -> None:
             spread = f"{min(times[name]) * 1e3:.1f}-{max(times[name]) * 1e3:.1f}"
             rows.append((num_steps, name, seconds * 1e3, spread, speedup))
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"## LIF forward + backward, batch {BATCH} x {NEURONS} neurons ({stamp})",
         "",
@@ -182,12 +269,7 @@ def main() -> None:
     lines += [f"| {t} | {mb:.0f} MB | {lif_ms:.1f} | {copy_ms:.1f} ({gbs:.1f}) | "
               f"{ratio:.1f}x ({low:.1f}-{high:.1f}) |"
               for t, lif_ms, copy_ms, ratio, low, high, mb, gbs in floors]
-    table = "\n".join(lines) + "\n"
-    print(table)
-    if not args.no_write:
-        with RESULTS.open("a") as results:
-            results.write("\n" + table)
-        print(f"appended to {RESULTS}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ from torch import Tensor
 
 from snnlab import config
 
-__all__ = ["lif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES", "cached_bytes"]
+__all__ = ["lif_sequence", "decay_sequence", "alif_sequence", "REUSE_MEMORY", "MAX_CACHED_BYTES",
+           "cached_bytes"]
 
 BLOCK_ELEMENTS = 1 << 18  # the backward pass works on about this many numbers at a time (1 MB)
 
@@ -180,6 +181,136 @@ class _LIFSequence(torch.autograd.Function):
         grad_inputs = (tuple(lam_seq.unbind(0)) if ctx.one_by_one and keep_every_lam
                        else no_inputs if grad_input is None else (grad_input,))
         return (grad_beta, grad_threshold, None, None, None, None, None, *grad_inputs)
+
+
+def decay_sequence(input: Tensor, alpha: Tensor) -> Tensor:
+    """``I_seq`` ``[T, batch, ...]`` of the leaky sum I[t] = alpha * I[t-1] + X[t], I[-1] = 0.
+
+    The synaptic current of ``snnlab.synaptic.Synaptic`` (lesson 08): linear, with no reset,
+    so it can run over all steps before the membrane does. Backward, with g[t] the gradient
+    reaching I[t] and lam[t] the total gradient on I[t]:
+
+        lam[T-1] = g[T-1],    lam[t] = g[t] + alpha * lam[t+1]
+        dL/dX[t] = lam[t],    dL/dalpha = sum_t lam[t] * I[t-1]
+
+    ``input`` is ``X`` ``[T, batch, ...]``; alpha in [0, 1] broadcasts to one step. The caller
+    has checked both.
+    """
+    return _DecaySequence.apply(alpha, input)
+
+
+class _DecaySequence(torch.autograd.Function):
+    """The loops of ``decay_sequence``'s docstring, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, alpha, input):
+        out = _empty_like(input)
+        previous = torch.zeros_like(input[0])  # I[-1]
+        for t in range(input.shape[0]):  # rounds like the step API: alpha * I, then + X
+            torch.mul(alpha, previous, out=out[t]).add_(input[t])
+            previous = out[t]
+        ctx.save_for_backward(alpha, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        alpha, out = ctx.saved_tensors
+        need_alpha, need_input = ctx.needs_input_grad
+        lam_seq = torch.empty_like(grad_out)
+        lam = None
+        grad_alpha = torch.zeros_like(alpha) if need_alpha else None
+        for t in range(grad_out.shape[0] - 1, -1, -1):
+            lam = grad_out[t] if lam is None else torch.addcmul(grad_out[t], alpha, lam)
+            lam_seq[t] = lam
+            if need_alpha and t > 0:
+                grad_alpha += (lam * out[t - 1]).sum_to_size(alpha.shape)
+        return grad_alpha, lam_seq if need_input else None
+
+
+def alif_sequence(input: Tensor, beta: Tensor, threshold: Tensor, rho: Tensor, b: Tensor,
+                  reset: str, derivative: Callable[[Tensor], Tensor]
+                  ) -> tuple[Tensor, Tensor, Tensor]:
+    """``(spk_seq, mem_seq, a_seq)`` of ``snnlab.adaptive.ALIF`` from rest (lesson 08).
+
+    Forward: the equations of ``ALIF``. Backward, with v[t] = U[t] - theta[t], theta[t] =
+    theta0 + b a[t], R[t] = S[t] (the reset it causes, no gradient) and the gradients
+    reaching the outputs at step t written dS[t], dU[t], dA[t]: the total gradients on U[t]
+    and a[t], gU[t] and ga[t], run backwards in time from gU[T] = ga[T] = 0:
+
+        ds[t] = (dS[t] + ga[t+1]) * surrogate'(v[t])     (S[t] feeds a[t+1] with its gradient)
+        gU[t] = dU[t] + ds[t] + c[t+1] * gU[t+1]          c[t+1] = beta (beta * (1 - R[t]) "zero")
+        ga[t] = dA[t] - b * ds[t] + rho * ga[t+1] - b * R[t] * gU[t+1]   (last term "subtract")
+
+        dL/dI[t] = gU[t],   dL/dbeta = sum_t gU[t] * U[t-1]   (* (1 - R[t-1]) for "zero")
+        dL/dtheta0 = -sum_t ds[t]  - sum_t R[t] * gU[t+1]    (last sum "subtract")
+
+    The caller (``ALIF``) has checked every argument; rho and b get no gradient.
+    """
+    return _ALIFSequence.apply(beta, threshold, rho, b, reset, derivative, input)
+
+
+class _ALIFSequence(torch.autograd.Function):
+    """The loops of ``alif_sequence``'s docstring, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, beta, threshold, rho, b, reset_mode, derivative, input):
+        mem_seq, spk_seq, a_seq = _empty_like(input), _empty_like(input), _empty_like(input)
+        mem = torch.zeros_like(input[0])  # U[-1]
+        spk = torch.zeros_like(mem)  # S[-1]
+        a = torch.zeros_like(mem)  # a[-1]
+        threshold_prev = threshold + b * a  # theta[-1]
+        # Each line rounds like the step API of ALIF, so the values are equal.
+        for t in range(input.shape[0]):
+            a = torch.add(rho * a, spk, out=a_seq[t])  # a[t] = rho a[t-1] + S[t-1]
+            threshold_now = threshold + b * a
+            if reset_mode == "subtract":
+                new = beta * mem + input[t] - spk * threshold_prev
+            elif reset_mode == "zero":
+                new = beta * (1 - spk) * mem + input[t]
+            else:
+                new = beta * mem + input[t]
+            mem = mem_seq[t].copy_(new)
+            spk = torch.gt(mem - threshold_now, 0, out=spk_seq[t])  # S[t] = H(U[t] - theta[t])
+            threshold_prev = threshold_now
+        ctx.save_for_backward(mem_seq, spk_seq, a_seq, beta, threshold, rho, b)
+        ctx.reset_mode, ctx.derivative = reset_mode, derivative
+        ctx.set_materialize_grads(False)
+        return spk_seq, mem_seq, a_seq
+
+    @staticmethod
+    def backward(ctx, grad_spk, grad_mem, grad_a):
+        mem_seq, spk_seq, a_seq, beta, threshold, rho, b = ctx.saved_tensors
+        need_beta, need_threshold = ctx.needs_input_grad[:2]
+        mode, derivative = ctx.reset_mode, ctx.derivative
+        num_steps = mem_seq.shape[0]
+        grad_input = torch.empty_like(mem_seq)
+        grad_beta = torch.zeros_like(beta) if need_beta else None
+        grad_threshold = torch.zeros_like(threshold) if need_threshold else None
+        g_mem = g_a = None  # gU[t+1], ga[t+1]
+        for t in range(num_steps - 1, -1, -1):
+            spk, mem, a = spk_seq[t], mem_seq[t], a_seq[t]
+            through_spike = 0 if grad_spk is None else grad_spk[t]  # dS[t] + ga[t+1]
+            if g_a is not None:
+                through_spike = through_spike + g_a
+            ds = through_spike * derivative(mem - (threshold + b * a))
+            new_g_mem = ds if grad_mem is None else ds + grad_mem[t]
+            new_g_a = -b * ds if grad_a is None else grad_a[t] - b * ds
+            if g_mem is not None:  # the step t+1 depends on step t
+                decay = beta * (1 - spk) if mode == "zero" else beta
+                new_g_mem = new_g_mem + decay * g_mem
+                new_g_a = new_g_a + rho * g_a
+                if mode == "subtract":
+                    new_g_a = new_g_a - b * spk * g_mem
+                    if need_threshold:
+                        grad_threshold -= (spk * g_mem).sum_to_size(threshold.shape)
+            if need_threshold:
+                grad_threshold -= ds.sum_to_size(threshold.shape)
+            if need_beta and t > 0:
+                drive = mem_seq[t - 1] * (1 - spk_seq[t - 1]) if mode == "zero" else mem_seq[t - 1]
+                grad_beta += (new_g_mem * drive).sum_to_size(beta.shape)
+            g_mem, g_a = new_g_mem, new_g_a
+            grad_input[t] = g_mem
+        return grad_beta, grad_threshold, None, None, None, None, grad_input
 
 
 # ------------------------------------------------------------------------------------------

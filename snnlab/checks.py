@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 __all__ = ["NonFiniteError", "tensor", "finite", "unit_range", "positive_int", "number",
            "positive_number", "choice", "boolean", "where", "device", "integer",
-           "sequence_size", "steps", "parameter", "describe",
+           "sequence_size", "steps", "parameter", "describe", "neuron_input", "neuron_state",
            "allocation", "images", "per_sample", "list_of", "first_non_finite",
            "first_non_finite_state"]
 
@@ -235,6 +235,38 @@ def parameter(name: str, value: float | Tensor, allowed: str,
     if value.numel() == 0 or not ok(value).all():
         got = describe(value) if value.numel() else "an empty tensor"
         raise ValueError(f"{name} must be {allowed}, got {got}")
+    return value
+
+
+def neuron_input(name: str, value: object, params: Mapping[str, Tensor],
+                 time_first: bool = False) -> Tensor:
+    """A finite floating tensor, ``[batch, ...]`` (or ``[num_steps >= 1, batch, ...]`` with
+    ``time_first``), to which every neuron parameter in ``params`` (beta, threshold...)
+    broadcasts: one value for all neurons, or one per neuron."""
+    finite(name, tensor(name, value))
+    if time_first and (value.dim() == 0 or len(value) == 0):
+        raise ValueError(f"{name} must be time-first, [num_steps >= 1, batch, ...], got "
+                         f"shape {tuple(value.shape)}")
+    neuron_shape = value.shape[1:] if time_first else value.shape
+    for param_name, param in params.items():
+        try:
+            fits = torch.broadcast_shapes(param.shape, neuron_shape) == neuron_shape
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{param_name} of shape {tuple(param.shape)} does not "
+                             f"broadcast to {name} of shape {tuple(neuron_shape)}")
+    return value
+
+
+def neuron_state(name: str, value: object, input: Tensor) -> Tensor:
+    """A state variable passed back into a neuron (its membrane, its synaptic current...):
+    a finite floating tensor with the input's shape and device."""
+    finite(name, tensor(name, value))
+    if value.shape != input.shape or value.device != input.device:
+        raise ValueError(f"{name} must have the input's shape and device, got {name} "
+                         f"{tuple(value.shape)} on {value.device} for input "
+                         f"{tuple(input.shape)} on {input.device}")
     return value
 
 

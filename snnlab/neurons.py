@@ -28,13 +28,17 @@ stored membrane. ``sequence`` always starts from U = 0 and never touches ``lif.m
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
 from snnlab import bptt, checks
 from snnlab.surrogate import Surrogate, atan
 
-__all__ = ["LIF", "Lapicque", "reset_states", "RESET_MODES"]
+__all__ = ["LIF", "Lapicque", "reset_states", "RESET_MODES", "betas_from_taus",
+           "taus_from_betas", "random_betas", "unroll"]
 
 RESET_MODES = ("subtract", "zero", "none")
 
@@ -256,3 +260,68 @@ class Lapicque(LIF):
 
     def extra_repr(self) -> str:
         return f"R={self.R:g}, C={self.C:g}, time_step={self.time_step:g}, " + super().extra_repr()
+
+
+# ------------------------------------------------------------------------------------------
+# Heterogeneous time constants (lesson 08)
+#
+# A membrane left alone decays as U[t] = beta^t * U[0]; in continuous time that is
+# exp(-t dt / tau), so one step of length dt multiplies by beta = exp(-dt / tau), and
+# tau = -dt / ln(beta) is the time after which a trace is down to 1/e (37%) of its size.
+# ``LIF(beta=random_betas(n, 2, 50), learn_beta=True)`` gives each of n neurons its own
+# beta, as a trainable ``nn.Parameter``. ``LIF`` clamps beta to [0, 1] at every step, the
+# snnTorch convention: the parameter is beta itself (``lif.beta`` is what a figure shows),
+# and whatever an optimizer does to it, the neuron decays by a factor in [0, 1]. The price:
+# a beta pushed past 1 acts as 1 and gets gradient 0, so it stays there (a sigmoid
+# parameterisation, beta = sigmoid(w), never sticks but hides beta behind w; a trained
+# layer with betas at exactly 1 shows where it happened).
+# ------------------------------------------------------------------------------------------
+
+
+def betas_from_taus(taus: float | Tensor, dt: float = 1.0) -> Tensor:
+    """beta = exp(-dt / tau) for each time constant tau > 0 (in the unit of dt). Lesson 08."""
+    dt = checks.positive_number("dt", dt)
+    taus = checks.parameter("taus", taus, "> 0 (a time constant)", lambda v: v > 0)
+    return torch.exp(-dt / taus)
+
+
+def taus_from_betas(betas: float | Tensor, dt: float = 1.0) -> Tensor:
+    """tau = -dt / ln(beta) for each beta in (0, 1]: beta = 1 is tau = inf. Lesson 08."""
+    dt = checks.positive_number("dt", dt)
+    betas = checks.parameter("betas", betas, "in (0, 1]", lambda b: (b > 0) & (b <= 1))
+    log_betas = torch.log(betas)
+    return torch.where(log_betas < 0, -dt / log_betas, torch.inf)  # (-dt / 0.0 is -inf)
+
+
+def random_betas(num_neurons: int, tau_min: float, tau_max: float, dt: float = 1.0,
+                 generator: torch.Generator | None = None) -> Tensor:
+    """``[num_neurons]`` betas whose time constants are spread evenly on a log scale over
+    [tau_min, tau_max] (as many neurons with tau in 2-4 as in 20-40), drawn at random with
+    ``generator``. Lesson 08."""
+    num_neurons = checks.positive_int("num_neurons", num_neurons)
+    tau_min = checks.positive_number("tau_min", tau_min)
+    tau_max = checks.number("tau_max", tau_max, f">= tau_min = {tau_min:g} and finite",
+                            lambda v: tau_min <= v < math.inf)
+    u = torch.rand(num_neurons, generator=generator, dtype=torch.float64)
+    taus = torch.exp(math.log(tau_min) + u * (math.log(tau_max) - math.log(tau_min)))
+    return betas_from_taus(taus, dt).float()
+
+
+def unroll(neuron: Callable, input_seq: Tensor) -> tuple[Tensor, Tensor | tuple]:
+    """The step API over time, from rest: ``spk, state = neuron(input_seq[t], state)`` for
+    each t, stacked. Returns ``spk_seq`` ``[num_steps, batch, ...]`` and the states stacked
+    the same way: a tensor for ``LIF`` (the membrane), a named tuple of tensors for the
+    neurons with more state (``state_seq.mem``, ``state_seq.syn``...). Lesson 08."""
+    checks.tensor("input_seq", input_seq)
+    if input_seq.dim() == 0 or len(input_seq) == 0:
+        raise ValueError(f"input_seq must be time-first, [num_steps >= 1, batch, ...], got "
+                         f"shape {tuple(input_seq.shape)}")
+    state, spikes, states = None, [], []
+    for step_input in input_seq:
+        spk, state = neuron(step_input, state)
+        spikes.append(spk)
+        states.append(state)
+    if isinstance(state, Tensor):
+        return torch.stack(spikes), torch.stack(states)
+    stacked = (torch.stack(seq) for seq in zip(*states, strict=True))
+    return torch.stack(spikes), type(state)(*stacked)
