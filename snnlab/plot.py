@@ -43,7 +43,7 @@ WIDTH = 6.4                 # figure width in inches (matplotlib's default)
 def digit_name(index: int, label: int, prefix: str = "test digit") -> str:
     """``"test digit #0 (an 8)"``: a digit named by its place in the test set and its label,
     so that "#0" is never read as the class 0. Lessons 04-07. In Chinese the two prefixes the
-    course uses, ``"test digit"`` and ``"digit"``, are translated: "测试集第 0 张（数字 8）"."""
+    course uses, ``"test digit"`` and ``"digit"``, are translated: "测试集数字 #0（标签 8）"."""
     index, label = int(index), int(label)
     an = label == 8
     if prefix == "test digit":

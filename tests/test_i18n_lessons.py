@@ -356,8 +356,8 @@ def test_the_video_warnings_speak_chinese(chinese, monkeypatch):
 def test_a_digits_name_in_both_languages(chinese):
     from snnlab import plot
 
-    assert plot.digit_name(0, 8) == "测试集第 0 张（数字 8）"
-    assert plot.digit_name(3, 1, "digit") == "第 3 张（数字 1）"
+    assert plot.digit_name(0, 8) == "测试集数字 #0（标签 8）"
+    assert plot.digit_name(3, 1, "digit") == "数字 #3（标签 1）"
     i18n.set_language("en")
     assert plot.digit_name(0, 8) == "test digit #0 (an 8)"
     assert plot.digit_name(3, 1, "digit") == "digit #3 (a 1)"

@@ -111,7 +111,7 @@ def test_the_csnn_layer_choice_names_layers_in_chinese_and_still_picks_the_layer
         "第 1 层：12 张 12x12 的特征图", "第 2 层：64 张 4x4 的特征图", "输出层：10 个神经元"]
     layer.label = "输出层：10 个神经元"
     assert layer.value == list(_lively_csnn().layer_spikes(_digits()[:1]))[-1]
-    assert drawn[-1]._suptitle.get_text() == "第 0 张：10 个神经元，时间步 5（共 0-5）"
+    assert drawn[-1]._suptitle.get_text() == "数字 #0：10 个神经元，时间步 5（共 0-5）"
 
 
 def test_videos_count_time_steps_in_chinese(chinese):
@@ -132,13 +132,13 @@ def test_videos_count_time_steps_in_chinese(chinese):
 
     events = widgets.lesson07.saccade_recording(_digits()[0], 0.5, num_steps=3)
     clip = widgets.event_video(events, title=plot.digit_name(0, 8))
-    assert clip.draw(2)[-1].get_text() == "测试集第 0 张（数字 8）\n时间步 2（共 0-2）"
+    assert clip.draw(2)[-1].get_text() == "测试集数字 #0（标签 8）\n时间步 2（共 0-2）"
     _assert_chinese(figure_texts(clip.fig), "event video")
 
 
 def test_digit_names_and_the_firing_table_in_chinese(chinese):
-    assert plot.digit_name(0, 8) == "测试集第 0 张（数字 8）"
-    assert plot.digit_name(torch.tensor(3), torch.tensor(1), "digit") == "第 3 张（数字 1）"
+    assert plot.digit_name(0, 8) == "测试集数字 #0（标签 8）"
+    assert plot.digit_name(torch.tensor(3), torch.tensor(1), "digit") == "数字 #3（标签 1）"
     spikes = torch.zeros(4, 2, 3)  # [T, B, N]: neuron 0 never fires, neuron 2 always
     spikes[:, :, 2] = 1
     spikes[1, 0, 1] = 1
