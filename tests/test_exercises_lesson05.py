@@ -432,8 +432,8 @@ REGULARISER_TRAINED = {
     "the lesson's regulariser": (rate_regulariser, True, "passed"),
     "ten times stronger": (lambda L: 1000 * sum(F.relu(0.2 * r.mean().detach() - r).pow(2).mean()
                                                 for r in _map_rates(L)), True, "passed"),
-    "a floor at half the layer's mean rate": (lambda L: rate_regulariser(L, floor=0.5), False,
-                                              "too strong"),
+    "a floor at half the layer's mean rate": (lambda L: rate_regulariser(L, floor=0.5), True,
+                                              "passed"),
     "far too strong": (lambda L: 1e5 * rate_regulariser(L), False, "too strong"),
     "far too weak": (lambda L: 1e-7 * rate_regulariser(L), False, "did not wake enough"),
 }

@@ -393,9 +393,12 @@ def check_dead_and_saturated(dead_and_saturated: Callable[[Tensor], tuple[float,
 
 # The short run: the lesson's CSNN with fewer time steps, a small class-balanced subset, the
 # recipe's optimizer (Adam, one-cycle); every random choice seeded, one torch thread.
+# lr 1e-3: at 5e-3 this short run was chaotic, its accuracy without a term 76% or 91% with
+# one torch thread or two, so a correct answer could be judged "too strong"; at 1e-3 three
+# seeds and both thread counts agree within 5 points.
 REGULARISER_RUN: dict[str, Any] = {
     "seed": 0, "train_images": 4000, "batch_size": 32, "epochs": 1, "num_steps": 10,
-    "lr": 5e-3, "test_images": 500,
+    "lr": 1e-3, "test_images": 500,
 }
 # What passes: at most half the dead maps of the run without a regulariser, and an accuracy at
 # most ACCURACY_MARGIN below its (in this short run, tiny changes to the loss move the accuracy
