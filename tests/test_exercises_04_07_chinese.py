@@ -15,6 +15,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 from chinese import english_prose, has_chinese
+from test_exercises_04_06 import (  # the reference solutions of lessons 04-06
+    accuracy,
+    dead_and_saturated,
+    flat_features,
+    leaky_readout,
+    mean_step_loss,
+    mse_rate,
+    run_stateful,
+    train_step,
+    transposed_output_size,
+)
 
 from snnlab import i18n, losses
 from snnlab.course.exercises import lesson04, lesson05, lesson06, lesson07
@@ -40,56 +51,6 @@ def _line(check, answer, capsys) -> str:
 
 
 # ------------------------------------------------------------------ right answers
-
-
-def accuracy(spikes, targets):
-    return (spikes.sum(0).argmax(-1) == targets).float().mean().item()
-
-
-def mse_rate(spikes, targets):
-    return F.mse_loss(spikes.mean(0), F.one_hot(targets, spikes.shape[-1]).float())
-
-
-def train_step(model, images, labels, loss_fn, optimizer):
-    spikes, membrane = model(images)
-    loss = loss_fn(spikes, membrane, labels)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def flat_features(image_size, kernel_sizes, pool, channels):
-    side = image_size
-    for kernel in kernel_sizes:
-        side = (side - kernel + 1) // pool
-    return channels[-1] * side * side
-
-
-def run_stateful(net, x, num_steps):
-    reset_states(net)
-    return torch.stack([net(x) for _ in range(num_steps)])
-
-
-def dead_and_saturated(spikes):
-    total = spikes.flatten(2).sum(dim=(0, 1))
-    full = spikes.shape[0] * spikes.shape[1]
-    return (total == 0).float().mean().item(), (total == full).float().mean().item()
-
-
-def transposed_output_size(size, kernel_size, stride, padding, output_padding):
-    return (size - 1) * stride - 2 * padding + kernel_size + output_padding
-
-
-def leaky_readout(currents, beta):
-    membrane = torch.zeros_like(currents[0])
-    for current in currents:
-        membrane = beta * membrane + current
-    return membrane
-
-
-def mean_step_loss(spikes, membrane, images):
-    return ((membrane - images) ** 2).mean()
 
 
 def camera_events(frames, threshold):
