@@ -157,3 +157,21 @@ def test_bad_arguments(digits):
         ex.gap_inputs(x.flatten(1), 2)
     with pytest.raises(ValueError, match="gap must be >= 0"):
         ex.train_and_test("lif", -3, settings=TINY)
+
+
+def test_main_saves_every_run_and_resumes(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "gap.json"
+    monkeypatch.setattr(ex, "SETTINGS", {**ex.SETTINGS, **TINY, "gaps": [0], "seeds": [0]})
+    assert ex.main([str(path)]) == 0
+    first = json.loads(path.read_text())["results"]
+    assert sorted(r["kind"] for r in first) == sorted(ex.KINDS)
+    assert capsys.readouterr().out.count("seed 0: accuracy") == 4
+    monkeypatch.setattr(ex, "SETTINGS", {**ex.SETTINGS, "gaps": [0, 2]})  # one more gap
+    ex.main([str(path)])
+    assert capsys.readouterr().out.count("G =   2 seed 0") == 4  # only the new runs are made
+    stored = ex.load(path)
+    assert stored["results"][:4] == first and len(stored["results"]) == 8
+    monkeypatch.setattr(ex, "SETTINGS", {**ex.SETTINGS, "epochs": 2})  # trained otherwise:
+    ex.main([str(path)])                                               # all runs made again
+    assert capsys.readouterr().out.count("seed 0: accuracy") == 8
+    assert json.loads(path.read_text())["settings"]["epochs"] == 2

@@ -308,15 +308,24 @@ def load(path: str | os.PathLike | None = None) -> dict:
     return stored
 
 
+def _same_training(a: dict, b: dict) -> bool:
+    """Whether two settings train every run alike (they may list other gaps or seeds)."""
+    return ({k: v for k, v in a.items() if k not in ("gaps", "seeds")}
+            == {k: v for k, v in b.items() if k not in ("gaps", "seeds")})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the study and write it (after every run, so nothing is lost); a rerun makes only the
-    runs the file does not hold. Arguments: an output file instead of ``RESULTS_FILE``."""
+    runs the file does not hold (with settings that differ only in their gaps or seeds, it keeps
+    the runs made). Arguments: an output file instead of ``RESULTS_FILE``."""
     torch.set_num_threads(1)
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0]) if argv else RESULTS_FILE
     stored = json.loads(out.read_text()) if out.exists() else None
-    study = stored if stored is not None and stored.get("settings") == SETTINGS else {
-        "settings": SETTINGS, "results": []}
+    study = {"settings": SETTINGS, "results": []}
+    if stored is not None and _same_training(stored["settings"], SETTINGS):
+        study = {**stored, "settings": SETTINGS}  # more gaps or seeds: keep the runs made
+        out.write_text(json.dumps(study, indent=1) + "\n")
     have = {(r["kind"], r["gap"], r["seed"]) for r in study["results"]}
 
     def save(result: dict) -> None:
