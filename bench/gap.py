@@ -55,8 +55,9 @@ def section(stored: dict) -> str:
             if r["kind"] == "lif_learned" and r["gap"] == gap:
                 tau = taus_from_betas(torch.tensor(r["betas"]).clamp(min=1e-6))
                 finite = tau[torch.isfinite(tau)]
+                median = f"{finite.median():.1f}" if len(finite) else "-"  # all beta = 1
                 taus.append(f"| {gap} | {r['seed']} | {statistics.fmean(r['betas']):.3f} | "
-                            f"{finite.median():.1f} | {int((tau > 50).sum())} | "
+                            f"{median} | {int((tau > 50).sum())} | "
                             f"{int((~torch.isfinite(tau)).sum())} |")
     load = os.getloadavg()[0]
     return "\n".join([
