@@ -24,7 +24,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from snnlab import checks
+from snnlab import checks, training
 from snnlab.i18n import tr
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-blindness.
@@ -431,7 +431,8 @@ def history(history: Any, ax: Sequence[Axes] | None = None) -> list[Axes]:
         _clean(axis)
     stopped = getattr(history, "stopped", None)
     if stopped:
-        ax_loss.figure.suptitle(tr("stopped early: {reason}").format(reason=stopped),
+        reason = training.stop_reason(stopped)
+        ax_loss.figure.suptitle(tr("stopped early: {reason}").format(reason=reason),
                                 fontsize="medium")
     return [ax_loss, ax_metric, ax_epoch_loss, ax_epoch_metric]
 

@@ -519,3 +519,11 @@ def test_figures_speak_chinese_and_keep_their_symbols(chinese, tmp_path):
     assert (ax.get_title(), ax.get_ylabel()) == ("并列：1, 3", "20 个时间步内的脉冲计数")
     video = animate.spike_counts(tie[:3, :], labels=["a", "b", "c", "d"])
     assert video.draw(2)[-1].get_text() == "时间步 2（共 0-2）：并列：b 和 d"
+
+
+def test_history_says_why_it_stopped_in_the_courses_language(chinese):
+    history = StandInHistory(metric="mse", steps={"loss": [0.5, 0.4], "mse": [0.5, 0.4]},
+                             epochs={"epoch": [], "train_loss": [], "test_loss": []},
+                             stopped="non-finite")
+    title = plot.history(history)[0].figure.get_suptitle()
+    assert "出现 NaN 或 inf" in title and "non-finite" not in title, title

@@ -431,16 +431,18 @@ def load_or_train(
             return _run(name, settings, device, data_dir, checkpoint, progress, resume=True,
                         announce=tr("The run in {out} did not finish ({reason}); resuming it "
                                     "from its checkpoint after epoch {epoch}.").format(
-                                        out=out, reason=earlier["stopped"], epoch=done))
+                                        out=out, epoch=done,
+                                        reason=training.stop_reason(earlier["stopped"])))
         except _CannotResume as error:
             announce = tr("The run in {out} did not finish ({reason}) and cannot be resumed "
                           "({error}); training {name} afresh.").format(
-                              out=out, reason=earlier["stopped"], error=error, name=name)
+                              out=out, reason=training.stop_reason(earlier["stopped"]),
+                              error=error, name=name)
     else:
         announce = tr("The run in {out} did not finish ({reason}, at epoch and batch {where}); "
                       "training {name} afresh.").format(
-                          out=out, reason=earlier["stopped"], where=earlier.get("stopped_at"),
-                          name=name)
+                          out=out, reason=training.stop_reason(earlier["stopped"]),
+                          where=earlier.get("stopped_at"), name=name)
     return _run(name, settings, device, data_dir, checkpoint, progress, resume=False,
                 announce=announce)
 
