@@ -37,6 +37,12 @@ epochs over a class-balanced training subset; the same test recordings for every
 ``load()`` reads back (``TRAIN = False`` in the lesson); ``table`` prints accuracy against G::
 
     python -m snnlab.course.experiments.lesson08    # about 5 CPU-minutes per seed, 1 thread
+
+``run_betas`` asks the lesson's design question (which fixed beta does G = 50 need?), and
+``pretrained_alif`` loads the one ALIF network whose thresholds the lesson draws::
+
+    python -m snnlab.course.experiments.lesson08 --betas   # BETAS_FILE, 4 CPU-minutes
+    python -m snnlab.course.experiments.lesson08 --alif    # ALIF_FILE, 30 CPU-seconds
 """
 
 from __future__ import annotations
@@ -63,8 +69,9 @@ from snnlab.neurons import LIF, random_betas
 from snnlab.synaptic import Synaptic
 
 __all__ = ["SETTINGS", "KINDS", "DIGIT_STEPS", "CUE_STEPS", "CHANCE", "RESULTS_FILE",
-           "gap_data", "gap_inputs", "GapNet", "build", "train_and_test", "run", "summary",
-           "names", "table", "load", "main"]
+           "BETAS", "BETAS_GAP", "BETAS_FILE", "ALIF_FILE", "gap_data", "gap_inputs", "GapNet",
+           "build", "train", "test", "train_and_test", "run", "summary", "names", "table", "load",
+           "run_betas", "betas_table", "load_betas", "pretrained_alif", "main"]
 
 DIGIT_STEPS, CUE_STEPS = 8, 4
 NUM_INPUTS = 2 * 17 * 17  # the pooled events; the cue channel is one more
@@ -77,8 +84,13 @@ SETTINGS: dict = {"train_size": 10_000, "test_size": 2_000, "epochs": 5, "batch_
                   "alpha": 0.8, "rho": math.exp(-1 / 100), "b": 1.0,
                   "gaps": [0, 10, 25, 50, 100], "seeds": [0, 1, 2]}
 
-RESULTS_FILE = Path(str(resources.files("snnlab.course") / "checkpoints"
-                        / "lesson08_gap.json"))
+CHECKPOINTS = Path(str(resources.files("snnlab.course") / "checkpoints"))
+RESULTS_FILE = CHECKPOINTS / "lesson08_gap.json"
+# The design question: a LIF with one fixed beta for all neurons, at G = 50, beta by beta
+BETAS, BETAS_GAP = (0.9, 0.95, 0.98, 0.99, 1.0), 50
+BETAS_FILE = CHECKPOINTS / "lesson08_betas.json"
+# One trained ALIF network (seed 0, G = 50): its thresholds during a sample
+ALIF_FILE = CHECKPOINTS / "lesson08_alif_g50.pt"
 
 
 # ---------------------------------------------------------------- the data
@@ -168,37 +180,34 @@ def build(kind: str, settings: dict | None = None, seed: int = 0) -> GapNet:
 
 
 # ---------------------------------------------------------------- running
-_CACHE: dict[tuple, tuple[Tensor, Tensor, Tensor, Tensor]] = {}
+_CACHE: dict[tuple, tuple[Tensor, Tensor]] = {}
 
 
-def _data(seed: int, settings: dict, root: str | os.PathLike | None
-          ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Training digits of ``seed`` and the test digits (always seed 0), kept for the next run."""
-    key = (seed, settings["train_size"], settings["test_size"], str(root))
+def _data(train: bool, seed: int, settings: dict, root: str | os.PathLike | None
+          ) -> tuple[Tensor, Tensor]:
+    """The training digits of ``seed``, or the test digits (always seed 0); the last of each
+    kept for the next run."""
+    size = settings["train_size" if train else "test_size"]
+    key = (train, seed if train else 0, size, str(root))
     if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = (*gap_data(True, settings["train_size"], seed, root),
-                       *gap_data(False, settings["test_size"], 0, root))
+        for old in [k for k in _CACHE if k[0] == train]:
+            del _CACHE[old]
+        _CACHE[key] = gap_data(train, size, key[1], root)
     return _CACHE[key]
 
 
-def train_and_test(kind: str, gap: int, seed: int = 0, settings: dict | None = None,
-                   root: str | os.PathLike | None = None) -> dict:
-    """Train ``kind`` on the task with gap ``gap`` and test it. Lesson 08.
-
-    Returns ``{"kind", "gap", "seed", "accuracy", "spikes_per_sample"`` (hidden spikes per test
-    sample over all steps), ``"cpu_seconds", "seconds"`` (training and testing; CPU of this
-    process, and wall), and for lif_learned ``"betas"`` (the 128 trained betas, clamped)}.
-    """
+def train(kind: str, gap: int, seed: int = 0, settings: dict | None = None,
+          root: str | os.PathLike | None = None) -> GapNet:
+    """Train a network of ``kind`` on the task with gap ``gap`` (``SETTINGS``, changed by
+    ``settings``: for example ``{"beta": 0.99}``). Lesson 08."""
     checks.choice("kind", kind, KINDS)
     gap = _gap(gap)
     settings = {**SETTINGS, **(settings or {})}
-    x_train, y_train, x_test, y_test = _data(seed, settings, root)
+    x_train, y_train = _data(True, seed, settings, root)
     config.seed_everything(seed)
     model = build(kind, settings, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
     batch = settings["batch_size"]
-    cpu, wall = time.process_time(), time.perf_counter()
     model.train()
     for epoch in range(settings["epochs"]):
         order = torch.randperm(len(y_train),
@@ -210,15 +219,37 @@ def train_and_test(kind: str, gap: int, seed: int = 0, settings: dict | None = N
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    model.eval()
+    return model.eval()
+
+
+def test(model: GapNet, gap: int, settings: dict | None = None,
+         root: str | os.PathLike | None = None) -> dict:
+    """``{"accuracy", "spikes_per_sample"}`` of ``model`` on the test digits with gap ``gap``
+    (hidden spikes per sample over all steps). Lesson 08."""
+    settings = {**SETTINGS, **(settings or {})}
+    x_test, y_test = _data(False, 0, settings, root)
     right, spikes = 0, 0.0
     with torch.no_grad():
         for start in range(0, len(y_test), 500):
-            logits, spk = model(x_test[:, start:start + 500], gap)
+            logits, spk = model(x_test[:, start:start + 500], _gap(gap))
             right += int((logits.argmax(1) == y_test[start:start + 500]).sum())
             spikes += float(spk.sum())
-    result = {"kind": kind, "gap": gap, "seed": seed, "accuracy": right / len(y_test),
-              "spikes_per_sample": round(spikes / len(y_test), 1),
+    return {"accuracy": right / len(y_test), "spikes_per_sample": round(spikes / len(y_test), 1)}
+
+
+def train_and_test(kind: str, gap: int, seed: int = 0, settings: dict | None = None,
+                   root: str | os.PathLike | None = None) -> dict:
+    """Train ``kind`` on the task with gap ``gap`` and test it. Lesson 08.
+
+    Returns ``{"kind", "gap", "seed", "accuracy", "spikes_per_sample"`` (hidden spikes per test
+    sample over all steps), ``"cpu_seconds", "seconds"`` (training and testing; CPU of this
+    process, and wall), and for lif_learned ``"betas"`` (the 128 trained betas, clamped)}.
+    """
+    _data(True, seed, {**SETTINGS, **(settings or {})}, root)  # made before the clock starts
+    _data(False, 0, {**SETTINGS, **(settings or {})}, root)
+    cpu, wall = time.process_time(), time.perf_counter()
+    model = train(kind, gap, seed, settings, root)
+    result = {"kind": kind, "gap": gap, "seed": seed, **test(model, gap, settings, root),
               "cpu_seconds": round(time.process_time() - cpu, 1),
               "seconds": round(time.perf_counter() - wall, 1)}
     if kind == "lif_learned":
@@ -308,6 +339,48 @@ def load(path: str | os.PathLike | None = None) -> dict:
     return stored
 
 
+def run_betas(betas: Iterable[float] = BETAS, gap: int = BETAS_GAP,
+              seeds: Iterable[int] = (0, 1, 2), settings: dict | None = None,
+              root: str | os.PathLike | None = None) -> list[dict]:
+    """``train_and_test("lif", gap, seed)`` with each fixed ``beta``; each result also holds its
+    ``"beta"``. Lesson 08."""
+    results = []
+    for seed in seeds:
+        for beta in betas:
+            beta = checks.number("beta", beta, "in [0, 1]", lambda v: 0 <= v <= 1)
+            result = train_and_test("lif", gap, seed, {**(settings or {}), "beta": beta}, root)
+            results.append({**result, "beta": beta})
+    return results
+
+
+def betas_table(results: list[dict]) -> str:
+    """Test accuracy of the fixed-beta LIF against its beta (and tau = -1/ln beta): the mean
+    over seeds and min-max. Lesson 08."""
+    rows = [(tr("beta"), tr("tau (steps)"), tr("kept after G"), tr("test accuracy"))]
+    for beta in sorted({r["beta"] for r in results}):
+        values = [r["accuracy"] for r in results if r["beta"] == beta]
+        gap = next(r["gap"] for r in results if r["beta"] == beta)
+        tau = "inf" if beta == 1 else f"{-1 / math.log(beta):.1f}"
+        rows.append((f"{beta:g}", tau, f"{beta ** gap:.1%}",
+                     f"{statistics.fmean(values):.1%} ({min(values):.1%}-{max(values):.1%}, "
+                     f"n={len(values)})"))
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad_left(cell, w) for cell, w in zip(row, widths, strict=True))
+                     for row in rows)
+
+
+def load_betas(path: str | os.PathLike | None = None) -> dict:
+    """The stored beta study (``BETAS_FILE``): ``{"settings", "results"}``. Lesson 08."""
+    return json.loads(Path(BETAS_FILE if path is None else path).read_text())
+
+
+def pretrained_alif(path: str | os.PathLike | None = None) -> GapNet:
+    """The course's trained ALIF network (seed 0, G = 50; ``ALIF_FILE``). Lesson 08."""
+    model = build("alif")
+    model.load_state_dict(torch.load(ALIF_FILE if path is None else path, weights_only=True))
+    return model.eval()
+
+
 def _same_training(a: dict, b: dict) -> bool:
     """Whether two settings train every run alike (they may list other gaps or seeds)."""
     return ({k: v for k, v in a.items() if k not in ("gaps", "seeds")}
@@ -320,6 +393,17 @@ def main(argv: list[str] | None = None) -> int:
     the runs made). Arguments: an output file instead of ``RESULTS_FILE``."""
     torch.set_num_threads(1)
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--betas"]:  # the design question's study
+        results = run_betas()
+        BETAS_FILE.write_text(json.dumps({"settings": {**SETTINGS, "gap": BETAS_GAP},
+                                          "results": results}, indent=1) + "\n")
+        print(betas_table(results))
+        return 0
+    if argv[:1] == ["--alif"]:  # the network whose thresholds the lesson draws
+        model = train("alif", BETAS_GAP, seed=0)
+        torch.save(model.state_dict(), ALIF_FILE)
+        print(test(model, BETAS_GAP))
+        return 0
     out = Path(argv[0]) if argv else RESULTS_FILE
     stored = json.loads(out.read_text()) if out.exists() else None
     study = {"settings": SETTINGS, "results": []}

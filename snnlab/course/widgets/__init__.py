@@ -1,6 +1,6 @@
 """Interactive panels for the lessons: turn a knob, watch the spikes change.
 
-One module per lesson (``lesson01`` ... ``lesson07``), as for the exercises, and
+One module per lesson (``lesson01`` ... ``lesson08``), as for the exercises, and
 ``panels``, the machinery they share. Every panel works the same way:
 
 1. a ``draw(**settings) -> Figure`` function makes the picture for one setting of the knobs;
@@ -62,10 +62,23 @@ from snnlab.course.widgets.lesson07 import (
     event_rgb,
     event_video,
 )
-from snnlab.course.widgets.panels import DPI, panel, to_png
+from snnlab.course.widgets.lesson08 import (
+    NEURONS,
+    STIMULI,
+    draw_comparison,
+    draw_neuron,
+    firing_rates,
+    intervals,
+    make_neuron,
+    neuron_explorer,
+    neuron_names,
+    neuron_response,
+    stimulus,
+)
+from snnlab.course.widgets.panels import DPI, panel, show, to_png
 
 __all__ = [
-    "DPI", "panel", "to_png",
+    "DPI", "panel", "show", "to_png",
     "CODES", "encode", "draw_encoding", "encoding_explorer",  # lesson 01
     "RESETS", "lif_response", "draw_lif", "lif_explorer",  # lesson 02
     "SURROGATES", "make_surrogate", "draw_surrogate", "surrogate_explorer",  # lesson 03
@@ -78,4 +91,6 @@ __all__ = [
     "autoencoder_explorer",
     "ON_COLOUR", "OFF_COLOUR", "event_rgb", "event_video", "event_counts",  # lesson 07
     "draw_events", "event_explorer",
+    "NEURONS", "STIMULI", "stimulus", "make_neuron", "neuron_response", "intervals",  # lesson 08
+    "neuron_names", "draw_neuron", "draw_comparison", "firing_rates", "neuron_explorer",
 ]

@@ -38,6 +38,12 @@ def to_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def show(fig: Figure) -> None:
+    """Display a panel's figure in a notebook, as the PNG a panel shows. (Jupyter's own display
+    of a figure that pyplot never saw works only once pyplot has drawn a figure.) Lesson 08."""
+    display(Image(data=to_png(fig)))
+
+
 def _png_output(png: bytes) -> dict[str, Any]:
     """An Output-widget entry holding one PNG (the same form Jupyter stores a displayed image)."""
     return {"output_type": "display_data", "metadata": {},
