@@ -175,3 +175,46 @@ def test_main_saves_every_run_and_resumes(tmp_path, monkeypatch, capsys):
     ex.main([str(path)])                                               # all runs made again
     assert capsys.readouterr().out.count("seed 0: accuracy") == 8
     assert json.loads(path.read_text())["settings"]["epochs"] == 2
+
+
+def test_train_then_test_is_train_and_test():
+    model = ex.train("alif", 2, seed=0, settings=TINY)
+    assert not model.training
+    tested = ex.test(model, 2, settings=TINY)
+    whole = ex.train_and_test("alif", 2, seed=0, settings=TINY)
+    assert tested == {k: whole[k] for k in ("accuracy", "spikes_per_sample")}
+
+
+def test_beta_study_tiny_run_and_table():
+    results = ex.run_betas([0.9, 1.0], gap=3, seeds=[0], settings=TINY)
+    assert [(r["beta"], r["gap"], r["kind"]) for r in results] == [(0.9, 3, "lif"),
+                                                                    (1.0, 3, "lif")]
+    assert results[0] == {**ex.train_and_test("lif", 3, 0, {**TINY, "beta": 0.9}), "beta": 0.9,
+                          "cpu_seconds": results[0]["cpu_seconds"],
+                          "seconds": results[0]["seconds"]}
+    lines = ex.betas_table(results).splitlines()
+    assert lines[1].split()[:3] == ["0.9", "9.5", "72.9%"]      # tau, 0.9 ** 3 kept
+    assert lines[2].split()[:3] == ["1", "inf", "100.0%"]
+    assert f"{results[1]['accuracy']:.1%} (" in lines[2]
+    with pytest.raises(ValueError, match="beta"):
+        ex.run_betas([1.5], gap=3, seeds=[0], settings=TINY)
+
+
+def test_stored_beta_study_and_alif_network():
+    study = ex.load_betas()
+    assert sorted({r["beta"] for r in study["results"]}) == sorted(ex.BETAS)
+    assert all(r["gap"] == ex.BETAS_GAP and r["kind"] == "lif" for r in study["results"])
+    for beta in ex.BETAS:
+        assert sorted(r["seed"] for r in study["results"] if r["beta"] == beta) == [0, 1, 2]
+    # the beta = 0.9 runs are the gap study's own LIF runs at G = 50
+    gap_study = ex.load()["results"]
+    assert ({(r["seed"], r["accuracy"]) for r in study["results"] if r["beta"] == 0.9}
+            == {(r["seed"], r["accuracy"]) for r in gap_study
+                if r["kind"] == "lif" and r["gap"] == 50})
+    model = ex.pretrained_alif()
+    assert isinstance(model.neuron, ex.ALIF) and not model.training
+    x, y = ex.gap_data(False, 200, seed=0)
+    with torch.no_grad():
+        logits, spikes = model(x, ex.BETAS_GAP)
+    assert (logits.argmax(1) == y).float().mean() > 0.7      # it has learnt the task
+    assert spikes.shape == (8 + ex.BETAS_GAP + 4, 200, 128)
