@@ -144,7 +144,7 @@ def _beta_mistakes() -> list[Any]:
               tr("beta is the decay of ONE step: beta ** G = exp(-1) gives beta = exp(-1/G)"),
               lambda gap: math.exp(-gap)),
         named(tr("ask for half of the input to be left (beta = 0.5 ** (1/G))"),
-              tr("the time constant is where 1/e = 36.8% is left: beta = exp(-1/G)"),
+              tr("the time constant is where 1/e (36.8%) is left: beta = exp(-1/G)"),
               lambda gap: 0.5 ** (1 / gap)),
         named(tr("take beta = 1/G"),
               tr("a decay factor near 1 keeps an input long: beta = exp(-1/G)"),

@@ -88,7 +88,7 @@ def intervals(spikes: Tensor) -> list[int]:
 
 def neuron_names() -> dict[str, str]:
     """``{kind: the neuron's name}`` in the course's language."""
-    return {"lif": "LIF", "synaptic": tr("synaptic"), "alpha": tr("alpha"),
+    return {"lif": "LIF", "synaptic": tr("synaptic"), "alpha": tr("alpha", context="neuron"),
             "alif": tr("adaptive threshold (ALIF)")}
 
 
