@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 TRAINED_LESSONS = ["04_fc_snn_mnist", "05_csnn_mnist", "06_spiking_autoencoder",
-                   "07_event_digits"]
+                   "07_event_digits", "08_neurons_with_memory"]
 
 
 def _instructor(lesson: str) -> nbformat.NotebookNode:
@@ -97,6 +97,34 @@ def test_lesson_06_numbers_in_the_readme_are_the_stored_experiments():
     step0 = {v: sum(r["mse_per_step"][0] for r in stored["runs"][v]) / len(stored["runs"][v])
              for v in ("every step", "last step")}
     assert f"{step0['every step']:.3f} against {step0['last step']:.3f} at step 0" in row
+
+
+def test_lesson_08_numbers_in_the_readme_are_the_stored_runs():
+    import torch
+
+    from snnlab.course.experiments import lesson08
+
+    study, betas = lesson08.load()["results"], lesson08.load_betas()["results"]
+    row = _row("08_neurons_with_memory")
+
+    def mean(kind, gap, key="accuracy"):
+        return lesson08.summary(study, kind, gap, key)["mean"]
+
+    expected = [f"chance ({mean('lif', 100):.1%})",
+                f"learned betas keep {mean('lif_learned', 100):.1%}",
+                f"synaptic neuron {mean('synaptic', 100):.1%}",
+                f"ALIF {mean('alif', 100):.1%} ({mean('alif', 0):.1%} at G = 0)",
+                f"with {mean('alif', 100, 'spikes_per_sample'):.0f} hidden spikes"]
+    others = [mean(k, 100, "spikes_per_sample") for k in ("lif", "lif_learned", "synaptic")]
+    expected.append(f"against {min(others):,.0f}-{max(others):,.0f} for the others")
+    learned = torch.tensor([b for r in study if r["kind"] == "lif_learned" and r["gap"] == 100
+                            for b in r["betas"]])
+    expected.append(f"({int((learned >= 1).sum())} of {len(learned)} at beta = 1 for G = 100)")
+    for beta in (0.9, 0.98, 1.0):
+        values = [r["accuracy"] for r in betas if r["beta"] == beta]
+        expected.append(f"{sum(values) / len(values):.1%} at {beta:g}")
+    for words in expected:
+        assert words in row, words
 
 
 def test_lesson_07_numbers_in_the_readme_are_the_stored_runs():
