@@ -2,7 +2,7 @@
 ALIF neurons, every point over the seeds of ``lesson08.SETTINGS`` (3), with spikes and times.
 
     python bench/gap.py                    # run the study (only the runs the file lacks), then
-                                           # append the tables to bench/results.md
+                                           # its section of bench/results.md (replaced)
     python bench/gap.py --table-only       # the tables of the stored runs, no training
     python bench/gap.py --out FILE         # another results file than the package's
 
@@ -82,7 +82,11 @@ def section(stored: dict) -> str:
         f"{settings['tau_range'][0]:g}-{settings['tau_range'][1]:g} steps):", "",
         "| G | seed | mean beta | median tau, beta < 1 (steps) | neurons with tau > 50 "
         "| of them beta = 1 (no leak) |",
-        "|---|---|---|---|---|---|", *taus, "", ""])
+        "|---|---|---|---|---|---|", *taus, "",
+        f"One fixed beta for every LIF neuron at G = {study.BETAS_GAP} (the lesson's design "
+        "question; `python -m snnlab.course.experiments.lesson08 --betas`, stored in "
+        "`lesson08_betas.json`; same training, 3 seeds):", "",
+        markdown(study.betas_table(study.load_betas()["results"])), "", ""])
 
 
 def main() -> int:
@@ -97,9 +101,15 @@ def main() -> int:
     stored = json.loads(args.out.read_text())
     text = section(stored)
     print(text)
-    if not args.no_write:
-        with RESULTS.open("a") as file:
-            file.write("\n" + text)
+    if not args.no_write:  # this section replaces the last one it wrote; the rest stays
+        old = RESULTS.read_text()
+        start = old.find("## Lesson 08: gap task")
+        end = old.find("\n## ", start + 1) if start >= 0 else -1
+        if start < 0:
+            new = old.rstrip("\n") + "\n\n" + text
+        else:
+            new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
+        RESULTS.write_text(new)
     return 0
 
 
