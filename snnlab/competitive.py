@@ -143,6 +143,11 @@ class Competitive:
             from the whole layer is shown again with ``gain + boost`` (the paper: 5 spikes,
             +32 Hz), at most ``max_boosts`` times.
         seed: seeds the initial weights, uniform in [0, 0.3] then normalised.
+
+    Normalisation can lift a weight above w_max (a neuron whose weights gather on fewer than
+    weight_sum / w_max inputs). Hard bounds clamp it back at the next learning step; with
+    soft bounds (w_max - w) turns negative there and potentiation becomes depression: keep
+    the default hard bounds, or a weight_sum small enough, with soft ones.
     """
 
     def __init__(self, num_inputs: int = 784, num_neurons: int = 100, *, num_steps: int = 350,
@@ -214,7 +219,8 @@ class Competitive:
             ) -> Tensor:
         """Encode ``images`` [batch, num_inputs] (values in [0, 1]) as Poisson spikes and
         ``present`` them; images that drew fewer than ``min_spikes`` spikes are shown again
-        with a higher gain, up to ``max_boosts`` times (their last counts are kept).
+        with a higher gain, up to ``max_boosts`` times (their last counts are kept; with
+        ``learn`` they learn again each time, as in the paper).
         Returns the spike counts ``[batch, num_neurons]``. Lesson 09.
 
         ``generator``: None draws from torch's global generator, as ``encoding.rate`` does."""
