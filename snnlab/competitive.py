@@ -91,7 +91,7 @@ def wta_step(v: Tensor, spk_prev: Tensor, current: Tensor, threshold: Tensor, be
     Args:
         v, spk_prev, current: ``[batch, num_neurons]`` membrane and spikes after the previous
             step, and this step's input current.
-        threshold: ``[num_neurons]`` (or a number's tensor): threshold + theta.
+        threshold: ``[num_neurons]`` or 0-dim tensor, threshold + theta.
         beta: leak per step in [0, 1]. inhibition: >= 0.
 
     Returns:
