@@ -9,6 +9,8 @@ The modules, in the order the lessons use them (the README maps each to its less
   trained networks on disk (lessons 04-06)
 - ``events``, ``recurrent``, ``synops``  event-camera data, a recurrent LIF layer, operation
   counts (lesson 07)
+- ``stdp``, ``competitive``  spike-timing-dependent plasticity, and Diehl & Cook's unsupervised
+  winner-take-all network (lesson 09)
 - ``data``, ``plot``, ``animate``, ``config``, ``checks``  MNIST, pictures, videos, quick mode,
   the shared argument checks
 - ``bptt``         the fast path behind ``LIF.sequence``: optional reading
