@@ -4,7 +4,8 @@ For each seed:
 
 1. train ``conversion.ConvNet`` (lesson 05's shape with average pooling and no biases) as an
    ordinary ANN: Adam with a one-cycle schedule peaking at lr 3e-3, batches of 128,
-   ``SETTINGS["epochs"]`` (5) epochs over the 60,000 training images (seeded order and initialisation); test it on all 10,000 test images;
+   ``SETTINGS["epochs"]`` (5) epochs over the 60,000 training images (seeded order and
+   initialisation); test it on all 10,000 test images;
 2. balance the thresholds from the activations of ``balance_size`` TRAINING images (a seeded
    random choice), two ways (``BALANCINGS``): the maximum of each layer, and its 99.9th
    percentile (per layer, zeros included);
