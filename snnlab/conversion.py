@@ -336,9 +336,10 @@ class Run:
     """What ``run`` measured, at each checkpoint ``steps[k]``. Lesson 10.
 
     ``predictions [K, N]``: the class at each T. ``spikes``: ``{"if1": [K], "if2": [K]}``,
-    spikes per sample up to T. ``ops``: per sample up to T, ``{"conv1_MAC": [K]`` (one dense
-    pass: the current is constant, computed once), ``"conv2_AC": [K], "fc_AC": [K]}`` (spikes
-    times their fan-out). ``ann_macs``: one dense pass of the ANN, per layer.
+    spikes per sample up to T. ``ops``: per sample up to T, ``{"conv1_MAC": [K]`` (the
+    pixels that are not 0 times their fan-out, once: the current is constant),
+    ``"conv2_AC": [K], "fc_AC": [K]}`` (spikes times their fan-out). ``ann_macs``: one dense
+    pass of the ANN, per layer (as ``snnlab.synops`` counts an ANN: every input, zeros too).
     """
 
     steps: list[int]
@@ -354,7 +355,9 @@ def run(snn: SpikingConvNet, images: Tensor, steps: Sequence[int] | None = None,
     (default ``powers_of_two(256)``): a run to T = 256 contains the runs to every shorter T,
     since nothing in the network looks ahead. Lesson 10.
 
-    Counts (per sample): conv1 on the analog image, one dense pass of MACs; conv2's ACs are
+    Counts (per sample), as ``snnlab.synops`` counts them (an input that is 0 costs nothing):
+    conv1 on the analog image, its pixels that are not 0 times ``fan_out(conv1, 28)``, MACs,
+    once (the current is the same at every step); conv2's ACs are
     layer 1's spikes times ``fan_out(conv2, 12)`` at their positions; fc's ACs layer 2's
     spikes times 10. The same numbers as ``snnlab.synops.count(snn, x)`` with
     ``snn.num_steps = T`` (tested).
@@ -370,13 +373,15 @@ def run(snn: SpikingConvNet, images: Tensor, steps: Sequence[int] | None = None,
         raise ValueError(f"steps must be increasing step counts, got {steps}")
     batch_size = checks.positive_int("batch_size", batch_size)
     last = [s - 1 for s in steps]
+    fan1 = fan_out(snn.conv1, 28).double()  # [28, 28]
     fan2 = fan_out(snn.conv2, 12).float()  # [12, 12]
     fc_out = snn.fc.out_features
-    predictions, spikes1, spikes2, ops2 = [], 0.0, 0.0, 0.0
+    predictions, spikes1, spikes2, ops1, ops2 = [], 0.0, 0.0, 0.0, 0.0
     num_steps = steps[-1]
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size]
+            ops1 += float(((x[:, 0] != 0) * fan1).sum())  # pixels that are not 0, once
             s1 = snn.if1.spikes(F.avg_pool2d(snn.conv1(x), 2), num_steps)  # [T, B, 12, 12, 12]
             current2 = torch.cat([
                 F.avg_pool2d(snn.conv2(piece.flatten(0, 1).contiguous(
@@ -389,12 +394,11 @@ def run(snn: SpikingConvNet, images: Tensor, steps: Sequence[int] | None = None,
             spikes2 = spikes2 + s2.sum((1, 2, 3, 4), dtype=torch.float64).cumsum(0)[last]
             ops2 = ops2 + (s1.sum(2) * fan2).sum((1, 2, 3), dtype=torch.float64).cumsum(0)[last]
     n = len(images)
-    conv1_macs = float(24 * 24 * 12 * 25)  # one dense pass: 24 x 24 positions, 12 x 25 weights
-    ann = {"conv1": conv1_macs, "conv2": float(8 * 8 * 64 * 12 * 25),
+    ann = {"conv1": float(24 * 24 * 12 * 25), "conv2": float(8 * 8 * 64 * 12 * 25),
            "fc": float(snn.fc.in_features * fc_out)}
     return Run(steps=list(steps), predictions=torch.cat(predictions, 1),
                spikes={"if1": spikes1 / n, "if2": spikes2 / n},
-               ops={"conv1_MAC": torch.full((len(steps),), conv1_macs, dtype=torch.float64),
+               ops={"conv1_MAC": torch.full((len(steps),), ops1 / n, dtype=torch.float64),
                     "conv2_AC": ops2 / n, "fc_AC": spikes2 / n * fc_out},
                ann_macs=ann)
 

@@ -161,6 +161,7 @@ def test_fan_out_counts_every_border():
 
 def test_run_reads_every_T_and_counts_as_synops_does():
     ann, images = _ann(), _images(6)
+    images = images * (images > 0.4)  # zeros, as MNIST's background: they cost nothing
     snn = cv.convert(ann, cv.activation_scales(ann, _images(32, seed=5), percentile=99.9))
     result = cv.run(snn, images, steps=[1, 2, 4, 8], batch_size=4)
     assert result.predictions.shape == (4, 6)
@@ -171,7 +172,8 @@ def test_run_reads_every_T_and_counts_as_synops_does():
         assert float(result.spikes["if1"][k]) == pytest.approx(float(layers["if1"].sum()) / 6)
         counted = {layer.name: layer for layer in synops.count(snn, images)}
         assert counted["conv1"].kind == "MAC" and counted["conv2"].kind == "AC"
-        assert float(result.ops["conv1_MAC"][k]) == counted["conv1"].ops == 24 * 24 * 12 * 25
+        assert float(result.ops["conv1_MAC"][k]) == pytest.approx(counted["conv1"].ops)
+        assert counted["conv1"].ops < 24 * 24 * 12 * 25  # fewer than a dense pass: zeros
         assert float(result.ops["conv2_AC"][k]) == pytest.approx(counted["conv2"].ops)
         assert float(result.ops["fc_AC"][k]) == pytest.approx(counted["fc"].ops)
         assert {n: c.ann_macs for n, c in counted.items()} == result.ann_macs

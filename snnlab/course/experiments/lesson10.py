@@ -306,8 +306,9 @@ def run_and_save(path: str | os.PathLike, settings: dict | None = None,
         result = run_seed(seed, s, root, keep=ann_file if seed == 0 else None)
         study["results"].append(result)
         save()
+        k = next((k for k, t in enumerate(result["snn"][0]["steps"]) if t >= 32), -1)
         print(f"seed {seed}: ANN {result['ann_accuracy']:.2%} ({result['train_seconds']:.0f} s); "
-              + ", ".join(f"{r['balancing']} T={r['steps'][5]}: {r['accuracy'][5]:.2%}"
+              + ", ".join(f"{r['balancing']} T={r['steps'][k]}: {r['accuracy'][k]:.2%}"
                           for r in result["snn"]), flush=True)
     study["results"] = [r for r in study["results"] if r["seed"] in s["seeds"]]
     return study
