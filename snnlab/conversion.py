@@ -24,7 +24,11 @@ most theta, and loses theta whenever it passes theta), so
 The rate r = N(T) / T, times theta, is I up to theta / T: the rate computes
 clip(I, 0, theta), a ReLU that saturates at one spike per step. For I < 0 the neuron never
 fires (r = 0 = relu(I)); for I > theta it fires at every step (r = 1). ``tests`` check the
-bound. Three choices follow from it, each for a reason:
+bound. A deeper layer gets spike trains, not a constant current; the identity above still
+holds, theta * N(T) / T = mean of I[t] - V[T-1] / T, but V is no longer held in [0, theta]
+(a neuron whose input is negative early and positive late ends with V < 0 or fires late),
+so the errors of the layers below add up, and a deep layer needs more steps than the first.
+Three choices follow from the bound, each for a reason:
 
 - **Reset by subtraction, not to zero.** Subtracting theta keeps what was above the threshold
   (V - theta) for the next spike; resetting to zero throws it away, so the rate undershoots
