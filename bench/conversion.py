@@ -138,7 +138,7 @@ def section(stored: dict) -> str:
             every = f"{study.energy(t * macs, acs):,.0f}"
             if pj > ann_pj and what.startswith("SNN"):
                 first_above.setdefault(what.split(",")[0], t)
-        lines.append(f"| {what} | {macs:,.0f} | {acs:,.0f} | {pj:,.0f} | {pj / ann_pj:.2f} | "
+        lines.append(f"| {what} | {macs:,.0f} | {acs:,.0f} | {pj:,.0f} | {pj / ann_pj:.3f} | "
                      f"{every} |")
     macs1 = statistics.fmean(conv1_macs.values())
     even = (ann_pj - study.energy(macs1, 0)) / study.PJ_AC
@@ -148,7 +148,7 @@ def section(stored: dict) -> str:
               "per image: with more ACs than that it costs more than the ANN's whole pass. "
               + ("It does here from " + ", ".join(f"T = {t} on ({what})" for what, t
                                                   in first_above.items())
-                 + " (`/ ANN` above 1.00): many steps of dense firing. " if first_above else
+                 + " (`/ ANN` above 1): many steps of dense firing. " if first_above else
                  "No measured T passes it here. ")
               + "An ANN accelerator that skips zero activations (ReLU leaves many) would also "
               "spend less than the dense count above: in that respect the comparison favours "
