@@ -109,6 +109,14 @@ def test_the_stored_study_if_there_is_one():
             assert r["steps"] == conversion.powers_of_two(256)
             assert r["accuracy"][-1] > r["accuracy"][0]  # more steps, better
             assert r["accuracy"][-1] > result["ann_accuracy"] - 0.01
+            # the aim: within 0.2 points of the ANN by T = 32, on every seed (measured: the
+            # worst seed -0.19 with max balancing, -0.13 with the 99.9th percentile)
+            assert r["accuracy"][5] >= result["ann_accuracy"] - 0.002, (r["balancing"], result)
+            ops = r["ops"]
+            energy = [ex.energy(m, c + f) for m, c, f in
+                      zip(ops["conv1_MAC"], ops["conv2_AC"], ops["fc_AC"], strict=True)]
+            ann = ex.energy(sum(r["ann_macs"].values()), 0)
+            assert energy[0] < ann < energy[-1]  # cheaper at T = 1, dearer at T = 256
     assert 0.9 < study["csnn"]["accuracy"] < 1.0 and study["csnn"]["num_steps"] == 25
     if ex.ANN_FILE.exists():
         assert isinstance(ex.pretrained_ann(), conversion.ConvNet)
