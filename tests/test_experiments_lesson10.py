@@ -131,3 +131,19 @@ def test_csnn_measure_on_a_few_real_digits(mnist_root):
     # pixels: MACs, once, for the pixels that are not 0 (most of MNIST is background)
     assert 0 < found["ops"]["conv1_MAC"] < 0.5 * 24 * 24 * 12 * 25
     assert found["ops"]["conv2_AC"] > 0 and found["ops"]["fc_AC"] > 0
+
+
+def test_per_channel_balancing_of_one_ann(tiny):
+    x, y = _fake_mnist(True)
+    ann = ex.train(x, y, settings=TINY)
+    found = ex.run_per_channel(ann, seed=0, settings=TINY)
+    assert [r["balancing"] for r in found["snn"]] == list(ex.PER_CHANNEL)
+    for r in found["snn"]:
+        assert len(r["scales"]["layer1"]) == 12 and len(r["scales"]["layer2"]) == 64
+        assert r["steps"] == [1, 2, 4, 8]
+    top, robust = found["snn"]
+    assert all(a >= b for a, b in zip(top["scales"]["layer1"], robust["scales"]["layer1"],
+                                      strict=True))
+    assert found["ann_accuracy"] == ex.test_ann(ann, *_fake_mnist(False))
+    layer = ex.convert_and_run(ann, "max", x, *_fake_mnist(False), TINY)
+    assert isinstance(layer["scales"]["layer1"], float)  # one lambda per layer

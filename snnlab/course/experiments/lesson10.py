@@ -24,6 +24,8 @@ MAC 4.6 pJ and an AC 0.9 pJ. It leaves out memory traffic (which dominates on re
 the neuron updates, and the pooling additions.
 
     python -m snnlab.course.experiments.lesson10   # about 5 CPU-minutes per seed, 1 thread
+    python -m snnlab.course.experiments.lesson10 --per-channel   # PER_CHANNEL_FILE: seed 0's
+                                                   # ANN balanced per channel, 5 CPU-minutes
 
 writes ``RESULTS_FILE`` after every seed (a rerun makes only the seeds it lacks) and seed 0's
 trained ANN as ``ANN_FILE`` (``pretrained_ann()`` loads it).
@@ -47,20 +49,23 @@ from torch import Tensor
 from snnlab import checks, config, conversion, data, synops
 from snnlab.i18n import pad, pad_left, width
 
-__all__ = ["SETTINGS", "BALANCINGS", "PJ_MAC", "PJ_AC", "RESULTS_FILE", "ANN_FILE",
+__all__ = ["SETTINGS", "BALANCINGS", "PER_CHANNEL", "PJ_MAC", "PJ_AC", "RESULTS_FILE",
+           "ANN_FILE", "PER_CHANNEL_FILE", "run_per_channel",
            "mnist_tensors", "train", "test_ann", "convert_and_run", "run_seed", "measure_csnn",
-           "energy", "summary", "table", "energy_table", "load", "run_and_save",
+           "energy", "summary", "table", "energy_rows", "energy_table", "load", "run_and_save",
            "pretrained_ann", "main"]
 
 SETTINGS: dict = {"epochs": 5, "batch_size": 128, "lr": 3e-3, "balance_size": 10_000,
                   "percentile": 99.9, "largest_steps": 256, "test_size": 10_000,
                   "seeds": [0, 1, 2]}
 BALANCINGS = ("max", "p99.9")  # percentile 100 (the maximum) and SETTINGS["percentile"]
+PER_CHANNEL = ("max/channel", "p99.9/channel")  # the same, one lambda per channel (seed 0)
 PJ_MAC, PJ_AC = 4.6, 0.9  # Horowitz 2014, 45 nm, 32-bit float: 3.7 + 0.9 pJ, and 0.9 pJ
 
 CHECKPOINTS = Path(str(resources.files("snnlab.course") / "checkpoints"))
 RESULTS_FILE = CHECKPOINTS / "lesson10_conversion.json"
 ANN_FILE = CHECKPOINTS / "lesson10_ann.pt"
+PER_CHANNEL_FILE = CHECKPOINTS / "lesson10_per_channel.json"
 
 
 # ---------------------------------------------------------------- data
@@ -123,14 +128,15 @@ def convert_and_run(ann: conversion.ConvNet, balancing: str, balance_images: Ten
     "spikes": {"if1", "if2"}: [per T], "ops": {"conv1_MAC", "conv2_AC", "fc_AC"}: [per T],
     "ann_macs", "seconds"}``, all per sample. Lesson 10."""
     s = {**SETTINGS, **(settings or {})}
-    checks.choice("balancing", balancing, BALANCINGS)
+    checks.choice("balancing", balancing, BALANCINGS + PER_CHANNEL)
     start = time.perf_counter()
-    percentile = 100.0 if balancing == "max" else s["percentile"]
-    scales = conversion.activation_scales(ann, balance_images, percentile)
+    percentile = 100.0 if balancing.startswith("max") else s["percentile"]
+    per_channel = balancing.endswith("/channel")
+    scales = conversion.activation_scales(ann, balance_images, percentile, per_channel)
     snn = conversion.convert(ann, scales)
     result = conversion.run(snn, images, conversion.powers_of_two(s["largest_steps"]))
     return {"balancing": balancing, "percentile": percentile,
-            "scales": {k: float(v) for k, v in scales.items()},
+            "scales": {k: v.tolist() for k, v in scales.items()},
             "steps": result.steps, "accuracy": conversion.accuracy(result, labels),
             "spikes": {k: [round(float(v), 2) for v in t] for k, t in result.spikes.items()},
             "ops": {k: [round(float(v), 1) for v in t] for k, t in result.ops.items()},
@@ -150,12 +156,34 @@ def run_seed(seed: int, settings: dict | None = None, root: str | os.PathLike | 
     train_cpu, train_wall = time.process_time() - cpu, time.perf_counter() - wall
     if keep is not None:
         torch.save(ann.state_dict(), keep)
-    chosen = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))
-    balance = x_train[chosen[:s["balance_size"]]]
+    balance = _balance_images(x_train, seed, s)
     result = {"seed": seed, "ann_accuracy": test_ann(ann, x_test, y_test),
               "train_cpu_seconds": round(train_cpu, 1), "train_seconds": round(train_wall, 1),
               "snn": [convert_and_run(ann, b, balance, x_test, y_test, s) for b in BALANCINGS]}
     return result
+
+
+def _balance_images(x_train: Tensor, seed: int, settings: dict) -> Tensor:
+    """The ``balance_size`` training images that ``seed`` balances on (a seeded choice)."""
+    chosen = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))
+    return x_train[chosen[:settings["balance_size"]]]
+
+
+def run_per_channel(ann: conversion.ConvNet, seed: int = 0, settings: dict | None = None,
+                    root: str | os.PathLike | None = None) -> dict:
+    """``PER_CHANNEL`` balancings (one lambda per channel) of a trained ANN (seed 0's:
+    ``pretrained_ann()``), on the images ``run_seed`` balances that seed on; the layer-wise
+    results of the same ANN are in ``RESULTS_FILE``. Lesson 10."""
+    s = {**SETTINGS, **(settings or {})}
+    x_train, _ = mnist_tensors(True, root)
+    x_test, y_test = mnist_tensors(False, root)
+    x_test, y_test = x_test[:s["test_size"]], y_test[:s["test_size"]]
+    balance = _balance_images(x_train, seed, s)
+    return {"settings": s, "seed": seed, "ann_accuracy": test_ann(ann, x_test, y_test),
+            "snn": [convert_and_run(ann, b, balance, x_test, y_test, s) for b in PER_CHANNEL],
+            "date": datetime.date.today().isoformat(),
+            "made_by": f"snnlab.course.experiments.lesson10 --per-channel (torch threads: "
+                       f"{torch.get_num_threads()})"}
 
 
 def measure_csnn(root: str | os.PathLike | None = None, test_size: int = 10_000,
@@ -320,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     results file (the ANN then goes beside it)."""
     torch.set_num_threads(1)
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--per-channel"]:  # one lambda per channel, seed 0's ANN (ANN_FILE)
+        study = run_per_channel(pretrained_ann())
+        PER_CHANNEL_FILE.write_text(json.dumps(study, indent=1) + "\n")
+        for r in study["snn"]:
+            print(r["balancing"], [f"{a:.2%}" for a in r["accuracy"]])
+        return 0
     path = Path(argv[0]) if argv else RESULTS_FILE
     ann_file = ANN_FILE if not argv else path.with_name(path.stem + "_ann.pt")
     study = run_and_save(path, ann_file=ann_file)
