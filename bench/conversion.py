@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import statistics
 from pathlib import Path
@@ -153,6 +154,7 @@ def section(stored: dict) -> str:
               + "An ANN accelerator that skips zero activations (ReLU leaves many) would also "
               "spend less than the dense count above: in that respect the comparison favours "
               "the SNN."]
+    lines += _per_channel(results)
     csnn = stored.get("csnn")
     if csnn:
         spikes = csnn["spikes"]
@@ -163,6 +165,29 @@ def section(stored: dict) -> str:
                   + "; operations per sample (`synops.count`) "
                   + ", ".join(f"{k} {v:,.0f}" for k, v in csnn["ops"].items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _per_channel(results: list[dict], path: Path = study.PER_CHANNEL_FILE) -> list[str]:
+    """Lines on seed 0's ANN balanced per channel (``--per-channel``), if that file exists,
+    beside the same ANN's layer-wise results."""
+    if not path.exists():
+        return []
+    found = json.loads(path.read_text())
+    seed = next((r for r in results if r["seed"] == found["seed"]), None)
+    if seed is None:
+        return []
+    runs = seed["snn"] + found["snn"]
+    names = [r["balancing"] for r in runs]
+    lines = ["", f"One lambda per channel instead of per layer (seed {found['seed']}'s ANN only, "
+             f"n = 1, test accuracy {found['ann_accuracy']:.2%}; `python -m "
+             "snnlab.course.experiments.lesson10 --per-channel`, stored in "
+             "`lesson10_per_channel.json`). Test accuracy, and ACs per sample in brackets:", "",
+             "| T | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for k, t in enumerate(runs[0]["steps"]):
+        cells = [f"{r['accuracy'][k]:.2%} ({r['ops']['conv2_AC'][k] + r['ops']['fc_AC'][k]:,.0f})"
+                 for r in runs]
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def write(text: str, path: Path = RESULTS) -> None:
