@@ -12,7 +12,7 @@ from catalogue import assert_named, verdict
 
 from snnlab import conversion
 from snnlab.course.exercises import lesson10
-from snnlab.course.exercises.lesson10 import check_balance
+from snnlab.course.exercises.lesson10 import check_balance, check_cheapest_steps
 
 
 def balance(weight, lambda_in, train_activations, test_activations, percentile):
@@ -89,4 +89,42 @@ def test_every_named_mistake_is_reached(capsys):
     assert reached == messages
 
 
-CHECKS = [(check_balance, balance)]
+def cheapest_steps(steps, accuracy, energy, target):
+    reaching = [(e, t) for t, a, e in zip(steps, accuracy, energy, strict=True) if a >= target]
+    return min(reaching)[1] if reaching else None
+
+
+def cheapest_steps_loop(steps, accuracy, energy, target):
+    best, best_energy = None, float("inf")
+    for t, a, e in zip(steps, accuracy, energy, strict=True):
+        if a >= target and e < best_energy:
+            best, best_energy = t, e
+    return best
+
+
+@pytest.mark.parametrize("answer", [cheapest_steps, cheapest_steps_loop])
+def test_cheapest_correct_answers_pass(answer, capsys):
+    assert check_cheapest_steps(answer) is True
+
+
+CHEAPEST_WRONG = {
+    "most accurate": (lambda s, a, e, t: s[a.index(max(a))], "the most accurate T"),
+    "first reaching": (lambda s, a, e, t: next((x for x, y in zip(s, a, strict=True)
+                                                if y >= t), None), "the first T that reaches"),
+    "no target": (lambda s, a, e, t: s[e.index(min(e))], "without looking at the target"),
+    # no named mistake
+    "strictly above": (lambda s, a, e, t: cheapest_steps(s, a, e, t + 1e-9), None),
+    "a float": (lambda s, a, e, t: float(cheapest_steps(s, a, e, t) or 0), None),
+    "its energy": (lambda s, a, e, t: min((en for x, y, en in zip(s, a, e, strict=True) if y >= t),
+                                          default=None), None),
+}
+
+
+@pytest.mark.parametrize("name", CHEAPEST_WRONG)
+def test_cheapest_wrong_answers(name, capsys):
+    answer, words = CHEAPEST_WRONG[name]
+    assert_named(verdict(check_cheapest_steps, answer, capsys), words,
+                 lesson10._cheapest_mistakes(), ("the answer is", "return a T"))
+
+
+CHECKS = [(check_balance, balance), (check_cheapest_steps, cheapest_steps)]

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
+from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, run_cases
 from snnlab.course.exercises.lesson04 import tell_apart
 from snnlab.course.exercises.lesson07 import _mistake
 from snnlab.i18n import tr
@@ -126,3 +126,78 @@ def check_balance(balance: Callable[..., tuple[Tensor, Any]]) -> bool:
     return run_cases("check_balance", balance, tell_apart(cases, _balance_mistakes()),
                      ("weight", "lambda_in", "train_activations", "test_activations",
                       "percentile"))
+
+
+# ---------------------------------------------------------------- exercise 2: the cheapest T
+def _cheapest(steps: list[int], accuracy: list[float], energy: list[float], target: float,
+              mistake: str = "") -> int | None:
+    """The T of least energy among those whose accuracy reaches ``target`` (None if none does),
+    or one of the usual mistakes."""
+    if mistake == "most accurate":
+        return steps[max(range(len(steps)), key=lambda k: accuracy[k])]
+    if mistake == "first reaching":
+        return next((t for t, a in zip(steps, accuracy, strict=True) if a >= target), None)
+    if mistake == "no target":
+        return steps[min(range(len(steps)), key=lambda k: energy[k])]
+    reaching = [k for k in range(len(steps)) if accuracy[k] >= target]
+    if not reaching:
+        return None
+    return steps[min(reaching, key=lambda k: energy[k])]
+
+
+def _cheap_mistake(message: str, key: str) -> Mistake:
+    """A mistake named only for an answer of its type and value (8.0 for 8 is told apart)."""
+    def wrong(*args: Any) -> int | None:
+        return _cheapest(*args, mistake=key)
+
+    mistake = Mistake(message, lambda got, *args: type(got) is type(wrong(*args))
+                      and got == wrong(*args))
+    mistake.wrong = wrong  # type: ignore[attr-defined]  # for tell_apart
+    return mistake
+
+
+def _cheapest_mistakes() -> list[Mistake]:
+    """Built when the checker runs, so that the messages are in the current language."""
+    return [
+        _cheap_mistake(tr("you returned the most accurate T; the question is the CHEAPEST T "
+                          "among those that reach the target"), "most accurate"),
+        _cheap_mistake(tr("you returned the first T that reaches the target; that is the "
+                          "cheapest only if energy grows with T, and here it need not: compare "
+                          "the energies"), "first reaching"),
+        _cheap_mistake(tr("you returned the T of least energy without looking at the target: "
+                          "keep only the T whose accuracy reaches it"), "no target"),
+    ]
+
+
+def check_cheapest_steps(cheapest_steps: Callable[..., Any]) -> bool:
+    """Check ``cheapest_steps(steps, accuracy, energy, target) -> T``: among the ``steps`` whose
+    ``accuracy`` reaches ``target`` (>=), the one whose ``energy`` is least; None if no T
+    reaches it. ``steps``, ``accuracy`` and ``energy`` are lists of the same length."""
+    cases = []
+    for what, args in [
+        (tr("energy grows with T, accuracy too: the first T that reaches the target"),
+         ([1, 2, 4, 8, 16], [0.1, 0.5, 0.9, 0.97, 0.99], [1.0, 2.0, 4.0, 8.0, 16.0], 0.95)),
+        (tr("a T with less energy than a shorter one (fewer spikes), both above the target"),
+         ([4, 8, 16, 32], [0.96, 0.98, 0.985, 0.99], [5.0, 4.0, 6.0, 9.0], 0.95)),
+        (tr("the most accurate T is not the cheapest one that reaches the target"),
+         ([8, 16, 32, 64], [0.97, 0.981, 0.985, 0.99], [2.0, 3.0, 5.0, 9.0], 0.98)),
+        (tr("no T reaches the target: the answer is None"),
+         ([1, 2, 4], [0.2, 0.5, 0.7], [1.0, 2.0, 3.0], 0.9)),
+        (tr("a target reached exactly (>=)"),
+         ([2, 4, 8, 16], [0.5, 0.98, 0.985, 0.99], [1.0, 2.0, 4.0, 8.0], 0.98)),
+    ]:
+        expected = _cheapest(*args)
+
+        def judge(got: Any, e: int | None = expected) -> str | None:
+            if got == e and type(got) is type(e):
+                return None
+            if isinstance(got, bool) or not (got is None or isinstance(got, int)):
+                return tr("return a T from steps (an int), or None, but yours is {value}").format(
+                    value=fmt(got))
+            return tr("the answer is {expected}, but yours is {got}").format(
+                expected=fmt(e), got=fmt(got))
+
+        cases.append(Case(what, args, judge))
+    return run_cases("check_cheapest_steps", cheapest_steps,
+                     tell_apart(cases, _cheapest_mistakes()),
+                     ("steps", "accuracy", "energy", "target"))
