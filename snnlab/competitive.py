@@ -14,6 +14,8 @@ One step t (1 ms in the paper) for a batch of images, the equations ``present`` 
     I[t]     = input_scale * S_in[t] @ W                       input current   [batch, n]
     v[t]     = beta * (1 - S[t-1]) * v[t-1] + I[t]              leak, reset to 0 after a spike
                - inhibition * (N[t-1] - S[t-1])                 inhibition from the others
+    or, with hard_wta=True (a hard winner-take-all: a spike resets the WHOLE layer),
+    v[t]     = beta * (1 - N[t-1]) * v[t-1] + I[t]
     over[t]  = v[t] - (threshold + theta)                       how far above its threshold
     S[t]     = 1 for the neuron with the largest over[t] > 0, else 0   (one winner per step)
     theta    = theta_decay * theta + theta_plus * sum over the batch of S[t]
@@ -29,7 +31,10 @@ Simplifications, against the paper (say so in the lesson): current-based instead
 conductance-based synapses (v in mV above rest, input_scale converts a weight of 1 into mV);
 the inhibitory layer is folded into the excitatory one: at most one neuron fires per image
 and step, and its spike lowers every other neuron by ``inhibition`` on the next step (the
-paper's inhibition is strong enough that this is what mostly happens); no refractory period
+paper's inhibition is strong enough that this is what mostly happens), or, with
+``hard_wta``, sets every neuron of the layer back to rest: each spike is then a fresh race
+that the neuron with the most input since the last spike wins (a spike is a decision made
+on all the evidence gathered since the previous one); no refractory period
 beyond the reset; pair-based STDP from ``snnlab.stdp`` (adding traces) instead of the
 paper's nearest-spike rule; theta is the ADAPTIVE threshold of homeostasis, shared by the
 whole batch, not reset between images: a neuron that fires a lot gets harder to fire, so
@@ -80,11 +85,12 @@ def normalize(weight: Tensor, total: float) -> Tensor:
 
 
 def wta_step(v: Tensor, spk_prev: Tensor, current: Tensor, threshold: Tensor, beta: float,
-             inhibition: float) -> tuple[Tensor, Tensor]:
+             inhibition: float, hard: bool = False) -> tuple[Tensor, Tensor]:
     """One step of the winner-take-all layer, for a batch: ``(spk, v)``. Lesson 09.
 
         others = spk_prev.sum(-1, keepdim=True) - spk_prev          # N[t-1] - S[t-1]
-        v = beta * (1 - spk_prev) * v + current - inhibition * others
+        v = beta * (1 - spk_prev) * v + current - inhibition * others     (hard=False)
+        v = beta * (1 - spk_prev.sum(-1, keepdim=True)) * v + current     (hard=True)
         over = v - threshold
         spk = 1 where over > 0 and over is the sample's largest, else 0
 
@@ -92,7 +98,8 @@ def wta_step(v: Tensor, spk_prev: Tensor, current: Tensor, threshold: Tensor, be
         v, spk_prev, current: ``[batch, num_neurons]`` membrane and spikes after the previous
             step, and this step's input current.
         threshold: ``[num_neurons]`` or 0-dim tensor, threshold + theta.
-        beta: leak per step in [0, 1]. inhibition: >= 0.
+        beta: leak per step in [0, 1]. inhibition: >= 0 (not used when ``hard``).
+        hard: a spike resets every neuron of its sample to 0 (a hard winner-take-all).
 
     Returns:
         this step's spikes (at most one per sample) and membrane.
@@ -106,13 +113,17 @@ def wta_step(v: Tensor, spk_prev: Tensor, current: Tensor, threshold: Tensor, be
     beta = checks.number("beta", beta, "in [0, 1]", lambda b: 0 <= b <= 1)
     inhibition = checks.number("inhibition", inhibition, "finite and >= 0",
                                lambda x: 0 <= x < math.inf)
-    return _wta_step(v, spk_prev, current, threshold, beta, inhibition)
+    return _wta_step(v, spk_prev, current, threshold, beta, inhibition,
+                     checks.boolean("hard", hard))
 
 
 def _wta_step(v: Tensor, spk_prev: Tensor, current: Tensor, threshold: Tensor, beta: float,
-              inhibition: float) -> tuple[Tensor, Tensor]:
-    others = spk_prev.sum(-1, keepdim=True) - spk_prev
-    v = beta * (1 - spk_prev) * v + current - inhibition * others
+              inhibition: float, hard: bool = False) -> tuple[Tensor, Tensor]:
+    fired = spk_prev.sum(-1, keepdim=True)  # N[t-1]: 0 or 1, at most one winner a step
+    if hard:
+        v = beta * (1 - fired) * v + current
+    else:
+        v = beta * (1 - spk_prev) * v + current - inhibition * (fired - spk_prev)
     over = v - threshold
     best, winner = over.max(dim=-1, keepdim=True)  # [batch, 1]
     spk = torch.zeros_like(v).scatter_(-1, winner, (best > 0).to(v.dtype))
@@ -134,6 +145,8 @@ class Competitive:
         threshold: firing threshold above rest, without theta (mV; the paper: 13).
         input_scale: mV added per input spike through a weight of 1.
         inhibition: mV taken from every other neuron by a spike, >= 0.
+        hard_wta: instead of ``inhibition``, a spike resets every neuron to rest (the layer
+            starts a new race after every spike).
         theta_plus: threshold raise per spike (the paper: 0.05 mV). tau_theta: its decay
             time constant in steps (the paper: 1e7 ms).
         A_plus, A_minus, tau_plus, tau_minus, w_max, bounds: the STDP rule (``snnlab.stdp``);
@@ -152,7 +165,7 @@ class Competitive:
 
     def __init__(self, num_inputs: int = 784, num_neurons: int = 100, *, num_steps: int = 350,
                  gain: float = 0.06375, tau_mem: float = 100.0, threshold: float = 13.0,
-                 input_scale: float = 0.65, inhibition: float = 12.0,
+                 input_scale: float = 0.65, inhibition: float = 12.0, hard_wta: bool = False,
                  theta_plus: float = 0.05, tau_theta: float = 1e7, A_plus: float = 0.01,
                  A_minus: float = 0.0001, tau_plus: float = 20.0, tau_minus: float = 20.0,
                  w_max: float = 1.0, bounds: str = "hard", weight_sum: float = 78.0,
@@ -170,6 +183,7 @@ class Competitive:
         nonneg = "finite and >= 0"
         self.inhibition = checks.number("inhibition", inhibition, nonneg,
                                         lambda x: 0 <= x < math.inf)
+        self.hard_wta = checks.boolean("hard_wta", hard_wta)
         self.theta_plus = checks.number("theta_plus", theta_plus, nonneg,
                                         lambda x: 0 <= x < math.inf)
         self.tau_theta = checks.positive_number("tau_theta", tau_theta)
@@ -204,7 +218,8 @@ class Competitive:
         weight, theta = self.weight, self.theta
         for t in range(len(input_seq)):
             current = self.input_scale * (input_seq[t] @ weight)
-            spk, v = _wta_step(v, spk, current, self.threshold + theta, beta, self.inhibition)
+            spk, v = _wta_step(v, spk, current, self.threshold + theta, beta, self.inhibition,
+                               self.hard_wta)
             counts += spk
             if learn:
                 theta = theta_decay * theta + self.theta_plus * spk.sum(0)

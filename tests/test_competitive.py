@@ -29,6 +29,18 @@ def test_wta_step_by_hand():
     assert spk.tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
 
 
+def test_wta_step_hard_resets_the_whole_layer():
+    v = torch.tensor([[1.0, 2.0, 0.5], [2.0, 0.0, 0.0]])
+    spk_prev = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    current = torch.tensor([[1.0, 1.0, 3.0], [0.5, 0.2, 0.1]])
+    spk, v = wta_step(v, spk_prev, current, torch.tensor([1.0, 1.0, 1.0]), beta=0.5,
+                      inhibition=0.4, hard=True)
+    # sample 0: someone fired, every neuron restarts from 0: v = current, neuron 2 wins.
+    # sample 1: nobody fired, plain leak: v = 0.5 * (2, 0, 0) + current = (1.5, 0.2, 0.1).
+    torch.testing.assert_close(v, torch.tensor([[1.0, 1.0, 3.0], [1.5, 0.2, 0.1]]))
+    assert spk.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+
+
 def test_wta_step_one_winner_even_if_many_cross():
     spk, _ = wta_step(torch.zeros(1, 4), torch.zeros(1, 4), torch.tensor([[5.0, 7.0, 6.0, 0.0]]),
                       torch.tensor([1.0, 1.0, 1.0, 1.0]), beta=0.9, inhibition=1.0)
@@ -122,6 +134,7 @@ def test_classify_class_without_neurons_gets_no_vote():
     (lambda: Competitive(tau_theta=0), ValueError, "tau_theta must be > 0"),
     (lambda: Competitive(inhibition=-1.0), ValueError, "inhibition must be finite and >= 0"),
     (lambda: Competitive(bounds="none"), ValueError, "bounds must be one of"),
+    (lambda: Competitive(hard_wta=1), TypeError, "hard_wta must be True"),
     (lambda: Competitive(num_neurons=0), ValueError, "num_neurons must be a positive int"),
     (lambda: small_net().run(torch.rand(2, 5), learn=True), ValueError,
      r"images must be \[batch, num_inputs = 4\]"),
