@@ -208,7 +208,8 @@ def _step(weight: Tensor, pre_spk: Tensor, post_spk: Tensor, state: STDPState, A
     x_pre = d_plus * state.pre + pre_spk  # x_pre[t]
     y = d_minus * state.post  # x_post[t] without this step's post spike
     potentiation = x_pre.T @ post_spk  # [n_pre, n_post], summed over the batch
-    depression = pre_spk.T @ y
+    # A_minus = 0 (potentiation only): skip a product that would be multiplied by 0
+    depression = pre_spk.T @ y if A_minus else torch.zeros_like(weight[:1, :1])
     if bounds == "hard":
         weight = (weight + A_plus * potentiation - A_minus * depression).clamp(0, w_max)
     else:
