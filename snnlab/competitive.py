@@ -21,6 +21,11 @@ One step t (1 ms in the paper) for a batch of images, the equations ``present`` 
     theta    = theta_decay * theta + theta_plus * sum over the batch of S[t]
     W        = stdp_step(W, S_in[t], S[t], ...)                 (learn=True only)
 
+with update="end" the last two lines wait for the end of the presentation (T steps):
+
+    theta    = theta_decay^T * theta + theta_plus * sum over the batch and the steps of S[t]
+    W        = bound(W + A_plus * sum_t P[t] - A_minus * sum_t D[t])    (P, D: ``snnlab.stdp``)
+
 with N[t-1] the number of spikes of the layer (of that image) at t-1, v[-1] = 0, S[-1] = 0.
 Every image starts from rest (v = 0, traces 0): this replaces the paper's 150 ms pause.
 After each batch the weights are normalised: every neuron's incoming weights sum to
@@ -63,7 +68,9 @@ from torch import Tensor
 
 from snnlab import checks, encoding, stdp
 
-__all__ = ["Competitive", "normalize", "wta_step", "assign_labels", "classify"]
+__all__ = ["Competitive", "UPDATES", "normalize", "wta_step", "assign_labels", "classify"]
+
+UPDATES = ("step", "end")
 
 
 def normalize(weight: Tensor, total: float) -> Tensor:
@@ -151,6 +158,11 @@ class Competitive:
             time constant in steps (the paper: 1e7 ms).
         A_plus, A_minus, tau_plus, tau_minus, w_max, bounds: the STDP rule (``snnlab.stdp``);
             the paper learns 0.01 on post spikes and 0.0001 on pre spikes, traces of 20 ms.
+        update: when learning changes the weights and theta: "step", at every step (the
+            paper: a winner has already moved towards its image while it is still shown), or
+            "end", once after the presentation, by the changes summed over its steps (every
+            image of a batch meets the same weights and theta from its first step to its
+            last, as in mini-batch k-means).
         weight_sum: what each neuron's incoming weights sum to (the paper: 78).
         min_spikes, max_boosts, boost: an image that drew fewer than ``min_spikes`` spikes
             from the whole layer is shown again with ``gain + boost`` (the paper: 5 spikes,
@@ -168,7 +180,8 @@ class Competitive:
                  input_scale: float = 0.65, inhibition: float = 12.0, hard_wta: bool = False,
                  theta_plus: float = 0.05, tau_theta: float = 1e7, A_plus: float = 0.01,
                  A_minus: float = 0.0001, tau_plus: float = 20.0, tau_minus: float = 20.0,
-                 w_max: float = 1.0, bounds: str = "hard", weight_sum: float = 78.0,
+                 w_max: float = 1.0, bounds: str = "hard", update: str = "step",
+                 weight_sum: float = 78.0,
                  min_spikes: int = 5, max_boosts: int = 4, boost: float = 0.032,
                  seed: int = 0) -> None:
         self.num_inputs = checks.positive_int("num_inputs", num_inputs)
@@ -191,6 +204,7 @@ class Competitive:
             A_plus, A_minus, tau_plus, tau_minus)
         self.w_max = checks.positive_number("w_max", w_max)
         self.bounds = checks.choice("bounds", bounds, stdp.BOUNDS)
+        self.update = checks.choice("update", update, UPDATES)
         self.weight_sum = checks.positive_number("weight_sum", weight_sum)
         self.min_spikes = checks.integer("min_spikes", min_spikes)
         self.max_boosts = checks.integer("max_boosts", max_boosts)
@@ -201,8 +215,9 @@ class Competitive:
 
     def present(self, input_seq: Tensor, learn: bool) -> Tensor:
         """Show input spikes ``[num_steps, batch, num_inputs]`` once, from rest; with
-        ``learn``, STDP and theta change at every step and the weights are normalised at the
-        end. Returns the spike counts ``[batch, num_neurons]``. Lesson 09."""
+        ``learn``, STDP and theta change at every step (``update="step"``) or once at the end
+        (``update="end"``), and the weights are normalised at the end. Returns the spike
+        counts ``[batch, num_neurons]``. Lesson 09."""
         checks.boolean("learn", learn)
         checks.finite("input_seq", checks.tensor("input_seq", input_seq))
         if input_seq.dim() != 3 or input_seq.shape[-1] != self.num_inputs or 0 in input_seq.shape:
@@ -216,16 +231,26 @@ class Competitive:
         counts = torch.zeros_like(v)
         traces = stdp.STDPState(torch.zeros_like(input_seq[0]), torch.zeros_like(v))
         weight, theta = self.weight, self.theta
+        every_step = self.update == "step"
+        potentiation = depression = torch.zeros(())  # "end": sum over the steps of P and D
         for t in range(len(input_seq)):
             current = self.input_scale * (input_seq[t] @ weight)
             spk, v = _wta_step(v, spk, current, self.threshold + theta, beta, self.inhibition,
                                self.hard_wta)
             counts += spk
-            if learn:
+            if learn and every_step:
                 theta = theta_decay * theta + self.theta_plus * spk.sum(0)
                 weight, traces = stdp._step(weight, input_seq[t], spk, traces, self.A_plus,
                                             self.A_minus, d_plus, d_minus, self.w_max,
                                             self.bounds)
+            elif learn:
+                p, d, traces = stdp._pairs(input_seq[t], spk, traces, d_plus, d_minus,
+                                           self.A_minus > 0)
+                potentiation, depression = potentiation + p, depression + d
+        if learn and not every_step:
+            theta = theta_decay ** len(input_seq) * theta + self.theta_plus * counts.sum(0)
+            weight = stdp._apply(weight, potentiation, depression, self.A_plus, self.A_minus,
+                                 self.w_max, self.bounds)
         if learn:
             self.weight, self.theta = normalize(weight, self.weight_sum), theta
         return counts

@@ -1,11 +1,14 @@
 """The Diehl & Cook network: normalisation, the WTA step by hand, homeostasis, batches,
 label votes on constructed cases, learning two patterns, bad input. Lesson 09."""
 
+import math
+
 import pytest
 import torch
 
 from snnlab import checks
 from snnlab.competitive import Competitive, assign_labels, classify, normalize, wta_step
+from snnlab.stdp import stdp_sequence
 
 
 def test_normalize_sums_and_keeps_proportions():
@@ -76,6 +79,32 @@ def test_learning_raises_theta_per_spike_and_normalises():
     assert (net.weight >= 0).all()
 
 
+def test_update_at_the_end_sums_the_steps_changes_on_fixed_weights():
+    # update="end": the weights and theta stay fixed while the batch is shown, so the spikes
+    # are those of learn=False, and the change is STDP's summed over the steps, then normalised
+    net = small_net(seed=5, update="end", theta_plus=0.25, A_plus=0.002, A_minus=0.001,
+                    weight_sum=1.2, threshold=0.5)
+    spikes = (torch.rand(30, 5, 4, generator=torch.Generator().manual_seed(3)) < 0.5).float()
+    weight = net.weight.clone()
+    v = spk = torch.zeros(5, 3)
+    post = []
+    beta = math.exp(-1 / net.tau_mem)
+    for t in range(30):  # the layer by hand, with the fixed weights
+        spk, v = wta_step(v, spk, net.input_scale * spikes[t] @ weight,
+                          torch.full((3,), net.threshold), beta, net.inhibition)
+        post.append(spk)
+    post = torch.stack(post)
+    counts = net.present(spikes, learn=True)
+    torch.testing.assert_close(counts, post.sum(0))
+    torch.testing.assert_close(net.theta, 0.25 * counts.sum(0))
+    # with no weight at a bound, summing the steps' changes = applying them one by one
+    changed = stdp_sequence(weight, spikes, post, A_plus=0.002, A_minus=0.001,
+                            tau_plus=net.tau_plus, tau_minus=net.tau_minus)
+    assert ((changed > 0) & (changed < 1)).all()
+    torch.testing.assert_close(net.weight, normalize(changed, 1.2))
+    assert counts.sum() > 10  # spikes enough that something was learned
+
+
 def test_learning_separates_two_patterns_and_the_votes_name_them():
     # two disjoint patterns over 8 inputs; 2 neurons start alike. Without labels, each neuron
     # comes to own one pattern; labels then name them and the votes classify perfectly.
@@ -135,6 +164,7 @@ def test_classify_class_without_neurons_gets_no_vote():
     (lambda: Competitive(inhibition=-1.0), ValueError, "inhibition must be finite and >= 0"),
     (lambda: Competitive(bounds="none"), ValueError, "bounds must be one of"),
     (lambda: Competitive(hard_wta=1), TypeError, "hard_wta must be True"),
+    (lambda: Competitive(update="batch"), ValueError, "update must be one of"),
     (lambda: Competitive(num_neurons=0), ValueError, "num_neurons must be a positive int"),
     (lambda: small_net().run(torch.rand(2, 5), learn=True), ValueError,
      r"images must be \[batch, num_inputs = 4\]"),

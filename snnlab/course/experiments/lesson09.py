@@ -56,7 +56,7 @@ NETWORK: dict = {"num_neurons": 400, "num_steps": 100, "gain": 0.223, "tau_mem":
                  "threshold": 13.0, "input_scale": 0.65, "hard_wta": True,
                  "theta_plus": 0.05, "tau_theta": 1e7, "A_plus": 0.002, "A_minus": 0.0,
                  "tau_plus": 5.7, "tau_minus": 5.7, "w_max": 1.0, "bounds": "hard",
-                 "weight_sum": 78.0, "min_spikes": 0, "max_boosts": 0}
+                 "update": "end", "weight_sum": 78.0, "min_spikes": 0, "max_boosts": 0}
 
 # What every run of the study uses.
 SETTINGS: dict = {"network": NETWORK, "train_size": 60_000, "batch_size": 100,
