@@ -37,9 +37,10 @@ conductance-based synapses (v in mV above rest, input_scale converts a weight of
 the inhibitory layer is folded into the excitatory one: at most one neuron fires per image
 and step, and its spike lowers every other neuron by ``inhibition`` on the next step (the
 paper's inhibition is strong enough that this is what mostly happens), or, with
-``hard_wta``, sets every neuron of the layer back to rest: each spike is then a fresh race
-that the neuron with the most input since the last spike wins (a spike is a decision made
-on all the evidence gathered since the previous one); no refractory period
+``hard_wta``, sets every neuron of the layer back to rest: each spike is then a fresh race,
+won by the first neuron that the input since the previous spike carries over its threshold
+(a decision made on all the evidence gathered since then; lesson 09's experiment uses it,
+and it bought 25 points of accuracy in ``bench/stdp_feasibility.md``); no refractory period
 beyond the reset; pair-based STDP from ``snnlab.stdp`` (adding traces) instead of the
 paper's nearest-spike rule; theta is the ADAPTIVE threshold of homeostasis, shared by the
 whole batch, not reset between images: a neuron that fires a lot gets harder to fire, so
@@ -50,10 +51,13 @@ add (see ``snnlab.stdp``), as would B images shown one after another if the weig
 move in between; they do move, a winner adapts to one image before the next, so a batch is
 an approximation of the paper's one-image-at-a-time learning, good when each batch changes
 the weights little. ``bench/stdp_feasibility.py`` measures what it costs in accuracy.
+With ``update="end"`` the batch is mini-batch learning outright: the weights and theta stay
+fixed while the batch is shown and change once, by the sum of its changes. With the hard
+winner-take-all, batches of 20 and 100 learned equally well (``bench/stdp_feasibility.md``).
 
-    net = Competitive(num_neurons=100)
+    net = Competitive(num_neurons=100, hard_wta=True)
     for images, _ in loader:                          # no labels while learning
-        net.run(images.flatten(1), num_steps=350, learn=True)
+        net.run(images.flatten(1), learn=True)
     counts = net.run(train_images, learn=False)       # [N, num_neurons] spike counts
     assignments = assign_labels(counts, train_labels)
     predictions = classify(net.run(test_images, learn=False), assignments)

@@ -216,7 +216,8 @@ def _pairs(pre_spk: Tensor, post_spk: Tensor, state: STDPState, d_plus: float, d
     when ``depress`` is False (A_minus = 0: a product that would be multiplied by 0)."""
     x_pre = d_plus * state.pre + pre_spk  # x_pre[t]
     y = d_minus * state.post  # x_post[t] without this step's post spike
-    potentiation = x_pre.T @ post_spk  # [n_pre, n_post], summed over the batch
+    fired = post_spk.any(1).nonzero().flatten()  # the samples with a post spike: the others
+    potentiation = x_pre[fired].T @ post_spk[fired]  # add 0 to x_pre.T @ post_spk [n_pre, n_post]
     depression = pre_spk.T @ y if depress else post_spk.new_zeros(1, 1)
     return potentiation, depression, STDPState(x_pre, y + post_spk)
 
