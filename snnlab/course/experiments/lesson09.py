@@ -24,7 +24,11 @@ training seconds) and, for seed 0, ``WEIGHTS_FILE`` (the trained weights as floa
 and the neurons' labels), which ``load()`` and ``pretrained()`` read back; ``table`` prints
 the study::
 
-    python -m snnlab.course.experiments.lesson09     # about 3 minutes per seed, 2 threads
+    python -m snnlab.course.experiments.lesson09     # a few minutes per seed, 1 thread
+
+One torch thread: on the shared 2-core machine, two threads made a training batch 3 x SLOWER
+(3.0 against 0.9 ms per image of 50 steps, measured while another job used a core): the
+small products of each step wait for the second thread whenever the other job holds its core.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ NETWORK: dict = {"num_neurons": 400, "num_steps": 100, "gain": 0.223, "tau_mem":
 # What every run of the study uses.
 SETTINGS: dict = {"network": NETWORK, "train_size": 60_000, "batch_size": 100,
                   "assign_size": 10_000, "test_size": 10_000, "eval_batch": 1000,
-                  "seeds": [0, 1, 2], "threads": 2}
+                  "seeds": [0, 1, 2], "threads": 1}
 
 # Diehl and Cook's (2015) test accuracy with 400 excitatory neurons.
 PAPER = 0.870
