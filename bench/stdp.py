@@ -6,6 +6,10 @@ the training times.
                                            # section of bench/results.md (replaced)
     python bench/stdp.py --table-only      # the section of the stored study, no training
     python bench/stdp.py --out FOLDER      # results in another folder than the package's
+    python bench/stdp.py --ablations       # seed 0 with one change at a time (ABLATIONS),
+                                           # one JSON line each; nothing written
+
+The ablations' results are in ``bench/stdp_feasibility.md`` (section "At full scale").
 
 The runs are ``snnlab.course.experiments.lesson09.train_and_test`` (``SETTINGS["threads"]``
 torch threads), stored after each seed in ``lesson09.RESULTS_FILE`` (and seed 0's network in
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 from pathlib import Path
 
@@ -23,6 +28,12 @@ from snnlab.course.experiments import lesson09 as study
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 TITLE = "## Lesson 09"
+
+# One change at a time against lesson09.SETTINGS (seed 0): what each choice buys.
+ABLATIONS = [("soft inhibition 12 mV (hard_wta=False)", {"network": {"hard_wta": False}}),
+             ("update='step' (weights and theta change at every step)",
+              {"network": {"update": "step"}}),
+             ("10,000 training images instead of 60,000", {"train_size": 10_000})]
 
 
 def markdown(table: str) -> str:
@@ -92,7 +103,13 @@ def main() -> int:
     parser.add_argument("--table-only", action="store_true", help="no training")
     parser.add_argument("--out", type=Path, default=study.CHECKPOINTS)
     parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
+    parser.add_argument("--ablations", action="store_true", help="ABLATIONS, seed 0")
     args = parser.parse_args()
+    if args.ablations:
+        for name, change in ABLATIONS:
+            result, _ = study.train_and_test(0, change)
+            print(json.dumps({"change": name, **result}), flush=True)
+        return 0
     if not args.table_only:
         study.main([str(args.out)])
     text = section(study.load(args.out / study.RESULTS_FILE.name))
