@@ -9,8 +9,12 @@ The modules, in the order the lessons use them (the README maps each to its less
   trained networks on disk (lessons 04-06)
 - ``events``, ``recurrent``, ``synops``  event-camera data, a recurrent LIF layer, operation
   counts (lesson 07)
+- ``synaptic``, ``adaptive``  neurons with more state: a synaptic current, an adaptive
+  threshold (lesson 08)
 - ``stdp``, ``competitive``  spike-timing-dependent plasticity, and Diehl & Cook's unsupervised
   winner-take-all network (lesson 09)
+- ``conversion``   a ReLU network turned into integrate-and-fire neurons, threshold balancing
+  (lesson 10)
 - ``data``, ``plot``, ``animate``, ``config``, ``checks``  MNIST, pictures, videos, quick mode,
   the shared argument checks
 - ``bptt``         the fast path behind ``LIF.sequence``: optional reading

@@ -1,4 +1,4 @@
-"""What every checker of lessons 04-08 promises, whatever a student writes: a function that
+"""What every checker of lessons 04-10 promises, whatever a student writes: a function that
 raises is reported by its error's type and message, one that runs too long is stopped at the
 time limit, and the student edition's stub is "not implemented yet". Each lesson's own file
 (``test_exercises_lessonNN.py``) holds its reference solutions (``CHECKS``) and its catalogue
@@ -14,17 +14,20 @@ import test_exercises_lesson05
 import test_exercises_lesson06
 import test_exercises_lesson07
 import test_exercises_lesson08
+import test_exercises_lesson09
+import test_exercises_lesson10
 
 from snnlab.course.exercises import judge
 
 CHECKS = [*test_exercises_lesson04.CHECKS, *test_exercises_lesson05.CHECKS,
           *test_exercises_lesson06.CHECKS, *test_exercises_lesson07.CHECKS,
-          *test_exercises_lesson08.CHECKS]
+          *test_exercises_lesson08.CHECKS, *test_exercises_lesson09.CHECKS,
+          *test_exercises_lesson10.CHECKS]
 NAMES = [check.__name__ for check, _ in CHECKS]
 
 
-def test_every_checker_of_lessons_04_08_is_here():
-    assert len(set(NAMES)) == len(NAMES) == 14
+def test_every_checker_of_lessons_04_10_is_here():
+    assert len(set(NAMES)) == len(NAMES) == 16
 
 
 @pytest.mark.parametrize("check, correct", CHECKS, ids=NAMES)

@@ -12,6 +12,7 @@ import math
 
 import pytest
 import torch
+from catalogue import assert_named, verdict
 
 from snnlab.course.exercises import lesson05
 from snnlab.course.exercises.lesson05 import (
@@ -206,31 +207,19 @@ MISTAKES = {check_flat_features: lesson05._flat_features_mistakes(),
 GENERIC = ("should be", "your function raised", "should have shape", "return a tuple")
 
 
-def _verdict(check, answer, capsys):
-    assert check(answer) is False
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✗ {check.__name__}: case ") and "\n" not in out, out
-    return out
-
-
 @pytest.mark.parametrize("check, name, answer, words", CATALOGUE,
                          ids=[f"{c.__name__}-{n}" for c, n, _, _ in CATALOGUE])
 def test_every_wrong_answer_fails_with_its_own_message(check, name, answer, words, capsys):
-    out = _verdict(check, answer, capsys)
-    said = [m.message for m in MISTAKES[check] if m.message in out]
-    if words is not None:
-        assert words in out, out
-        assert len(said) <= 1, out
-    else:  # the fallback shows what was expected and what came back, and names nothing
-        assert not said and "your function did not" not in out, out
-        assert any(g in out for g in GENERIC), out
+    out = verdict(check, answer, capsys)
+    assert_named(out, words, MISTAKES[check], GENERIC)
+    assert words is not None or "your function did not" not in out, out
 
 
 @pytest.mark.parametrize("check, wrong", [(check_flat_features, FLAT_WRONG),
                                           (check_run_stateful, RUN_WRONG),
                                           (check_dead_and_saturated, DEAD_WRONG)])
 def test_at_least_80_percent_of_the_catalogue_is_named(check, wrong, capsys):
-    named = [words is not None and words in _verdict(check, answer, capsys)
+    named = [words is not None and words in verdict(check, answer, capsys)
              for answer, words in wrong.values()]
     share = sum(named) / len(named)
     print(f"{check.__name__}: {sum(named)} of {len(named)} wrong answers named ({share:.0%})")
@@ -247,7 +236,7 @@ def test_every_named_mistake_is_in_the_catalogue_and_has_its_own_sentence(check,
     for answer, words in wrong.values():
         if words is None:
             continue
-        out = _verdict(check, answer, capsys)
+        out = verdict(check, answer, capsys)
         found = [i for i, m in enumerate(mistakes) if m.message in out]
         if not any(words in m.message for m in mistakes):  # named by the case itself
             assert not found, out

@@ -12,6 +12,7 @@ import math
 
 import pytest
 import torch
+from catalogue import assert_named, verdict
 
 from snnlab.adaptive import ALIF, ALIFState
 from snnlab.course.exercises import lesson08
@@ -122,28 +123,15 @@ GENERIC = ("should be", "your function raised", "should have shape", "return the
 TABLES = [(check_alif_step, ALIF_WRONG), (check_beta_for_gap, BETA_WRONG)]
 
 
-def _verdict(check, answer, capsys):
-    assert check(answer) is False
-    out = capsys.readouterr().out.strip()
-    assert out.startswith(f"✗ {check.__name__}: case ") and "\n" not in out, out
-    return out
-
-
 @pytest.mark.parametrize("check, name, answer, words", CATALOGUE,
                          ids=[f"{c.__name__}-{n}" for c, n, _, _ in CATALOGUE])
 def test_every_wrong_answer_fails_with_its_own_message(check, name, answer, words, capsys):
-    out = _verdict(check, answer, capsys)
-    said = [m.message for m in MISTAKES[check] if m.message in out]
-    if words is not None:
-        assert words in out, out
-        assert len(said) <= 1, out
-    else:  # the fallback shows what was expected and what came back, and names nothing
-        assert not said and any(g in out for g in GENERIC), out
+    assert_named(verdict(check, answer, capsys), words, MISTAKES[check], GENERIC)
 
 
 @pytest.mark.parametrize("check, wrong", TABLES)
 def test_at_least_70_percent_of_the_catalogue_is_named(check, wrong, capsys):
-    named = [words is not None and words in _verdict(check, answer, capsys)
+    named = [words is not None and words in verdict(check, answer, capsys)
              for answer, words in wrong.values()]
     assert sum(named) / len(named) >= 0.7
     assert named == [words is not None for _, words in wrong.values()]
@@ -155,7 +143,7 @@ def test_every_named_mistake_is_reached_by_the_catalogue(check, wrong, capsys):
     reached = set()
     for answer, words in wrong.values():
         if words is not None:
-            out = _verdict(check, answer, capsys)
+            out = verdict(check, answer, capsys)
             reached |= {m for m in messages if m in out}
     assert reached == messages
 

@@ -19,7 +19,8 @@ ZH = ROOT / "notebooks" / "zh"
 # The lessons with a Chinese edition (text, comments and docstrings translated, the instructor
 # edition executed in full mode): one can be added, none lost.
 EXPECTED = {"00_start_here", "01_spike_encoding", "02_lif_neuron", "03_surrogate_gradients",
-            "04_fc_snn_mnist", "05_csnn_mnist", "06_spiking_autoencoder", "07_event_digits"}
+            "04_fc_snn_mnist", "05_csnn_mnist", "06_spiking_autoencoder", "07_event_digits",
+            "08_neurons_with_memory"}
 TRANSLATED = sorted(p.stem for p in (ROOT / "translations" / "zh_CN").glob("[0-9][0-9]_*.json"))
 
 

@@ -65,6 +65,7 @@ def _panels() -> dict:
         "05": lambda: widgets.csnn_explorer(_lively_csnn(), _digits(), labels),
         "06": lambda: widgets.autoencoder_explorer(_small_autoencoder(), _digits_32(), labels),
         "07": lambda: widgets.event_explorer(_digits(), labels, num_steps=4),
+        "08": lambda: widgets.neuron_explorer(),
     }
 
 

@@ -71,7 +71,7 @@ from snnlab.synaptic import Synaptic
 __all__ = ["SETTINGS", "KINDS", "DIGIT_STEPS", "CUE_STEPS", "CHANCE", "RESULTS_FILE",
            "BETAS", "BETAS_GAP", "BETAS_FILE", "ALIF_FILE", "gap_data", "gap_inputs", "GapNet",
            "build", "train", "test", "train_and_test", "run", "summary", "names", "table", "load",
-           "run_betas", "betas_table", "load_betas", "pretrained_alif", "main"]
+           "run_and_save", "run_betas", "betas_table", "load_betas", "pretrained_alif", "main"]
 
 DIGIT_STEPS, CUE_STEPS = 8, 4
 NUM_INPUTS = 2 * 17 * 17  # the pooled events; the cue channel is one more
@@ -387,6 +387,41 @@ def _same_training(a: dict, b: dict) -> bool:
             == {k: v for k, v in b.items() if k not in ("gaps", "seeds")})
 
 
+def run_and_save(path: str | os.PathLike, settings: dict | None = None,
+                 root: str | os.PathLike | None = None) -> dict:
+    """The whole study (``SETTINGS``, changed by ``settings``), written to ``path`` after every
+    run, so that nothing is lost: a rerun makes only the runs the file does not hold (with
+    settings that differ only in their gaps or seeds, it keeps the runs made). Returns the
+    study, as ``load`` does. Lesson 08."""
+    path = Path(path)
+    settings = {**SETTINGS, **(settings or {})}
+    stored = json.loads(path.read_text()) if path.exists() else None
+    study = {"settings": settings, "results": []}
+    if stored is not None and _same_training(stored["settings"], settings):
+        study = {**stored, "settings": settings}  # more gaps or seeds: keep the runs made
+    have = {(r["kind"], r["gap"], r["seed"]) for r in study["results"]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(result: dict) -> None:
+        study["results"].append(result)
+        study["date"] = datetime.date.today().isoformat()
+        study["made_by"] = (f"snnlab.course.experiments.lesson08 (torch threads: "
+                            f"{torch.get_num_threads()})")
+        path.write_text(json.dumps(study, indent=1) + "\n")
+        print(f"{result['kind']:12s} G = {result['gap']:3d} seed {result['seed']}: accuracy "
+              f"{result['accuracy']:.1%}, {result['spikes_per_sample']:.0f} spikes/sample "
+              f"({result['cpu_seconds']:.0f} CPU s)", flush=True)
+
+    for seed in settings["seeds"]:
+        for gap in settings["gaps"]:
+            for kind in KINDS:
+                if (kind, gap, seed) not in have:
+                    save(train_and_test(kind, gap, seed, settings, root))
+    study["results"] = [r for r in study["results"]
+                        if r["gap"] in settings["gaps"] and r["seed"] in settings["seeds"]]
+    return study
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the study and write it (after every run, so nothing is lost); a rerun makes only the
     runs the file does not hold (with settings that differ only in their gaps or seeds, it keeps
@@ -404,28 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.save(model.state_dict(), ALIF_FILE)
         print(test(model, BETAS_GAP))
         return 0
-    out = Path(argv[0]) if argv else RESULTS_FILE
-    stored = json.loads(out.read_text()) if out.exists() else None
-    study = {"settings": SETTINGS, "results": []}
-    if stored is not None and _same_training(stored["settings"], SETTINGS):
-        study = {**stored, "settings": SETTINGS}  # more gaps or seeds: keep the runs made
-        out.write_text(json.dumps(study, indent=1) + "\n")
-    have = {(r["kind"], r["gap"], r["seed"]) for r in study["results"]}
-
-    def save(result: dict) -> None:
-        study["results"].append(result)
-        study["date"] = datetime.date.today().isoformat()
-        study["made_by"] = "python -m snnlab.course.experiments.lesson08 (torch threads: 1)"
-        out.write_text(json.dumps(study, indent=1) + "\n")
-        print(f"{result['kind']:12s} G = {result['gap']:3d} seed {result['seed']}: accuracy "
-              f"{result['accuracy']:.1%}, {result['spikes_per_sample']:.0f} spikes/sample "
-              f"({result['cpu_seconds']:.0f} CPU s)", flush=True)
-
-    for seed in SETTINGS["seeds"]:
-        for gap in SETTINGS["gaps"]:
-            for kind in KINDS:
-                if (kind, gap, seed) not in have:
-                    save(train_and_test(kind, gap, seed))
+    run_and_save(Path(argv[0]) if argv else RESULTS_FILE)
     return 0
 
 

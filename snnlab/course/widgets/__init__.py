@@ -1,6 +1,6 @@
 """Interactive panels for the lessons: turn a knob, watch the spikes change.
 
-One module per lesson (``lesson01`` ... ``lesson08``), as for the exercises, and
+One module per lesson (``lesson01`` ... ``lesson10``), as for the exercises, and
 ``panels``, the machinery they share. Every panel works the same way:
 
 1. a ``draw(**settings) -> Figure`` function makes the picture for one setting of the knobs;
@@ -75,6 +75,14 @@ from snnlab.course.widgets.lesson08 import (
     neuron_response,
     stimulus,
 )
+from snnlab.course.widgets.lesson09 import draw_stdp, pairing, pairing_run, stdp_explorer
+from snnlab.course.widgets.lesson10 import (
+    conversion_explorer,
+    curves,
+    draw_conversion,
+    draw_if_rates,
+    if_rates,
+)
 from snnlab.course.widgets.panels import DPI, panel, show, to_png
 
 __all__ = [
@@ -93,4 +101,6 @@ __all__ = [
     "draw_events", "event_explorer",
     "NEURONS", "STIMULI", "stimulus", "make_neuron", "neuron_response", "intervals",  # lesson 08
     "neuron_names", "draw_neuron", "draw_comparison", "firing_rates", "neuron_explorer",
+    "pairing", "pairing_run", "draw_stdp", "stdp_explorer",  # lesson 09
+    "if_rates", "draw_if_rates", "curves", "draw_conversion", "conversion_explorer",  # lesson 10
 ]
