@@ -33,7 +33,9 @@ TITLE = "## Lesson 09"
 ABLATIONS = [("soft inhibition 12 mV (hard_wta=False)", {"network": {"hard_wta": False}}),
              ("update='step' (weights and theta change at every step)",
               {"network": {"update": "step"}}),
-             ("10,000 training images instead of 60,000", {"train_size": 10_000})]
+             ("10,000 training images instead of 60,000", {"train_size": 10_000}),
+             ("soft bounds (A_plus * (w_max - w))", {"network": {"bounds": "soft"}}),
+             ("threshold 6 instead of 13", {"network": {"threshold": 6.0}})]
 
 
 def markdown(table: str) -> str:
