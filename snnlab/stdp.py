@@ -205,15 +205,29 @@ def _step(weight: Tensor, pre_spk: Tensor, post_spk: Tensor, state: STDPState, A
           A_minus: float, d_plus: float, d_minus: float, w_max: float,
           bounds: str) -> tuple[Tensor, STDPState]:
     """``stdp_step`` once its arguments are checked (the network's inner loop calls it)."""
+    potentiation, depression, state = _pairs(pre_spk, post_spk, state, d_plus, d_minus,
+                                             A_minus > 0)
+    return _apply(weight, potentiation, depression, A_plus, A_minus, w_max, bounds), state
+
+
+def _pairs(pre_spk: Tensor, post_spk: Tensor, state: STDPState, d_plus: float, d_minus: float,
+           depress: bool = True) -> tuple[Tensor, Tensor, STDPState]:
+    """One step's P[t] and D[t] (summed over the batch) and the new traces; D is a 0 [1, 1]
+    when ``depress`` is False (A_minus = 0: a product that would be multiplied by 0)."""
     x_pre = d_plus * state.pre + pre_spk  # x_pre[t]
     y = d_minus * state.post  # x_post[t] without this step's post spike
-    potentiation = x_pre.T @ post_spk  # [n_pre, n_post], summed over the batch
-    depression = pre_spk.T @ y
+    fired = post_spk.any(1).nonzero().flatten()  # the samples with a post spike: the others
+    potentiation = x_pre[fired].T @ post_spk[fired]  # add 0 to x_pre.T @ post_spk [n_pre, n_post]
+    depression = pre_spk.T @ y if depress else post_spk.new_zeros(1, 1)
+    return potentiation, depression, STDPState(x_pre, y + post_spk)
+
+
+def _apply(weight: Tensor, potentiation: Tensor, depression: Tensor, A_plus: float,
+           A_minus: float, w_max: float, bounds: str) -> Tensor:
+    """The bounded weight change of P and D (one step's, or a sum of steps')."""
     if bounds == "hard":
-        weight = (weight + A_plus * potentiation - A_minus * depression).clamp(0, w_max)
-    else:
-        weight = weight + A_plus * (w_max - weight) * potentiation - A_minus * weight * depression
-    return weight, STDPState(x_pre, y + post_spk)
+        return (weight + A_plus * potentiation - A_minus * depression).clamp(0, w_max)
+    return weight + A_plus * (w_max - weight) * potentiation - A_minus * weight * depression
 
 
 def _rule(A_plus: float, A_minus: float, tau_plus: float,

@@ -1,11 +1,14 @@
 """The Diehl & Cook network: normalisation, the WTA step by hand, homeostasis, batches,
 label votes on constructed cases, learning two patterns, bad input. Lesson 09."""
 
+import math
+
 import pytest
 import torch
 
 from snnlab import checks
 from snnlab.competitive import Competitive, assign_labels, classify, normalize, wta_step
+from snnlab.stdp import stdp_sequence
 
 
 def test_normalize_sums_and_keeps_proportions():
@@ -27,6 +30,18 @@ def test_wta_step_by_hand():
     # sample 1: v = current, nobody above 1: no spike
     torch.testing.assert_close(v, torch.tensor([[1.1, 1.0, 2.85], [0.5, 0.2, 0.1]]))
     assert spk.tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+
+
+def test_wta_step_hard_resets_the_whole_layer():
+    v = torch.tensor([[1.0, 2.0, 0.5], [2.0, 0.0, 0.0]])
+    spk_prev = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    current = torch.tensor([[1.0, 1.0, 3.0], [0.5, 0.2, 0.1]])
+    spk, v = wta_step(v, spk_prev, current, torch.tensor([1.0, 1.0, 1.0]), beta=0.5,
+                      inhibition=0.4, hard=True)
+    # sample 0: someone fired, every neuron restarts from 0: v = current, neuron 2 wins.
+    # sample 1: nobody fired, plain leak: v = 0.5 * (2, 0, 0) + current = (1.5, 0.2, 0.1).
+    torch.testing.assert_close(v, torch.tensor([[1.0, 1.0, 3.0], [1.5, 0.2, 0.1]]))
+    assert spk.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
 
 
 def test_wta_step_one_winner_even_if_many_cross():
@@ -62,6 +77,32 @@ def test_learning_raises_theta_per_spike_and_normalises():
     torch.testing.assert_close(net.theta, 0.25 * counts.sum(0))
     torch.testing.assert_close(net.weight.sum(0), torch.full((3,), 2.0))
     assert (net.weight >= 0).all()
+
+
+def test_update_at_the_end_sums_the_steps_changes_on_fixed_weights():
+    # update="end": the weights and theta stay fixed while the batch is shown, so the spikes
+    # are those of learn=False, and the change is STDP's summed over the steps, then normalised
+    net = small_net(seed=5, update="end", theta_plus=0.25, A_plus=0.002, A_minus=0.001,
+                    weight_sum=1.2, threshold=0.5)
+    spikes = (torch.rand(30, 5, 4, generator=torch.Generator().manual_seed(3)) < 0.5).float()
+    weight = net.weight.clone()
+    v = spk = torch.zeros(5, 3)
+    post = []
+    beta = math.exp(-1 / net.tau_mem)
+    for t in range(30):  # the layer by hand, with the fixed weights
+        spk, v = wta_step(v, spk, net.input_scale * spikes[t] @ weight,
+                          torch.full((3,), net.threshold), beta, net.inhibition)
+        post.append(spk)
+    post = torch.stack(post)
+    counts = net.present(spikes, learn=True)
+    torch.testing.assert_close(counts, post.sum(0))
+    torch.testing.assert_close(net.theta, 0.25 * counts.sum(0))
+    # with no weight at a bound, summing the steps' changes = applying them one by one
+    changed = stdp_sequence(weight, spikes, post, A_plus=0.002, A_minus=0.001,
+                            tau_plus=net.tau_plus, tau_minus=net.tau_minus)
+    assert ((changed > 0) & (changed < 1)).all()
+    torch.testing.assert_close(net.weight, normalize(changed, 1.2))
+    assert counts.sum() > 10  # spikes enough that something was learned
 
 
 def test_learning_separates_two_patterns_and_the_votes_name_them():
@@ -122,6 +163,8 @@ def test_classify_class_without_neurons_gets_no_vote():
     (lambda: Competitive(tau_theta=0), ValueError, "tau_theta must be > 0"),
     (lambda: Competitive(inhibition=-1.0), ValueError, "inhibition must be finite and >= 0"),
     (lambda: Competitive(bounds="none"), ValueError, "bounds must be one of"),
+    (lambda: Competitive(hard_wta=1), TypeError, "hard_wta must be True"),
+    (lambda: Competitive(update="batch"), ValueError, "update must be one of"),
     (lambda: Competitive(num_neurons=0), ValueError, "num_neurons must be a positive int"),
     (lambda: small_net().run(torch.rand(2, 5), learn=True), ValueError,
      r"images must be \[batch, num_inputs = 4\]"),

@@ -189,3 +189,16 @@ def test_sequence_and_trace_refuse_bad_input():
         trace(torch.zeros(()), 2.0)
     with pytest.raises(TypeError, match="dt must be a number"):
         stdp_window("1", **RULE)
+
+
+@pytest.mark.parametrize("bounds", ["hard", "soft"])
+def test_no_depression_when_A_minus_is_0(bounds):
+    # post at 5, pre at 8 (dt = -3): only depression would act, and A_minus = 0 -> no change;
+    # pre at 2, post at 5 (dt = 3): the potentiation is the window's
+    rule = {**RULE, "A_minus": 0.0, "bounds": bounds}
+    w = torch.full((1, 1), 0.5, dtype=torch.float64)
+    after = stdp_sequence(w, train([8]), train([5]), **rule)
+    torch.testing.assert_close(after, w)
+    after = stdp_sequence(w, train([2]), train([5]), **rule)
+    gain = 0.01 * math.exp(-3 / 20) * (0.5 if bounds == "soft" else 1.0)  # soft: (w_max - w)
+    torch.testing.assert_close(after, w + gain)
