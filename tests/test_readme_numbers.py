@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 TRAINED_LESSONS = ["04_fc_snn_mnist", "05_csnn_mnist", "06_spiking_autoencoder",
-                   "07_event_digits", "08_neurons_with_memory"]
+                   "07_event_digits", "08_neurons_with_memory", "10_ann_to_snn"]
 
 
 def _instructor(lesson: str) -> nbformat.NotebookNode:
@@ -125,6 +125,27 @@ def test_lesson_08_numbers_in_the_readme_are_the_stored_runs():
         expected.append(f"{sum(values) / len(values):.1%} at {beta:g}")
     for words in expected:
         assert words in row, words
+
+
+def test_lesson_10_numbers_in_the_readme_are_the_stored_runs():
+    from snnlab.course import widgets
+    from snnlab.course.experiments import lesson10
+
+    study = lesson10.load()
+    data = widgets.curves(study)
+    row = _row("10_ann_to_snn")
+    k = {t: i for i, t in enumerate(data["max"]["steps"].tolist())}
+    ann_uj = float(data["ANN"]["uJ"])
+    expected = [f"ANN ({float(data['ANN']['mean']):.2%}, 3 seeds)",
+                f"({data['max']['mean'][k[32]]:.2%} max, {data['p99.9']['mean'][k[32]]:.2%} "
+                "percentile)",
+                f"({data['p99.9']['mean'][k[4]]:.2%} against {data['max']['mean'][k[4]]:.2%} at "
+                "T = 4)", f"CSNN {study['csnn']['accuracy']:.2%} at T = 25",
+                f"{data['max']['uJ'][k[32]] / ann_uj:.2f} (max) and "
+                f"{data['p99.9']['uJ'][k[32]] / ann_uj:.2f} (percentile)"]
+    for words in expected:
+        assert words in row, words
+    assert data["max"]["uJ"][k[64]] > ann_uj and data["p99.9"]["uJ"][k[64]] > ann_uj
 
 
 def test_lesson_07_numbers_in_the_readme_are_the_stored_runs():

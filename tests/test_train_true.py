@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("lesson", ["04_fc_snn_mnist", "05_csnn_mnist",
                                     "06_spiking_autoencoder", "07_event_digits",
-                                    "08_neurons_with_memory"])
+                                    "08_neurons_with_memory", "10_ann_to_snn"])
 def test_the_lesson_trains_with_train_true_in_quick_mode(lesson, tmp_path, monkeypatch,
                                                           mnist_root):
     notebook = nbformat.read(ROOT / "notebooks" / "solutions" / f"{lesson}.ipynb", as_version=4)
