@@ -14,6 +14,7 @@ from test_widgets import _digits, _digits_32, _lively_csnn, _small_autoencoder, 
 
 from snnlab import i18n, plot
 from snnlab.course import widgets
+from snnlab.course.experiments import lesson10
 
 
 @pytest.fixture
@@ -66,6 +67,7 @@ def _panels() -> dict:
         "06": lambda: widgets.autoencoder_explorer(_small_autoencoder(), _digits_32(), labels),
         "07": lambda: widgets.event_explorer(_digits(), labels, num_steps=4),
         "08": lambda: widgets.neuron_explorer(),
+        "10": lambda: widgets.conversion_explorer(lesson10.load()),
     }
 
 

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from snnlab import checks, config, conversion, data, synops
-from snnlab.i18n import pad, pad_left, width
+from snnlab.i18n import pad, pad_left, tr, width
 
 __all__ = ["SETTINGS", "BALANCINGS", "PER_CHANNEL", "PJ_MAC", "PJ_AC", "RESULTS_FILE",
            "ANN_FILE", "PER_CHANNEL_FILE", "run_per_channel",
@@ -235,7 +235,7 @@ def table(study: dict) -> str:
     as a plain-text table. Lesson 10."""
     results = study["results"]
     steps = results[0]["snn"][0]["steps"]
-    # (plain English: the course's translation catalogue has no entries for lesson 10 yet)
+    # the header is symbols and the balancings' names, the same in every language
     rows = [("T", *BALANCINGS, "ANN")]
     ann = summary([r["ann_accuracy"] for r in results])
     for k, t in enumerate(steps):
@@ -255,18 +255,20 @@ def energy_rows(study: dict) -> list[tuple[str, float, float, float]]:
     T, lesson 05's CSNN. Lesson 10."""
     results = study["results"]
     ann_macs = sum(results[0]["snn"][0]["ann_macs"].values())
-    rows = [("ANN (one pass)", ann_macs, 0.0, energy(ann_macs, 0.0))]
+    rows = [(tr("ANN (one pass)"), ann_macs, 0.0, energy(ann_macs, 0.0))]
     for b in BALANCINGS:
         runs = _by(results, b)
         for k, t in enumerate(runs[0]["steps"]):
             macs = statistics.fmean(r["ops"]["conv1_MAC"][k] for r in runs)
             acs = statistics.fmean(r["ops"]["conv2_AC"][k] + r["ops"]["fc_AC"][k] for r in runs)
-            rows.append((f"SNN {b}, T = {t}", macs, acs, energy(macs, acs)))
+            rows.append((tr("SNN {name}, T = {T}").format(name=b, T=t), macs, acs,
+                         energy(macs, acs)))
     csnn = study.get("csnn")
     if csnn:
         macs = sum(v for k, v in csnn["ops"].items() if k.endswith("_MAC"))
         acs = sum(v for k, v in csnn["ops"].items() if k.endswith("_AC"))
-        rows.append((f"CSNN (lesson 05), T = {csnn['num_steps']}", macs, acs, energy(macs, acs)))
+        rows.append((tr("CSNN (lesson 05), T = {T}").format(T=csnn["num_steps"]), macs, acs,
+                     energy(macs, acs)))
     return rows
 
 
@@ -274,7 +276,7 @@ def energy_table(study: dict) -> str:
     """``energy_rows`` as plain text, with the ratio to the ANN. Lesson 10."""
     rows = energy_rows(study)
     ann = rows[0][3]
-    lines = [("", "MACs", "ACs", "pJ", "/ ANN")]
+    lines = [("", tr("MACs"), tr("ACs"), "pJ", tr("/ ANN"))]
     for what, macs, acs, pj in rows:
         lines.append((what, f"{macs:,.0f}", f"{acs:,.0f}", f"{pj:,.0f}", f"{pj / ann:.2f}"))
     widths = [max(width(row[i]) for row in lines) for i in range(5)]
