@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 TRAINED_LESSONS = ["04_fc_snn_mnist", "05_csnn_mnist", "06_spiking_autoencoder",
-                   "07_event_digits", "08_neurons_with_memory", "10_ann_to_snn"]
+                   "07_event_digits", "08_neurons_with_memory", "09_stdp", "10_ann_to_snn"]
 
 
 def _instructor(lesson: str) -> nbformat.NotebookNode:
@@ -125,6 +125,22 @@ def test_lesson_08_numbers_in_the_readme_are_the_stored_runs():
         expected.append(f"{sum(values) / len(values):.1%} at {beta:g}")
     for words in expected:
         assert words in row, words
+
+
+def test_lesson_09_numbers_in_the_readme_are_the_stored_runs():
+    from snnlab.course.experiments import lesson09
+
+    results = lesson09.load()["results"]
+    row = _row("09_stdp")
+    learned, control = (lesson09.summary(results, key) for key in ("accuracy",
+                                                                   "control_accuracy"))
+    assert (f"{learned['mean']:.1%} ({100 * learned['min']:.1f}-{learned['max']:.1%}) against "
+            f"Diehl & Cook's {lesson09.PAPER:.1%}") in row
+    assert f"{control['mean']:.1%} for the same network with random weights" in row
+    outputs = _outputs("09_stdp")
+    for quoted in ("a linear readout of the counts", "backpropagation"):
+        number = re.search(quoted + r" (\d+\.\d)%", row).group(1)
+        assert f"{number}%" in outputs, quoted
 
 
 def test_lesson_10_numbers_in_the_readme_are_the_stored_runs():

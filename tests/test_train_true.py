@@ -1,4 +1,4 @@
-"""Lessons 04-08 are stored with ``TRAIN = False``, so nbval runs their loading path. Here each
+"""Lessons 04-10 are stored with ``TRAIN = False``, so nbval runs their loading path. Here each
 runs once more with ``TRAIN = True`` in quick mode: every training cell, experiment and baseline
 a student starts by flipping the switch works too (on tiny subsets, in a fresh folder, so no run
 of an earlier test is loaded instead of trained)."""
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("lesson", ["04_fc_snn_mnist", "05_csnn_mnist",
                                     "06_spiking_autoencoder", "07_event_digits",
-                                    "08_neurons_with_memory", "10_ann_to_snn"])
+                                    "08_neurons_with_memory", "09_stdp", "10_ann_to_snn"])
 def test_the_lesson_trains_with_train_true_in_quick_mode(lesson, tmp_path, monkeypatch,
                                                           mnist_root):
     notebook = nbformat.read(ROOT / "notebooks" / "solutions" / f"{lesson}.ipynb", as_version=4)

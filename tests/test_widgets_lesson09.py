@@ -60,3 +60,19 @@ def test_bad_timing_is_named():
         widgets.pairing(25)
     with pytest.raises(ValueError, match="weight"):
         widgets.pairing_run(5, 0.01, 0.01, 20.0, 20.0, weight=2.0)
+
+
+def test_receptive_fields_draw_each_neuron_as_an_image_with_its_label():
+    weight = torch.zeros(784, 3)
+    weight[0, 0] = 1.0                              # neuron 0: the top-left pixel only
+    weight[783, 2] = 2.0                            # neuron 2: the bottom-right pixel only
+    fig = widgets.receptive_fields(weight, torch.tensor([7, 1, 4]), columns=2, title="three")
+    grid = fig.axes[0].images[0].get_array()
+    assert grid.shape == (2 * 29 + 1, 2 * 29 + 1)
+    assert grid[1, 1] == 1.0 and grid[1, 2] == 0.0                  # neuron 0, scaled to 1
+    assert grid[29 + 28, 28] == 1.0                                  # neuron 2, row 1, column 0
+    assert [t.get_text() for t in fig.axes[0].texts] == ["7", "1", "4"]
+    with pytest.raises(ValueError, match="784"):
+        widgets.receptive_fields(torch.zeros(10, 3))
+    with pytest.raises(ValueError, match="one digit per neuron"):
+        widgets.receptive_fields(weight, torch.tensor([1, 2]))

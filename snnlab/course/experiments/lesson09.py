@@ -57,7 +57,7 @@ from snnlab.i18n import pad, pad_left, width
 
 __all__ = ["SETTINGS", "NETWORK", "RESULTS_FILE", "WEIGHTS_FILE", "PAPER", "mnist_tensors",
            "build", "train", "spike_counts", "evaluate", "train_and_test", "run", "summary",
-           "table", "load", "pretrained", "main"]
+           "table", "load", "pretrained", "run_and_save", "main"]
 
 # The network (``Competitive``'s arguments). Time is compressed 3.5 x against the paper's
 # 350 steps of 1 ms (100 steps, each 3.5 ms: gain, tau_mem and the traces scaled alike).
@@ -268,18 +268,21 @@ def pretrained(path: str | os.PathLike | None = None) -> Competitive:
     return net
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the study with ``SETTINGS`` and write it (after every seed): ``RESULTS_FILE``, and
-    ``WEIGHTS_FILE`` for seed 0. Arguments: an output folder instead of the checkpoints."""
-    argv = sys.argv[1:] if argv is None else argv
-    folder = Path(argv[0]) if argv else CHECKPOINTS
-    study: dict = {"settings": SETTINGS, "paper": PAPER, "results": []}
+def run_and_save(folder: str | os.PathLike, settings: dict | None = None,
+                 root: str | os.PathLike | None = None) -> dict:
+    """The study (``SETTINGS``, changed by ``settings``), written to ``folder`` after every
+    seed: ``RESULTS_FILE``'s name, and ``WEIGHTS_FILE``'s for seed 0, so that an interrupted
+    study keeps the seeds it finished. Returns the study, as ``load`` does. Lesson 09."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    s = _settings(settings)
+    study: dict = {"settings": s, "paper": PAPER, "results": []}
 
     def save(result: dict, net: Competitive) -> None:
         study["results"].append(result)
         study["date"] = datetime.date.today().isoformat()
-        study["made_by"] = (f"python -m snnlab.course.experiments.lesson09 (torch threads: "
-                            f"{SETTINGS['threads']})")
+        study["made_by"] = (f"snnlab.course.experiments.lesson09 (torch threads: "
+                            f"{s['threads']})")
         (folder / RESULTS_FILE.name).write_text(json.dumps(study, indent=1) + "\n")
         if result["seed"] == 0:
             save_network(net, folder / WEIGHTS_FILE.name)
@@ -287,8 +290,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{result['control_accuracy']:.1%}), training {result['train_seconds']:.0f} s",
               flush=True)
 
-    run(SETTINGS["seeds"], done=save)
-    print(table(study))
+    run(s["seeds"], s, root, done=save)
+    return study
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the study with ``SETTINGS`` and write it (after every seed): ``RESULTS_FILE``, and
+    ``WEIGHTS_FILE`` for seed 0. Arguments: an output folder instead of the checkpoints."""
+    argv = sys.argv[1:] if argv is None else argv
+    print(table(run_and_save(Path(argv[0]) if argv else CHECKPOINTS)))
     return 0
 
 

@@ -75,7 +75,13 @@ from snnlab.course.widgets.lesson08 import (
     neuron_response,
     stimulus,
 )
-from snnlab.course.widgets.lesson09 import draw_stdp, pairing, pairing_run, stdp_explorer
+from snnlab.course.widgets.lesson09 import (
+    draw_stdp,
+    pairing,
+    pairing_run,
+    receptive_fields,
+    stdp_explorer,
+)
 from snnlab.course.widgets.lesson10 import (
     conversion_explorer,
     curves,
@@ -101,6 +107,6 @@ __all__ = [
     "draw_events", "event_explorer",
     "NEURONS", "STIMULI", "stimulus", "make_neuron", "neuron_response", "intervals",  # lesson 08
     "neuron_names", "draw_neuron", "draw_comparison", "firing_rates", "neuron_explorer",
-    "pairing", "pairing_run", "draw_stdp", "stdp_explorer",  # lesson 09
+    "pairing", "pairing_run", "draw_stdp", "stdp_explorer", "receptive_fields",  # lesson 09
     "if_rates", "draw_if_rates", "curves", "draw_conversion", "conversion_explorer",  # lesson 10
 ]

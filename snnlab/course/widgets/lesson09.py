@@ -106,3 +106,38 @@ def stdp_explorer() -> widgets.interactive:
     for name in ("A_plus", "A_minus"):
         controls[name].readout_format = ".4f"
     return panel(draw_stdp, controls)
+
+
+def receptive_fields(weight: Tensor, labels: Tensor | None = None, columns: int = 20,
+                     title: str = "") -> Figure:
+    """Each neuron's incoming weights ``weight[:, j]`` (``[784, n]``) as a 28 x 28 image, in a
+    grid of ``columns``; with ``labels`` (``[n]``, the digit each neuron was assigned), the
+    digit in the corner of its image. Lesson 09."""
+    weight = checks.tensor("weight", weight).detach().float().cpu()
+    if weight.dim() != 2 or weight.shape[0] != 784:
+        raise ValueError(f"weight must be [784, num_neurons] (a neuron's weights are a 28 x 28 "
+                         f"image), got shape {tuple(weight.shape)}")
+    columns = checks.positive_int("columns", columns)
+    count = weight.shape[1]
+    if labels is not None and (not isinstance(labels, Tensor) or labels.shape != (count,)):
+        raise ValueError(f"labels must be a tensor [{count}], one digit per neuron")
+    rows = -(-count // columns)
+    grid = np.ones((rows * 29 + 1, columns * 29 + 1))
+    for j in range(count):
+        r, c = divmod(j, columns)
+        image = weight[:, j].reshape(28, 28).numpy()
+        grid[1 + r * 29:1 + r * 29 + 28, 1 + c * 29:1 + c * 29 + 28] = image / max(image.max(),
+                                                                                   1e-12)
+    cell = 0.42 if columns > 10 else 0.6
+    fig = new_figure(columns * cell, rows * cell + (0.35 if title else 0.05))
+    ax = fig.add_axes((0, 0, 1, 1 - (0.35 / (rows * cell + 0.35) if title else 0)))
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    if labels is not None:
+        for j, label in enumerate(labels.tolist()):
+            r, c = divmod(j, columns)
+            ax.text(c * 29 + 3, r * 29 + 8, str(label), color=plot.HIGHLIGHT,
+                    fontsize=6 if columns > 10 else 8)
+    ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize="medium", y=1 - 0.05 / (rows * cell + 0.35))
+    return fig
