@@ -22,10 +22,10 @@ import statistics
 from pathlib import Path
 
 import torch
+from sections import replace_section  # bench/sections.py
 
 from snnlab.course.experiments import lesson10 as study
 
-RESULTS = Path(__file__).resolve().parent / "results.md"
 HEADING = "## Lesson 10"
 
 
@@ -190,20 +190,6 @@ def _per_channel(results: list[dict], path: Path = study.PER_CHANNEL_FILE) -> li
     return lines
 
 
-def write(text: str, path: Path = RESULTS) -> None:
-    """Put ``text`` in place of the section of ``path`` that starts with HEADING (or at the
-    end if there is none): the section is replaced, never added twice."""
-    old = path.read_text() if path.exists() else ""
-    start = old.find(HEADING + ":") if old.startswith(HEADING) else old.find("\n" + HEADING)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        start = start + 1 if old[start] == "\n" else start
-        end = old.find("\n## ", start + 1)
-        new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
-    path.write_text(new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table-only", action="store_true", help="no training")
@@ -217,7 +203,7 @@ def main() -> int:
     text = section(stored)
     print(text)
     if not args.no_write:
-        write(text)
+        replace_section(HEADING[3:], text)
     return 0
 
 

@@ -21,11 +21,10 @@ import statistics
 from pathlib import Path
 
 import torch
+from sections import replace_section  # bench/sections.py
 
 from snnlab.course.experiments import lesson08 as study
 from snnlab.neurons import taus_from_betas
-
-RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
 def markdown(table: str) -> str:
@@ -102,14 +101,7 @@ def main() -> int:
     text = section(stored)
     print(text)
     if not args.no_write:  # this section replaces the last one it wrote; the rest stays
-        old = RESULTS.read_text()
-        start = old.find("## Lesson 08: gap task")
-        end = old.find("\n## ", start + 1) if start >= 0 else -1
-        if start < 0:
-            new = old.rstrip("\n") + "\n\n" + text
-        else:
-            new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
-        RESULTS.write_text(new)
+        replace_section("Lesson 08", text)
     return 0
 
 

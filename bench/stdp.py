@@ -24,9 +24,10 @@ import json
 import os
 from pathlib import Path
 
+from sections import replace_section  # bench/sections.py
+
 from snnlab.course.experiments import lesson09 as study
 
-RESULTS = Path(__file__).resolve().parent / "results.md"
 TITLE = "## Lesson 09"
 
 # One change at a time against lesson09.SETTINGS (seed 0): what each choice buys.
@@ -88,18 +89,6 @@ def section(stored: dict) -> str:
         "|---|---|---|---|---|---|", details, "", ""])
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Put ``text`` into ``path`` in place of its ``TITLE`` section (or at the end)."""
-    old = path.read_text() if path.exists() else ""
-    start = old.find(TITLE + ":")
-    end = old.find("\n## ", start + 1) if start >= 0 else -1
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
-    path.write_text(new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table-only", action="store_true", help="no training")
@@ -117,7 +106,7 @@ def main() -> int:
     text = section(study.load(args.out / study.RESULTS_FILE.name))
     print(text)
     if not args.no_write:
-        write_section(text)
+        replace_section(TITLE[3:], text)
     return 0
 
 
