@@ -21,3 +21,15 @@ def assert_named(out: str, words: str | None, mistakes, generic: tuple[str, ...]
         assert len(said) <= 1, out
     else:
         assert not said and any(g in out for g in generic), out
+
+
+def assert_every_mistake_reached(check, wrong: dict, mistakes, capsys) -> None:
+    """Every named mistake of ``check`` is said for at least one answer of the catalogue
+    ``wrong`` (``{name: (answer, words)}``): none is dead."""
+    messages = {m.message for m in mistakes}
+    reached = set()
+    for answer, words in wrong.values():
+        if words is not None:
+            out = verdict(check, answer, capsys)
+            reached |= {m for m in messages if m in out}
+    assert reached == messages

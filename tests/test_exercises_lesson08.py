@@ -12,7 +12,7 @@ import math
 
 import pytest
 import torch
-from catalogue import assert_named, verdict
+from catalogue import assert_every_mistake_reached, assert_named, verdict
 
 from snnlab.adaptive import ALIF, ALIFState
 from snnlab.course.exercises import lesson08
@@ -139,13 +139,7 @@ def test_at_least_70_percent_of_the_catalogue_is_named(check, wrong, capsys):
 
 @pytest.mark.parametrize("check, wrong", TABLES)
 def test_every_named_mistake_is_reached_by_the_catalogue(check, wrong, capsys):
-    messages = {m.message for m in MISTAKES[check]}
-    reached = set()
-    for answer, words in wrong.values():
-        if words is not None:
-            out = verdict(check, answer, capsys)
-            reached |= {m for m in messages if m in out}
-    assert reached == messages
+    assert_every_mistake_reached(check, wrong, MISTAKES[check], capsys)
 
 
 def test_the_checker_s_step_is_the_library_s_alif():

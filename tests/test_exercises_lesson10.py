@@ -8,7 +8,7 @@ import math
 
 import pytest
 import torch
-from catalogue import assert_named, verdict
+from catalogue import assert_every_mistake_reached, assert_named, verdict
 
 from snnlab import conversion
 from snnlab.course.exercises import lesson10
@@ -80,13 +80,7 @@ def test_every_wrong_answer_fails_with_its_own_message(name, capsys):
 
 
 def test_every_named_mistake_is_reached(capsys):
-    messages = {m.message for m in lesson10._balance_mistakes()}
-    reached = set()
-    for answer, words in WRONG.values():
-        if words is not None:
-            out = verdict(check_balance, answer, capsys)
-            reached |= {m for m in messages if m in out}
-    assert reached == messages
+    assert_every_mistake_reached(check_balance, WRONG, lesson10._balance_mistakes(), capsys)
 
 
 def cheapest_steps(steps, accuracy, energy, target):
