@@ -53,7 +53,7 @@ from torch import Tensor
 
 from snnlab import checks, data
 from snnlab.competitive import Competitive, assign_labels, classify
-from snnlab.i18n import pad, pad_left, width
+from snnlab.i18n import pad, pad_left, tr, width
 
 __all__ = ["SETTINGS", "NETWORK", "RESULTS_FILE", "WEIGHTS_FILE", "PAPER", "mnist_tensors",
            "build", "train", "spike_counts", "evaluate", "train_and_test", "run", "summary",
@@ -224,16 +224,16 @@ def table(results: list[dict] | dict) -> str:
     """Per seed: test accuracy after STDP, of the random-weights control, training seconds;
     then the mean +- standard deviation over the seeds and the paper's number. Lesson 09."""
     results = results["results"] if isinstance(results, dict) else results
-    rows = [("seed", "STDP", "random weights", "training s")]
+    rows = [(tr("seed"), tr("STDP"), tr("random weights"), tr("training s"))]
     for r in results:
         rows.append((str(r["seed"]), f"{r['accuracy']:.1%}", f"{r['control_accuracy']:.1%}",
                      f"{r['train_seconds']:.0f}"))
     if results:
         a, c, t = (summary(results, k) for k in ("accuracy", "control_accuracy",
                                                   "train_seconds"))
-        rows.append(("mean", f"{a['mean']:.1%} +- {a['std']:.1%}",
+        rows.append((tr("mean"), f"{a['mean']:.1%} +- {a['std']:.1%}",
                      f"{c['mean']:.1%} +- {c['std']:.1%}", f"{t['mean']:.0f}"))
-    rows.append(("Diehl & Cook", f"{PAPER:.1%}", "", ""))
+    rows.append((tr("Diehl & Cook"), f"{PAPER:.1%}", "", ""))
     widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(pad(cell, w) if i == 0 else pad_left(cell, w) for i, (cell, w)
                                in enumerate(zip(row, widths, strict=True))).rstrip()
