@@ -20,7 +20,7 @@ ZH = ROOT / "notebooks" / "zh"
 # edition executed in full mode): one can be added, none lost.
 EXPECTED = {"00_start_here", "01_spike_encoding", "02_lif_neuron", "03_surrogate_gradients",
             "04_fc_snn_mnist", "05_csnn_mnist", "06_spiking_autoencoder", "07_event_digits",
-            "08_neurons_with_memory", "10_ann_to_snn"}
+            "08_neurons_with_memory", "09_stdp", "10_ann_to_snn"}
 TRANSLATED = sorted(p.stem for p in (ROOT / "translations" / "zh_CN").glob("[0-9][0-9]_*.json"))
 
 

@@ -67,6 +67,7 @@ def _panels() -> dict:
         "06": lambda: widgets.autoencoder_explorer(_small_autoencoder(), _digits_32(), labels),
         "07": lambda: widgets.event_explorer(_digits(), labels, num_steps=4),
         "08": lambda: widgets.neuron_explorer(),
+        "09": lambda: widgets.stdp_explorer(),
         "10": lambda: widgets.conversion_explorer(lesson10.load()),
     }
 
