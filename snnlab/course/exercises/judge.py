@@ -218,6 +218,29 @@ def gives(wrong: Callable[..., Any], atol: float = 1e-5) -> Callable[..., bool]:
     return matches
 
 
+def same_as(message: str, wrong: Callable[..., Any]) -> Mistake:
+    """A mistake named when the answer equals what ``wrong`` computes from the case's
+    arguments, float tensors where it has float tensors (a bool answer of the right values is
+    told so by the case). ``mistake.wrong`` is kept for ``lesson04.tell_apart``."""
+    same_values = gives(wrong)
+
+    def matches(received: Any, *args: Any) -> bool:
+        return _floats_alike(received, wrong(*args)) and same_values(received, *args)
+
+    mistake = Mistake(message, matches)
+    mistake.wrong = wrong  # type: ignore[attr-defined]
+    return mistake
+
+
+def _floats_alike(received: Any, expected: Any) -> bool:
+    if isinstance(expected, Tensor):
+        return isinstance(received, Tensor) and (received.is_floating_point()
+                                                 == expected.is_floating_point())
+    if isinstance(expected, tuple) and isinstance(received, (tuple, list)):
+        return all(_floats_alike(r, e) for r, e in zip(received, expected, strict=False))
+    return True
+
+
 def _equal(received: Any, expected: Any, atol: float) -> bool:
     if isinstance(expected, Tensor):
         return same_tensor(received, expected, atol)

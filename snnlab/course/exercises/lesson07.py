@@ -11,31 +11,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, gives, run_cases
+from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, run_cases, same_as
 from snnlab.course.exercises.lesson04 import tell_apart
 from snnlab.i18n import tr
-
-
-def _mistake(message: str, wrong: Callable[..., Any]) -> Mistake:
-    """A mistake named when the answer equals ``wrong``'s, float tensors where it has float
-    tensors (a bool answer of the right values is told so by the case). Kept for tell_apart."""
-    same_values = gives(wrong)
-
-    def matches(received: Any, *args: Any) -> bool:
-        return _floats_alike(received, wrong(*args)) and same_values(received, *args)
-
-    mistake = Mistake(message, matches)
-    mistake.wrong = wrong  # type: ignore[attr-defined]
-    return mistake
-
-
-def _floats_alike(received: Any, expected: Any) -> bool:
-    if isinstance(expected, Tensor):
-        return isinstance(received, Tensor) and (received.is_floating_point()
-                                                 == expected.is_floating_point())
-    if isinstance(expected, tuple) and isinstance(received, (tuple, list)):
-        return all(_floats_alike(r, e) for r, e in zip(received, expected, strict=False))
-    return True
 
 
 # ---------------------------------------------------------------- exercise 1: the camera
@@ -49,26 +27,26 @@ def _events(frames: Tensor, threshold: float, log: bool = True, offset: float = 
 def _camera_mistakes() -> list[Mistake]:
     """Built when the checker runs, so that the messages are in the current language."""
     return [
-        _mistake(tr("your events come from differences of the intensity, not of its logarithm: "
-                    "take torch.log(frames + 0.1) first"),
-                 lambda frames, threshold: _events(frames, threshold, log=False)),
-        _mistake(tr("your events come from torch.log(frames), without the + 0.1: a dark pixel's "
-                    "tiny changes then look huge; take torch.log(frames + 0.1)"),
-                 lambda frames, threshold: _events(frames, threshold, offset=0.0)),
-        _mistake(tr("your events compare every frame with the first one; an event compares each "
-                    "frame with the one before it: d[t] = ℓ[t+1] - ℓ[t]"),
-                 lambda frames, threshold: _events(frames, threshold, from_first=True)),
-        _mistake(tr("your ON and OFF channels are swapped: channel 0 is ON (brighter), from d[t] "
-                    "= ℓ[t+1] - ℓ[t]"),
-                 lambda frames, threshold: _events(frames, threshold).flip(1)),
-        _mistake(tr("your OFF channel holds -1: both channels hold 0/1, and OFF is 1 where the "
-                    "change is <= -threshold"),
-                 lambda frames, threshold: _events(frames, threshold)
-                 * torch.tensor([1.0, -1.0]).view(1, 2, 1, 1)),
-        _mistake(tr("yours are the changes of the log intensity themselves: compare them with "
-                    "the threshold"),
-                 lambda frames, threshold: torch.log(frames[1:] + 0.1)
-                 - torch.log(frames[:-1] + 0.1)),
+        same_as(tr("your events come from differences of the intensity, not of its logarithm: "
+                   "take torch.log(frames + 0.1) first"),
+                lambda frames, threshold: _events(frames, threshold, log=False)),
+        same_as(tr("your events come from torch.log(frames), without the + 0.1: a dark pixel's "
+                   "tiny changes then look huge; take torch.log(frames + 0.1)"),
+                lambda frames, threshold: _events(frames, threshold, offset=0.0)),
+        same_as(tr("your events compare every frame with the first one; an event compares each "
+                   "frame with the one before it: d[t] = ℓ[t+1] - ℓ[t]"),
+                lambda frames, threshold: _events(frames, threshold, from_first=True)),
+        same_as(tr("your ON and OFF channels are swapped: channel 0 is ON (brighter), from d[t] "
+                   "= ℓ[t+1] - ℓ[t]"),
+                lambda frames, threshold: _events(frames, threshold).flip(1)),
+        same_as(tr("your OFF channel holds -1: both channels hold 0/1, and OFF is 1 where the "
+                   "change is <= -threshold"),
+                lambda frames, threshold: _events(frames, threshold)
+                * torch.tensor([1.0, -1.0]).view(1, 2, 1, 1)),
+        same_as(tr("yours are the changes of the log intensity themselves: compare them with "
+                   "the threshold"),
+                lambda frames, threshold: torch.log(frames[1:] + 0.1)
+                - torch.log(frames[:-1] + 0.1)),
     ]
 
 
@@ -151,7 +129,7 @@ def _step(current: Tensor, spk_prev: Tensor, mem_prev: Tensor, weight: Tensor, b
 
 
 def _step_mistake(key: str, message: str) -> Mistake:
-    return _mistake(message, lambda *args: _step(*args, mistake=key))
+    return same_as(message, lambda *args: _step(*args, mistake=key))
 
 
 def _step_mistakes() -> list[Mistake]:
@@ -260,8 +238,8 @@ def _macs(spikes: Tensor, out_features: int) -> float:
 def _ops_mistake(message: str, snn_acs: Callable[[Tensor, int], Any],
                  ann_macs: Callable[[Tensor, int], Any] = _macs) -> Mistake:
     """A mistake named when the answer's pair equals (snn_acs, ann_macs) of the case."""
-    return _mistake(message, lambda spikes, out_features: (snn_acs(spikes, out_features),
-                                                          ann_macs(spikes, out_features)))
+    return same_as(message, lambda spikes, out_features: (snn_acs(spikes, out_features),
+                                                         ann_macs(spikes, out_features)))
 
 
 def _ops_mistakes() -> list[Mistake]:

@@ -13,9 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
+from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases, same_as
 from snnlab.course.exercises.lesson04 import _judge_float, named, tell_apart
-from snnlab.course.exercises.lesson07 import _mistake
 from snnlab.i18n import tr
 
 
@@ -46,7 +45,7 @@ def _step(current: Tensor, mem_prev: Tensor, a_prev: Tensor, beta: float, theta0
 
 
 def _step_mistake(key: str, message: str) -> Any:
-    return _mistake(message, lambda *args: _step(*args, mistake=key))
+    return same_as(message, lambda *args: _step(*args, mistake=key))
 
 
 def _alif_mistakes() -> list[Any]:

@@ -12,9 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases
+from snnlab.course.exercises.judge import Case, compare_tensor, fmt, run_cases, same_as
 from snnlab.course.exercises.lesson04 import tell_apart
-from snnlab.course.exercises.lesson07 import _mistake
 from snnlab.i18n import tr
 
 
@@ -49,7 +48,7 @@ def _step(weight: Tensor, pre_spk: Tensor, post_spk: Tensor, x_pre: Tensor, x_po
 
 
 def _stdp_mistake(key: str, message: str) -> Any:
-    return _mistake(message, lambda *args: _step(*args, mistake=key))
+    return same_as(message, lambda *args: _step(*args, mistake=key))
 
 
 def _stdp_mistakes() -> list[Any]:

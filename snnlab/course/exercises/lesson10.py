@@ -12,9 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, run_cases
+from snnlab.course.exercises.judge import Case, Mistake, compare_tensor, fmt, run_cases, same_as
 from snnlab.course.exercises.lesson04 import tell_apart
-from snnlab.course.exercises.lesson07 import _mistake
 from snnlab.i18n import tr
 
 
@@ -45,7 +44,7 @@ def _balance(weight: Tensor, lambda_in: float, train_activations: Tensor,
 
 
 def _balance_mistake(key: str, message: str) -> Any:
-    return _mistake(message, lambda *args: _balance(*args, mistake=key))
+    return same_as(message, lambda *args: _balance(*args, mistake=key))
 
 
 def _balance_mistakes() -> list[Any]:
