@@ -1,5 +1,6 @@
-"""Shared test fixtures: where the real MNIST is, and a private cache folder per test; and a
-test run that leaves anything new in the checkout fails (``checkout.py``)."""
+"""Shared test fixtures: where the real MNIST is, a private cache folder per test, and what the
+widget panels display; and a test run that leaves anything new in the checkout fails
+(``checkout.py``)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,14 @@ def mnist_root() -> Path:
 def _private_cache(tmp_path_factory, monkeypatch):
     """Each test session extracts MNIST into its own cache, never into the user's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture
+def shown(monkeypatch) -> list:
+    """What the widget panels display, in order, instead of displaying it (a test module may
+    define its own ``shown`` that also hands back display handles: ``test_widgets.py``)."""
+    from snnlab.course.widgets import panels
+
+    items: list = []
+    monkeypatch.setattr(panels, "display", lambda obj, **kwargs: items.append(obj))
+    return items

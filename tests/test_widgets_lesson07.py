@@ -16,17 +16,6 @@ from snnlab.course import widgets
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    items = []
-
-    def display(obj, **kwargs):  # (the panel asks for a handle to its static copy)
-        items.append(obj)
-
-    monkeypatch.setattr(widgets.panels, "display", display)
-    return items
-
-
 def _digits() -> torch.Tensor:
     images = torch.zeros(2, 1, 28, 28)
     images[:, :, 6:22, 12:16] = 0.9  # a bright bar

@@ -14,13 +14,6 @@ from snnlab.course import widgets
 from snnlab.neurons import LIF
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    items = []
-    monkeypatch.setattr(widgets.panels, "display", lambda obj, **kwargs: items.append(obj))
-    return items
-
-
 def test_stimuli_are_where_the_lesson_says():
     pulses = widgets.stimulus("pulses", 0.3)
     assert pulses.shape == (120,)

@@ -11,13 +11,6 @@ from snnlab import stdp
 from snnlab.course import widgets
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    items = []
-    monkeypatch.setattr(widgets.panels, "display", lambda obj, **kwargs: items.append(obj))
-    return items
-
-
 def test_pairing_puts_the_post_spike_dt_after_each_pre_spike():
     pre, post = widgets.pairing(5, num_pairs=3, period=20)
     assert pre.shape == post.shape == (10 + 3 * 20, 1, 1)

@@ -13,13 +13,6 @@ from snnlab.course import widgets
 from snnlab.course.experiments import lesson10 as study_module
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    items = []
-    monkeypatch.setattr(widgets.panels, "display", lambda obj, **kwargs: items.append(obj))
-    return items
-
-
 @pytest.fixture(scope="module")
 def study():
     return study_module.load()
