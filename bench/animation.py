@@ -9,7 +9,7 @@ shows medians and the size of the HTML a notebook would store. Every video is de
 check it really holds 200 frames. Target: the fast path >= 10x faster than snnTorch, and smaller.
 
 Run:  SNNLAB_DATA_DIR=/path/with/MNIST python bench/animation.py [--repeats 5]
-The table is printed and appended to bench/results.md.
+The table is printed and replaces its section of bench/results.md.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ import imageio_ffmpeg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import snntorch.spikeplot as splt  # noqa: E402
 import torch  # noqa: E402
+from sections import replace_section  # noqa: E402  (bench/sections.py)
 
 from snnlab import animate, data  # noqa: E402
 
 NUM_STEPS = 200
-RESULTS = Path(__file__).with_name("results.md")
 
 
 def rate_coded_digit(seed: int = 0) -> tuple[torch.Tensor, int]:
@@ -100,7 +100,7 @@ def main() -> None:
 
     reference_seconds, reference_bytes = rows[0][1], rows[0][3]
     lines = [
-        f"### Animation: 200-step rate-coded MNIST digit ({label}), inline HTML video",
+        f"## Animation: 200-step rate-coded MNIST digit ({label}), inline HTML video",
         "",
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
@@ -122,8 +122,7 @@ def main() -> None:
               f"({fast_speedup:.1f}x, {rows[2][3]:,} vs {reference_bytes:,} bytes).", ""]
     table = "\n".join(lines)
     print("\n" + table)
-    with RESULTS.open("a") as results:
-        results.write("\n" + table)
+    replace_section("Animation", table)
 
 
 if __name__ == "__main__":

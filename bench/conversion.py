@@ -15,9 +15,7 @@ bench/results.md is replaced, never added twice.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import statistics
 from pathlib import Path
 
@@ -44,14 +42,13 @@ def section(stored: dict) -> str:
     """The results.md section of the stored study."""
     s, results = stored["settings"], stored["results"]
     seeds = [r["seed"] for r in results]
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     ann = [r["ann_accuracy"] for r in results]
     runs = {b: [next(x for x in r["snn"] if x["balancing"] == b) for r in results]
             for b in study.BALANCINGS}
     steps = runs[study.BALANCINGS[0]][0]["steps"]
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
-        f"{HEADING}: ANN-to-SNN conversion, accuracy against T, and what a spike costs ({now})",
+        f"{HEADING}: ANN-to-SNN conversion, accuracy against T, and what a spike costs "
+        f"(the study of {stored.get('date', '?')})",
         "",
         "`snnlab.course.experiments.lesson10` (library: `snnlab.conversion`). The ANN is lesson "
         "05's shape with average pooling and no biases, 12C5-AP2-64C5-AP2-1024FC10, ReLU; "
@@ -64,7 +61,7 @@ def section(stored: dict) -> str:
         "average out; conv1 runs once). Output: a non-spiking integrator, class = argmax of "
         f"its membrane at T. Every number on all {s['test_size']:,} test images; seeds "
         f"{seeds}; one run to T = {steps[-1]} read at every power of 2. Cells: mean over seeds "
-        f"(min-max, n). One torch thread; load average {load:.1f} on 2 shared cores at the end.",
+        f"(min-max, n). One torch thread; the times are the runs' own, stored with them.",
         "",
         f"ANN test accuracy: {_cell(ann)}. Training time per seed ({s['epochs']} epochs): "
         f"{statistics.fmean(r['train_seconds'] for r in results):.0f} s wall "

@@ -14,9 +14,7 @@ A partial study gives partial tables: each cell says over how many seeds (n) it 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import statistics
 from pathlib import Path
 
@@ -39,7 +37,6 @@ def markdown(table: str) -> str:
 def section(stored: dict) -> str:
     """The results.md section of a (possibly partial) stored study."""
     results, settings = stored["results"], stored["settings"]
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seeds = sorted({r["seed"] for r in results})
     times = [["kind", *(f"G = {g}" for g in settings["gaps"])]]
     for kind in study.KINDS:
@@ -58,9 +55,9 @@ def section(stored: dict) -> str:
                 taus.append(f"| {gap} | {r['seed']} | {statistics.fmean(r['betas']):.3f} | "
                             f"{median} | {int((tau > 50).sum())} | "
                             f"{int((~torch.isfinite(tau)).sum())} |")
-    load = os.getloadavg()[0]
     return "\n".join([
-        f"## Lesson 08: gap task, test accuracy against G ({now})", "",
+        f"## Lesson 08: gap task, test accuracy against G "
+        f"(the study of {stored.get('date', '?')})", "",
         "Each sample: lesson 07's event digit (8 steps, pooled to 2 x 17 x 17), G blank steps, "
         "a cue of 4 steps (one input channel, the same for every sample); the digit is read "
         "only from the 128 hidden neurons' mean spikes during the cue "
@@ -69,7 +66,7 @@ def section(stored: dict) -> str:
         f"{settings['lr']}, batch {settings['batch_size']}; {settings['test_size']:,} test "
         f"digits (the same for every run). Seeds so far: {seeds}. Chance 10%; G = 0 is the "
         "ceiling (nothing to remember across a gap). Cells: mean over seeds (min-max, n "
-        f"seeds). One torch thread; load average {load:.1f} on 2 cores at the end.", "",
+        f"seeds). One torch thread; the times are the runs' own, stored with them.", "",
         "Test accuracy:", "", markdown(study.table(results)), "",
         "Hidden spikes per test sample (all steps, gap and cue included):", "",
         markdown(study.table(results, "spikes_per_sample")), "",

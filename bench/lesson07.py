@@ -11,7 +11,7 @@ Times are CPU times of one torch thread (the machine is shared; see ``best_of``)
 Each run is ``recipes.load_or_train(name, out=<runs>/<name>)``, the same as
 ``python -m snnlab train <name>``. The test accuracies are measured here on the whole test set
 (10,000 recordings); the training times are the runs' own (``metrics.json``). The table is
-printed and appended to bench/results.md as a new section.
+printed and replaces its section of bench/results.md.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 import torch
+from sections import replace_section  # bench/sections.py
 
 from snnlab import events, losses, models, synops, training
 from snnlab.course import recipes
 from snnlab.course.experiments import lesson07 as study
 from snnlab.neurons import LIF
 
-RESULTS = Path(__file__).resolve().parent / "results.md"
 NAMES = ("order", "order_collapsed", "ecsnn")
 
 
@@ -152,8 +152,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        with RESULTS.open("a") as file:
-            file.write("\n" + text)
+        replace_section("Lesson 07", text)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ and snnTorch's ``Synaptic`` loop. ``Synaptic.sequence`` ("subtract") runs its cu
 ``bptt.alif_sequence``; ``Alpha.sequence`` with its default reset="zero" is the step loop
 itself, so its two rows measure the same code.
 
-It prints the markdown tables and appends them to bench/results.md.
+It prints the markdown tables and replaces their sections of bench/results.md.
 """
 
 from __future__ import annotations
@@ -46,15 +46,14 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from sections import replace_section  # bench/sections.py
 
 from snnlab.adaptive import ALIF
 from snnlab.neurons import LIF, unroll
 from snnlab.synaptic import Alpha, Synaptic
 
-RESULTS = Path(__file__).with_name("results.md")
 BATCH, NEURONS = 128, 1000
 STEP_TENSORS = 3 + 4  # step tensors each step moves: forward 3, backward 4 (docstring)
 
@@ -88,6 +87,10 @@ def time_once(run, neuron, input_seq) -> float:
     spk, mem = run(neuron, input_seq)
     (spk.sum() + 0.01 * mem.sum()).backward()
     return time.perf_counter() - start
+
+
+# The speed-up LIF.sequence must keep against the snnTorch loop, by T (README).
+GUARD_RAILS = {25: 2.5, 100: 3.0}
 
 
 def contenders() -> dict:
@@ -203,9 +206,8 @@ def main() -> None:
     lines = [] if args.only_lesson08 else lif_tables(args, stamp)
     lesson08 = [row for num_steps in args.steps
                 for row in lesson08_rows(num_steps, args.repeats, args.warmup)]
-    lines += [
-        "",
-        f"### Lesson 08 neurons, forward + backward, batch {BATCH} x {NEURONS} ({stamp})",
+    lesson08_lines = [
+        f"## Lesson 08 neurons, forward + backward, batch {BATCH} x {NEURONS} ({stamp})",
         "",
         f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} "
         f"interleaved repeats after {args.warmup} warm-up runs, load average "
@@ -214,14 +216,13 @@ def main() -> None:
         "| T | neuron | contender | median ms | min-max ms |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {t} | {name} | {contender} | {ms:.1f} | {spread} |"
-              for t, name, contender, ms, spread in lesson08]
-    table = "\n".join(lines) + "\n"
-    print(table)
+    lesson08_lines += [f"| {t} | {name} | {contender} | {ms:.1f} | {spread} |"
+                       for t, name, contender, ms, spread in lesson08]
+    print("\n".join(lines + [""] + lesson08_lines))
     if not args.no_write:
-        with RESULTS.open("a") as results:
-            results.write("\n" + table)
-        print(f"appended to {RESULTS}")
+        if lines:
+            replace_section("LIF forward + backward", "\n".join(lines) + "\n")
+        replace_section("Lesson 08 neurons", "\n".join(lesson08_lines) + "\n")
 
 
 def lif_tables(args: argparse.Namespace, stamp: str) -> list[str]:
@@ -249,12 +250,19 @@ def lif_tables(args: argparse.Namespace, stamp: str) -> list[str]:
         "",
         f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or 'cpu'}, "
         f"median of {args.repeats} interleaved repeats after {args.warmup} warm-up runs "
-        "(shared machine).",
+        f"(load average {os.getloadavg()[0]:.1f}).",
         "",
         "| T | contender | median ms | min-max ms | speed vs snnTorch loop |",
         "|---|---|---|---|---|",
     ]
     lines += [f"| {t} | {name} | {ms:.1f} | {spread} | {x} |" for t, name, ms, spread, x in rows]
+    rails = [f"T={t}: {float(x[:-1]):.1f}x, target {GUARD_RAILS[t]:g}x, "
+             f"{'met' if float(x[:-1]) >= GUARD_RAILS[t] else 'NOT met'}"
+             for t, name, _, _, x in rows if name == "LIF.sequence" and t in GUARD_RAILS
+             and x != "n/a"]
+    if rails:
+        lines += ["", "Guard rails (`LIF.sequence` against the snnTorch loop): "
+                  + "; ".join(rails) + "."]
     floors = [floor_rows(num_steps, args.repeats, args.warmup) for num_steps in args.steps]
     lines += [
         "",

@@ -16,14 +16,26 @@ def replace_section(title: str, text: str, path: Path = RESULTS) -> None:
     """Put ``text`` (a section that starts with ``## <title>``) into ``path`` in place of the
     section whose heading starts with ``## <title>``, or at the end if there is none."""
     heading = "## " + title
-    if not text.startswith(heading):
-        raise ValueError(f"the section must start with {heading!r}, got {text[:60]!r}")
+    if _title(text.partition("\n")[0], heading) is None:
+        raise ValueError(f"the section must start with {heading!r} and then ':', ',', ' (' or "
+                         f"the line's end, got {text[:60]!r}")
     old = path.read_text() if path.exists() else ""
-    start = 0 if old.startswith(heading) else old.find("\n" + heading)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
+    lines = old.split("\n")
+    start = next((i for i, line in enumerate(lines) if _title(line, heading)), None)
+    if start is None:
+        new = old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
     else:
-        start = start + 1 if old[start] == "\n" else start
-        end = old.find("\n## ", start + 1)
-        new = old[:start] + text.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
-    path.write_text(new)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        tail = "\n".join(lines[end:])
+        new = "\n".join(lines[:start]) + "\n" + text.rstrip("\n") + "\n" + (
+            "\n" + tail if tail else "")
+    path.write_text(new.lstrip("\n"))
+
+
+def _title(line: str, heading: str) -> str | None:
+    """``line`` if it is the heading ``## <title>`` (not a longer title that starts alike:
+    "## Lesson 08" is not "## Lesson 08 neurons"), else None."""
+    if line == heading or any(line.startswith(heading + end) for end in (":", ",", " (")):
+        return line
+    return None

@@ -19,9 +19,7 @@ torch threads), stored after each seed in ``lesson09.RESULTS_FILE`` (and seed 0'
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 from pathlib import Path
 
 from sections import replace_section  # bench/sections.py
@@ -53,7 +51,6 @@ def section(stored: dict) -> str:
     """The results.md section of a stored study."""
     results, s = stored["results"], stored["settings"]
     net = s["network"]
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     accuracy = study.summary(results)
     seconds = study.summary(results, "train_seconds")
     evals = study.summary(results, "eval_seconds")
@@ -62,7 +59,8 @@ def section(stored: dict) -> str:
         f"{r['test_spikes_per_image']:.1f} | {r['silent_test_images']} | "
         f"{r['control_spikes_per_image']:.1f} | {r['classes_assigned']} |" for r in results)
     return "\n".join([
-        f"{TITLE}: STDP winner-take-all on MNIST, no labels while learning ({now})", "",
+        f"{TITLE}: STDP winner-take-all on MNIST, no labels while learning "
+        f"(the study of {stored.get('date', '?')})", "",
         f"`snnlab.course.experiments.lesson09` (stored by `{stored.get('made_by', '?')}`, "
         f"{stored.get('date', '?')}): {net['num_neurons']} excitatory neurons, one pass over "
         f"{s['train_size']:,} training images in a seeded order, {s['batch_size']} at a time; "
@@ -75,7 +73,7 @@ def section(stored: dict) -> str:
         f"every seed. The control: each seed's random initial weights (theta 0), named and "
         f"read out the same way. Training time: wall clock of the learning pass only, "
         f"{s['threads']} torch thread{'s' if s['threads'] > 1 else ''}, on the 2-core "
-        f"machine (load average {os.getloadavg()[0]:.1f} when this section was written; one "
+        "machine (one "
         "thread because two made a training image 3 x slower, 3.0 against 0.9 ms at 50 "
         "steps, while another job held a core).", "",
         markdown(study.table(results)), "",
