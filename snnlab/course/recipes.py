@@ -5,8 +5,8 @@
     name             model               loss            metric    epochs  batch  peak lr  image
     fc               FCSNN               ce_rate         accuracy  6       128    0.002    28
     single           SingleLayerSNN      mse_rate        accuracy  5       128    0.02     28
-    csnn             CSNN                ce_rate         accuracy  5       128    0.005    28
-    sae              SpikingAutoencoder  reconstruction  mse       2       128    0.003    32
+    csnn             CSNN                ce_rate         accuracy  1       128    0.01     28
+    sae              SpikingAutoencoder  reconstruction  mse       1       128    0.006    32
     order            RecurrentSNN        ce_rate         accuracy  1       128    0.002    34
     order_collapsed  RecurrentSNN        ce_rate         accuracy  1       128    0.002    34
     ecsnn            EventCSNN           ce_rate         accuracy  2       128    0.005    34
@@ -15,7 +15,10 @@
 
 Every recipe uses Adam with a one-cycle learning-rate schedule: the rate warms up to the
 peak over the first 30% of the steps, then anneals to nearly zero. That gets close to the
-final accuracy in a few epochs, which is what a laptop CPU can afford. The classifiers
+final accuracy in a few epochs, which is what a laptop CPU can afford: each recipe trains in
+at most 3 minutes on the course's 2-core CPU (``bench/time_to_number.py`` times them). The
+course's pretrained CSNN and autoencoder trained longer (5 and 2 epochs, at peaks 0.005 and
+0.003): their ``metrics.json`` says how. The classifiers
 learn from spike counts (``ce_rate``, or ``mse_rate`` for SpikingJelly's single layer),
 because "the most spikes wins" is how their accuracy is measured.
 
@@ -82,11 +85,11 @@ RECIPES: dict[str, Recipe] = {
         note="SpikingJelly's first example: Poisson input, MSE between rate and one-hot"),
     "csnn": Recipe(
         models.CSNN, dict(beta=0.5, num_steps=25),
-        losses.ce_rate, "accuracy", epochs=5, batch_size=128, lr=5e-3,
+        losses.ce_rate, "accuracy", epochs=1, batch_size=128, lr=1e-2,
         note="snnTorch tutorial 6's network; cross-entropy on the spike counts"),
     "sae": Recipe(
         models.SpikingAutoencoder, dict(latent_dim=32, beta=0.5, num_steps=5, threshold=1.0),
-        losses.reconstruction, "mse", epochs=2, batch_size=128, lr=3e-3, image_size=32,
+        losses.reconstruction, "mse", epochs=1, batch_size=128, lr=6e-3, image_size=32,
         note="snnTorch's spiking autoencoder; MSE of the last step's output membrane"),
     "order": Recipe(
         models.RecurrentSNN, dict(num_hidden=256, beta=0.9),
