@@ -46,8 +46,8 @@ def score(name: str, seed: int) -> float:
     model = recipes.pretrained(name)
     if recipe.loaders is None:
         _, test = data.loaders(1000, size=recipe.image_size)
-    else:  # event recordings: their triangles are drawn per batch, so test in the lessons' 128s
-        _, test = recipe.loaders(128, size=recipe.image_size)
+    else:  # event recordings: their triangles are drawn per batch, so test in the recipe's
+        _, test = recipe.loaders(recipe.batch_size, size=recipe.image_size)  # batches, as trained
     config.seed_everything(seed)
     with torch.no_grad():
         return training.evaluate(model, test, recipe.loss, metric=recipe.metric)[recipe.metric]
